@@ -1,0 +1,58 @@
+"""Composition root of cliente-service: builds every collaborator, accepts fakes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app.adapters import orm
+from app.adapters.passwords import Argon2PasswordHasher
+from app.adapters.tokens import TokenIssuer, load_or_generate_key
+from app.config import ClienteSettings
+from app.entrypoints.api import customers, identity
+from app.service_layer import services
+from app.service_layer.handlers import HANDLERS
+from app.service_layer.unit_of_work import ClienteUnitOfWork
+from mercado_shared.auth import StaticKeySource
+from mercado_shared.bootstrap import build_runtime
+from mercado_shared.logs import configure_logging
+from mercado_shared.messaging.publisher import Publisher
+from mercado_shared.web import create_service_app
+
+SERVICE = "cliente-service"
+
+
+def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | None = None) -> FastAPI:
+    settings = settings or ClienteSettings()  # type: ignore[call-arg]
+    configure_logging(SERVICE, settings.log_level)
+    orm.start_mappers()
+    issuer = TokenIssuer(
+        load_or_generate_key(settings.jwt_private_key, settings.jwt_private_key_file),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.access_token_ttl_seconds,
+    )
+    runtime = build_runtime(
+        service=SERVICE,
+        settings=settings,
+        tables=orm.messaging,
+        uow_class=ClienteUnitOfWork,
+        handlers=HANDLERS,
+        publisher=publisher,
+        key_source=StaticKeySource(issuer.jwks()),  # our own keys: no HTTP round trip
+    )
+    hasher = Argon2PasswordHasher()
+    runtime.on_startup.append(
+        lambda: services.ensure_staff(
+            runtime.uow_factory(), hasher, settings.staff_email, settings.staff_password
+        )
+    )
+    app = create_service_app(
+        runtime=runtime,
+        title="Mercado Veículo — cliente-service",
+        version=settings.version,
+        description="Customers, their balance and credit line, and identity (login, JWT, JWKS).",
+        routers=[identity, customers],
+    )
+    app.state.password_hasher = hasher
+    app.state.token_issuer = issuer
+    return app

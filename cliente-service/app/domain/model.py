@@ -1,0 +1,110 @@
+"""Customers, their money, and the holds purchases place on it. Pure rules, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from mercado_shared.contracts import PaymentType
+
+ZERO = Decimal("0.00")
+
+
+class CustomerStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    ANONYMISED = "ANONYMISED"
+
+
+class HoldStatus(StrEnum):
+    HELD = "HELD"  # funds taken from the balance or the credit line, purchase in progress
+    CAPTURED = "CAPTURED"  # the purchase was paid: the funds are spent
+    RELEASED = "RELEASED"  # the hold was undone (also a tombstone: released before it existed)
+    REFUNDED = "REFUNDED"  # a capture was undone
+    REJECTED = "REJECTED"  # never held (insufficient funds, unknown customer)
+
+
+class FailureReason(StrEnum):
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+    CUSTOMER_NOT_FOUND = "CUSTOMER_NOT_FOUND"
+    PURCHASE_ABANDONED = "PURCHASE_ABANDONED"  # released before the reservation arrived
+    NOT_HELD = "NOT_HELD"
+
+
+class InsufficientFunds(Exception):
+    pass
+
+
+@dataclass(eq=False)
+class Hold:
+    transaction_id: str
+    customer_id: str
+    source: PaymentType
+    amount: Decimal
+    status: HoldStatus
+
+
+@dataclass(eq=False)
+class Customer:
+    id: str
+    name: str
+    email: str
+    phone: str
+    document: str
+    password_hash: str
+    account_balance: Decimal = ZERO
+    credit_limit: Decimal = ZERO
+    used_credit: Decimal = ZERO
+    status: CustomerStatus = CustomerStatus.ACTIVE
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def available_credit(self) -> Decimal:
+        return self.credit_limit - self.used_credit
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is CustomerStatus.ACTIVE
+
+    def available(self, source: PaymentType) -> Decimal:
+        return self.account_balance if source is PaymentType.CASH else self.available_credit
+
+    def hold(self, transaction_id: str, source: PaymentType, amount: Decimal) -> Hold:
+        """Take ``amount`` from the balance (cash) or the credit line (credit)."""
+        if amount > self.available(source):
+            raise InsufficientFunds
+        self._move(source, -amount)
+        return Hold(transaction_id, self.id, source, amount, HoldStatus.HELD)
+
+    def capture(self, hold: Hold) -> bool:
+        """The purchase was paid: the held funds are spent. Idempotent."""
+        if hold.status is HoldStatus.HELD:
+            hold.status = HoldStatus.CAPTURED
+        return hold.status is HoldStatus.CAPTURED
+
+    def release(self, hold: Hold) -> Decimal:
+        """Undo whatever the hold did: give back held or captured funds. Idempotent."""
+        if hold.status is HoldStatus.HELD:
+            hold.status = HoldStatus.RELEASED
+        elif hold.status is HoldStatus.CAPTURED:
+            hold.status = HoldStatus.REFUNDED
+        else:
+            return ZERO
+        self._move(hold.source, hold.amount)
+        return hold.amount
+
+    def _move(self, source: PaymentType, delta: Decimal) -> None:
+        if source is PaymentType.CASH:
+            self.account_balance += delta
+        else:
+            self.used_credit -= delta
+
+
+@dataclass(eq=False)
+class StaffMember:
+    id: str
+    email: str
+    password_hash: str
+    created_at: datetime | None = None

@@ -1,0 +1,31 @@
+"""Typed dependencies of the routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.adapters.passwords import Argon2PasswordHasher
+from app.adapters.tokens import TokenIssuer
+from app.service_layer.unit_of_work import ClienteUnitOfWork
+
+
+def _uow(request: Request) -> ClienteUnitOfWork:
+    uow: ClienteUnitOfWork = request.app.state.runtime.uow_factory()
+    return uow
+
+
+def _hasher(request: Request) -> Argon2PasswordHasher:
+    hasher: Argon2PasswordHasher = request.app.state.password_hasher
+    return hasher
+
+
+def _issuer(request: Request) -> TokenIssuer:
+    issuer: TokenIssuer = request.app.state.token_issuer
+    return issuer
+
+
+UowDep = Annotated[ClienteUnitOfWork, Depends(_uow)]
+HasherDep = Annotated[Argon2PasswordHasher, Depends(_hasher)]
+IssuerDep = Annotated[TokenIssuer, Depends(_issuer)]

@@ -1,0 +1,100 @@
+"""Request and response bodies of cliente-service."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from app.domain.cpf import InvalidCpf, mask_cpf, normalize_cpf
+from app.domain.model import Customer, CustomerStatus
+from mercado_shared.money import Money
+
+
+def _cpf(value: str) -> str:
+    try:
+        return normalize_cpf(value)
+    except InvalidCpf as exc:
+        raise ValueError(str(exc)) from None
+
+
+_PHONE = re.compile(r"^\+?[\d\s().-]{10,20}$")
+
+
+def _phone(value: str) -> str:
+    if not _PHONE.match(value):
+        raise ValueError("a phone number has 10 to 13 digits, e.g. +55 11 91234-5678")
+    digits = re.sub(r"\D", "", value)
+    if not 10 <= len(digits) <= 13:
+        raise ValueError("a phone number has 10 to 13 digits, e.g. +55 11 91234-5678")
+    return ("+" if value.strip().startswith("+") else "") + digits
+
+
+Cpf = Annotated[str, AfterValidator(_cpf)]
+Phone = Annotated[str, AfterValidator(_phone)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+class CustomerCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Maria Silva",
+                    "email": "maria@example.com",
+                    "phone": "+55 11 91234-5678",
+                    "document": "123.456.789-09",
+                    "password": "a-long-passphrase",
+                }
+            ]
+        },
+    )
+
+    name: Name
+    email: EmailStr
+    phone: Phone
+    document: Cpf
+    password: Password
+    initial_balance: Money | None = Field(default=None, description="staff only")
+    credit_limit: Money | None = Field(default=None, description="staff only")
+
+
+class CustomerRead(BaseModel):
+    id: str
+    name: str
+    email: str
+    phone: str
+    document: str = Field(description="masked: ***.456.789-**")
+    account_balance: Money
+    credit_limit: Money
+    used_credit: Money
+    available_credit: Money
+    status: CustomerStatus
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: Customer) -> CustomerRead:
+        assert c.created_at is not None
+        return cls(
+            id=c.id,
+            name=c.name,
+            email=c.email,
+            phone=c.phone,
+            document=mask_cpf(c.document),
+            account_balance=c.account_balance,
+            credit_limit=c.credit_limit,
+            used_credit=c.used_credit,
+            available_credit=c.available_credit,
+            status=c.status,
+            created_at=c.created_at,
+        )
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int

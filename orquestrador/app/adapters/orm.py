@@ -1,0 +1,57 @@
+"""Tables of the orchestrator: saga state (versioned) and its append-only history."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from app.domain.saga import CurrentStep, SagaStatus
+from mercado_shared.contracts import PaymentType
+from mercado_shared.db import str_enum
+from mercado_shared.messaging.schema import messaging_tables
+
+metadata = sa.MetaData()
+MONEY = sa.Numeric(14, 2)
+
+sagas = sa.Table(
+    "saga_states",
+    metadata,
+    sa.Column("transaction_id", sa.Uuid(as_uuid=False), primary_key=True),
+    sa.Column("customer_id", sa.Text, nullable=False, index=True),
+    sa.Column("vehicle_id", sa.Text, nullable=False, index=True),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("payment_type", str_enum(PaymentType), nullable=False),
+    sa.Column("status", str_enum(SagaStatus), nullable=False, index=True),
+    sa.Column("step", sa.Text, nullable=False),
+    sa.Column("failure_reason", sa.Text, nullable=True),
+    sa.Column("payment_code", sa.Text, nullable=True),
+    sa.Column("payment_expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("payment_id", sa.Text, nullable=True),
+    sa.Column("awaiting_compensations", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.CheckConstraint("amount > 0", name="ck_saga_states_amount_positive"),
+    sa.CheckConstraint("version >= 1", name="ck_saga_states_version_positive"),
+    sa.CheckConstraint(
+        "status NOT IN ('FAILED', 'CANCELLED', 'EXPIRED') OR failure_reason IS NOT NULL",
+        name="ck_saga_states_failure_has_reason",
+    ),
+)
+
+history = sa.Table(
+    "saga_history",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column(
+        "transaction_id", sa.Uuid(as_uuid=False), sa.ForeignKey("saga_states.transaction_id"), nullable=False
+    ),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("status", str_enum(SagaStatus), nullable=False),
+    sa.Column("current_step", str_enum(CurrentStep, length=30), nullable=False),
+    sa.Column("event", sa.Text, nullable=False),
+    sa.Column("applied", sa.Boolean, nullable=False),
+)
+sa.Index("ix_saga_history_transaction", history.c.transaction_id, history.c.id)
+
+messaging = messaging_tables(metadata)

@@ -1,0 +1,115 @@
+"""Saga state with optimistic concurrency, and its append-only history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.adapters.orm import history, sagas
+from app.domain.saga import CurrentStep, SagaState, SagaStatus
+from mercado_shared.contracts import PaymentType
+from mercado_shared.ids import is_uuid
+from mercado_shared.messaging.bus import ConcurrencyConflict
+
+
+@dataclass(frozen=True)
+class StoredSaga:
+    state: SagaState
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    status: SagaStatus
+    current_step: CurrentStep
+    event: str
+    applied: bool
+
+
+def _columns(state: SagaState) -> dict[str, object]:
+    return {
+        "customer_id": state.customer_id,
+        "vehicle_id": state.vehicle_id,
+        "amount": state.amount,
+        "payment_type": state.payment_type,
+        "status": state.status,
+        "step": state.step,
+        "failure_reason": state.failure_reason,
+        "payment_code": state.payment_code,
+        "payment_expires_at": state.payment_expires_at,
+        "payment_id": state.payment_id,
+        "awaiting_compensations": sorted(state.awaiting_compensations),
+    }
+
+
+def _state(row: sa.Row[object]) -> SagaState:
+    m = row._mapping
+    return SagaState(
+        transaction_id=m["transaction_id"],
+        customer_id=m["customer_id"],
+        vehicle_id=m["vehicle_id"],
+        amount=m["amount"],
+        payment_type=PaymentType(m["payment_type"]),
+        status=SagaStatus(m["status"]),
+        step=m["step"],
+        failure_reason=m["failure_reason"],
+        payment_code=m["payment_code"],
+        payment_expires_at=m["payment_expires_at"],
+        payment_id=m["payment_id"],
+        awaiting_compensations=frozenset(m["awaiting_compensations"]),
+    )
+
+
+class SagaRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, state: SagaState) -> None:
+        self.session.execute(
+            sa.insert(sagas).values(transaction_id=state.transaction_id, version=1, **_columns(state))
+        )
+
+    def get(self, transaction_id: str) -> StoredSaga | None:
+        if not is_uuid(transaction_id):
+            return None
+        row = self.session.execute(sa.select(sagas).where(sagas.c.transaction_id == transaction_id)).first()
+        if row is None:
+            return None
+        return StoredSaga(_state(row), row.version, row.created_at, row.updated_at)
+
+    def update(self, state: SagaState, expected_version: int) -> None:
+        """Write ``state`` if nobody has since ``expected_version``; else ConcurrencyConflict."""
+        result = self.session.execute(
+            sa.update(sagas)
+            .where(sagas.c.transaction_id == state.transaction_id, sagas.c.version == expected_version)
+            .values(version=expected_version + 1, updated_at=sa.func.now(), **_columns(state))
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrencyConflict(state.transaction_id)
+
+    def record(self, state: SagaState, event: str, *, applied: bool) -> None:
+        self.session.execute(
+            sa.insert(history).values(
+                transaction_id=state.transaction_id,
+                status=state.status,
+                current_step=state.current_step,
+                event=event,
+                applied=applied,
+            )
+        )
+
+    def history(self, transaction_id: str) -> list[HistoryEntry]:
+        rows = self.session.execute(
+            sa.select(history.c.at, history.c.status, history.c.current_step, history.c.event, history.c.applied)
+            .where(history.c.transaction_id == transaction_id)
+            .order_by(history.c.id)
+        )
+        return [
+            HistoryEntry(r.at, SagaStatus(r.status), CurrentStep(r.current_step), r.event, r.applied) for r in rows
+        ]

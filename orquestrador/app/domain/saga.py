@@ -1,0 +1,321 @@
+"""The purchase saga: a table of steps and a pure ``decide(state, message)``.
+
+    CREDIT_RESERVATION ──► VEHICLE_RESERVATION ──► PAYMENT_CODE_GENERATION ──► PAYMENT_PROCESSING
+      ReserveCredit          ReserveVehicle          GeneratePaymentCode         (the buyer pays)
+      ↺ ReleaseCredit        ↺ ReleaseVehicle        ↺ RefundPayment
+                                                                                   │
+                          COMPLETED ◄── MARK_VEHICLE_AS_SOLD ◄── PAYMENT_PROCESSING (capture)
+                                          MarkVehicleSold          CaptureCredit
+
+Each step sends one command (or waits for the outside world) and advances on its success
+reply. A failure reply, a cancel or the payment deadline turns the saga COMPENSATING:
+every step that may have acted is undone at once — its compensation undoes whatever its
+participant did for this transaction (a hold or a capture, a reservation or a sale not yet
+final, an open code or a payment) — and once every compensation has answered, the saga
+ends FAILED, CANCELLED or EXPIRED. A reply the saga no longer waits for is ignored.
+
+``decide`` does no I/O and reads no clock: the orchestrator persists its result, appends
+it to the history and publishes its commands through the outbox, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from mercado_shared.contracts import (
+    CaptureCredit,
+    Command,
+    CreditCaptured,
+    CreditCaptureFailed,
+    CreditReleased,
+    CreditReservationFailed,
+    CreditReserved,
+    Event,
+    GeneratePaymentCode,
+    MarkVehicleSold,
+    PaymentCodeGenerated,
+    PaymentCodeGenerationFailed,
+    PaymentProcessed,
+    PaymentRefunded,
+    PaymentType,
+    RefundPayment,
+    ReleaseCredit,
+    ReleaseVehicle,
+    ReserveCredit,
+    ReserveVehicle,
+    VehicleReleased,
+    VehicleReservationFailed,
+    VehicleReserved,
+    VehicleSaleFailed,
+    VehicleSold,
+)
+
+
+class SagaStatus(StrEnum):
+    STARTED = "STARTED"
+    IN_PROGRESS = "IN_PROGRESS"
+    AWAITING_PAYMENT = "AWAITING_PAYMENT"
+    COMPENSATING = "COMPENSATING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (SagaStatus.COMPLETED, SagaStatus.FAILED, SagaStatus.CANCELLED, SagaStatus.EXPIRED)
+
+
+class CurrentStep(StrEnum):
+    CREDIT_RESERVATION = "CREDIT_RESERVATION"
+    VEHICLE_RESERVATION = "VEHICLE_RESERVATION"
+    PAYMENT_CODE_GENERATION = "PAYMENT_CODE_GENERATION"
+    PAYMENT_PROCESSING = "PAYMENT_PROCESSING"
+    MARK_VEHICLE_AS_SOLD = "MARK_VEHICLE_AS_SOLD"
+    SAGA_COMPLETE = "SAGA_COMPLETE"
+    COMPENSATION_COMPLETE = "COMPENSATION_COMPLETE"
+
+
+class FailureReason(StrEnum):
+    CUSTOMER_CANCELLED = "CUSTOMER_CANCELLED"
+    PAYMENT_EXPIRED = "PAYMENT_EXPIRED"
+
+
+class StepKind(StrEnum):
+    COMPENSATABLE = "compensatable"  # may be undone
+    PIVOT = "pivot"  # the buyer's payment: the point the purchase commits to
+    RETRIABLE = "retriable"  # after the pivot: retried until it succeeds
+
+
+# ------------------------------------------------------------------------------ state
+@dataclass(frozen=True)
+class SagaState:
+    transaction_id: str
+    customer_id: str
+    vehicle_id: str
+    amount: Decimal
+    payment_type: PaymentType
+    status: SagaStatus
+    step: str
+    failure_reason: str | None = None
+    payment_code: str | None = None
+    payment_expires_at: datetime | None = None
+    payment_id: str | None = None
+    awaiting_compensations: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def current_step(self) -> CurrentStep:
+        found = _BY_NAME.get(self.step)
+        return found.reported_as if found else CurrentStep(self.step)
+
+
+# ------------------------------------------------------------------------------ inputs
+@dataclass(frozen=True)
+class CancelRequested:
+    """The buyer or staff asked to cancel."""
+
+
+@dataclass(frozen=True)
+class PaymentDeadlinePassed:
+    """The payment code's deadline passed without a payment."""
+
+
+SagaInput = Event | CancelRequested | PaymentDeadlinePassed
+
+
+def input_name(message: SagaInput) -> str:
+    return message.TYPE if isinstance(message, Event) else type(message).__name__
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: SagaState
+    commands: tuple[Command, ...] = ()
+    applied: bool = True  # False: the message was recorded and ignored
+
+
+# ------------------------------------------------------------------------------ the table
+@dataclass(frozen=True)
+class Step:
+    name: str
+    reported_as: CurrentStep
+    kind: StepKind
+    success: type[Event]
+    failure: type[Event] | None = None
+    command: Callable[[SagaState], Command] | None = None  # None: waits for the outside world
+    compensation: Callable[[SagaState], Command] | None = None
+    compensated_by: type[Event] | None = None
+    status_while: SagaStatus = SagaStatus.IN_PROGRESS
+    record: Callable[[SagaState, Event], SagaState] = lambda state, _: state
+
+
+def _record_code(state: SagaState, event: Event) -> SagaState:
+    assert isinstance(event, PaymentCodeGenerated)
+    return replace(state, payment_code=event.payment_code, payment_expires_at=event.expires_at)
+
+
+def _record_payment(state: SagaState, event: Event) -> SagaState:
+    assert isinstance(event, PaymentProcessed)
+    return replace(state, payment_id=event.payment_id)
+
+
+PURCHASE_SAGA: tuple[Step, ...] = (
+    Step(
+        name="CREDIT_RESERVATION",
+        reported_as=CurrentStep.CREDIT_RESERVATION,
+        kind=StepKind.COMPENSATABLE,
+        status_while=SagaStatus.STARTED,
+        command=lambda s: ReserveCredit(
+            transaction_id=s.transaction_id, customer_id=s.customer_id, amount=s.amount, payment_type=s.payment_type
+        ),
+        success=CreditReserved,
+        failure=CreditReservationFailed,
+        compensation=lambda s: ReleaseCredit(
+            transaction_id=s.transaction_id, customer_id=s.customer_id, payment_type=s.payment_type
+        ),
+        compensated_by=CreditReleased,
+    ),
+    Step(
+        name="VEHICLE_RESERVATION",
+        reported_as=CurrentStep.VEHICLE_RESERVATION,
+        kind=StepKind.COMPENSATABLE,
+        command=lambda s: ReserveVehicle(
+            transaction_id=s.transaction_id, vehicle_id=s.vehicle_id, customer_id=s.customer_id, price=s.amount
+        ),
+        success=VehicleReserved,
+        failure=VehicleReservationFailed,
+        compensation=lambda s: ReleaseVehicle(transaction_id=s.transaction_id, vehicle_id=s.vehicle_id),
+        compensated_by=VehicleReleased,
+    ),
+    Step(
+        name="PAYMENT_CODE_GENERATION",
+        reported_as=CurrentStep.PAYMENT_CODE_GENERATION,
+        kind=StepKind.COMPENSATABLE,
+        command=lambda s: GeneratePaymentCode(
+            transaction_id=s.transaction_id, customer_id=s.customer_id, amount=s.amount
+        ),
+        success=PaymentCodeGenerated,
+        failure=PaymentCodeGenerationFailed,
+        compensation=lambda s: RefundPayment(
+            transaction_id=s.transaction_id, customer_id=s.customer_id, amount=s.amount
+        ),
+        compensated_by=PaymentRefunded,
+        record=_record_code,
+    ),
+    Step(
+        name="PAYMENT_PROCESSING",
+        reported_as=CurrentStep.PAYMENT_PROCESSING,
+        kind=StepKind.PIVOT,
+        status_while=SagaStatus.AWAITING_PAYMENT,
+        success=PaymentProcessed,
+        record=_record_payment,
+    ),
+    Step(
+        name="FUNDS_CAPTURE",
+        reported_as=CurrentStep.PAYMENT_PROCESSING,
+        kind=StepKind.RETRIABLE,
+        command=lambda s: CaptureCredit(transaction_id=s.transaction_id, customer_id=s.customer_id),
+        success=CreditCaptured,
+        failure=CreditCaptureFailed,
+    ),
+    Step(
+        name="MARK_VEHICLE_AS_SOLD",
+        reported_as=CurrentStep.MARK_VEHICLE_AS_SOLD,
+        kind=StepKind.RETRIABLE,
+        command=lambda s: MarkVehicleSold(
+            transaction_id=s.transaction_id, vehicle_id=s.vehicle_id, customer_id=s.customer_id, price=s.amount
+        ),
+        success=VehicleSold,
+        failure=VehicleSaleFailed,
+    ),
+)
+
+_BY_NAME = {step.name: step for step in PURCHASE_SAGA}
+_INDEX = {step.name: i for i, step in enumerate(PURCHASE_SAGA)}
+_TERMINAL_FOR = {
+    FailureReason.CUSTOMER_CANCELLED.value: SagaStatus.CANCELLED,
+    FailureReason.PAYMENT_EXPIRED.value: SagaStatus.EXPIRED,
+}
+
+
+# ------------------------------------------------------------------------------ decide
+def start(
+    transaction_id: str, customer_id: str, vehicle_id: str, amount: Decimal, payment_type: PaymentType
+) -> Decision:
+    first = PURCHASE_SAGA[0]
+    state = SagaState(
+        transaction_id=transaction_id,
+        customer_id=customer_id,
+        vehicle_id=vehicle_id,
+        amount=amount,
+        payment_type=payment_type,
+        status=first.status_while,
+        step=first.name,
+    )
+    assert first.command is not None
+    return Decision(state, (first.command(state),))
+
+
+def decide(state: SagaState, message: SagaInput) -> Decision:
+    if state.status.is_terminal:
+        return Decision(state, applied=False)
+    if isinstance(message, CancelRequested):
+        if state.status is SagaStatus.COMPENSATING:
+            return Decision(state, applied=False)
+        return _compensate(state, FailureReason.CUSTOMER_CANCELLED, including_current=True)
+    if isinstance(message, PaymentDeadlinePassed):
+        if state.status is not SagaStatus.AWAITING_PAYMENT:
+            return Decision(state, applied=False)
+        return _compensate(state, FailureReason.PAYMENT_EXPIRED, including_current=True)
+    if state.status is SagaStatus.COMPENSATING:
+        return _on_compensated(state, message)
+    step = _BY_NAME[state.step]
+    if isinstance(message, step.success):
+        return _advance(step.record(state, message), step)
+    if step.failure is not None and isinstance(message, step.failure):
+        reason = str(getattr(message, "reason", "STEP_FAILED"))
+        return _compensate(state, reason, including_current=False)
+    return Decision(state, applied=False)
+
+
+def _advance(state: SagaState, done: Step) -> Decision:
+    following = _INDEX[done.name] + 1
+    if following == len(PURCHASE_SAGA):
+        return Decision(replace(state, status=SagaStatus.COMPLETED, step=CurrentStep.SAGA_COMPLETE.value))
+    step = PURCHASE_SAGA[following]
+    state = replace(state, status=step.status_while, step=step.name)
+    return Decision(state, (step.command(state),) if step.command else ())
+
+
+def _compensate(state: SagaState, reason: str, *, including_current: bool) -> Decision:
+    """Undo, all at once, every step that may have acted, then wait for their answers.
+
+    ``including_current``: the current step's command may be in flight or done (a cancel,
+    a deadline), so it is undone too; after a failure reply its participant did nothing.
+    """
+    upto = _INDEX[state.step] + (1 if including_current else 0)
+    to_undo = [s for s in reversed(PURCHASE_SAGA[:upto]) if s.compensation is not None]
+    state = replace(state, failure_reason=reason)
+    if not to_undo:
+        return Decision(_ended(state))
+    commands = tuple(s.compensation(state) for s in to_undo if s.compensation is not None)
+    awaiting = frozenset(s.name for s in to_undo)
+    return Decision(replace(state, status=SagaStatus.COMPENSATING, awaiting_compensations=awaiting), commands)
+
+
+def _on_compensated(state: SagaState, message: SagaInput) -> Decision:
+    for name in state.awaiting_compensations:
+        if isinstance(message, _BY_NAME[name].compensated_by or ()):
+            awaiting = state.awaiting_compensations - {name}
+            state = replace(state, awaiting_compensations=awaiting)
+            return Decision(_ended(state) if not awaiting else state)
+    return Decision(state, applied=False)
+
+
+def _ended(state: SagaState) -> SagaState:
+    status = _TERMINAL_FOR.get(state.failure_reason or "", SagaStatus.FAILED)
+    return replace(state, status=status, step=CurrentStep.COMPENSATION_COMPLETE.value)

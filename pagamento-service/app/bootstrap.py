@@ -1,0 +1,50 @@
+"""Composition root of pagamento-service: builds every collaborator, accepts fakes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from app.adapters import orm
+from app.config import PagamentoSettings
+from app.entrypoints.api import router
+from app.service_layer.handlers import build_handlers
+from app.service_layer.unit_of_work import PagamentoUnitOfWork
+from mercado_shared.auth import KeySource
+from mercado_shared.bootstrap import build_runtime
+from mercado_shared.clock import Clock, utcnow
+from mercado_shared.logs import configure_logging
+from mercado_shared.messaging.publisher import Publisher
+from mercado_shared.web import create_service_app
+
+SERVICE = "pagamento-service"
+
+
+def bootstrap(
+    settings: PagamentoSettings | None = None,
+    publisher: Publisher | None = None,
+    key_source: KeySource | None = None,
+    clock: Clock = utcnow,
+) -> FastAPI:
+    settings = settings or PagamentoSettings()  # type: ignore[call-arg]
+    configure_logging(SERVICE, settings.log_level)
+    orm.start_mappers()
+    runtime = build_runtime(
+        service=SERVICE,
+        settings=settings,
+        tables=orm.messaging,
+        uow_class=PagamentoUnitOfWork,
+        handlers=build_handlers(timedelta(seconds=settings.payment_code_ttl_seconds), clock),
+        publisher=publisher,
+        key_source=key_source,
+    )
+    app = create_service_app(
+        runtime=runtime,
+        title="Mercado Veículo — pagamento-service",
+        version=settings.version,
+        description="Payment codes with expiry, payments and refunds.",
+        routers=[router],
+    )
+    app.state.clock = clock
+    return app

@@ -1,0 +1,85 @@
+"""Payment codes, payments and refunds. Pure rules, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class CodeStatus(StrEnum):
+    PENDING = "PENDING"
+    PAID = "PAID"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+
+class PaymentStatus(StrEnum):
+    COMPLETED = "COMPLETED"
+    REFUNDED = "REFUNDED"
+
+
+class PaymentMethod(StrEnum):
+    PIX = "pix"
+
+
+class CodeNotPayable(Exception):
+    """Why a code cannot be paid; ``status`` is what the code is."""
+
+    def __init__(self, status: CodeStatus) -> None:
+        super().__init__(status.value)
+        self.status = status
+
+
+@dataclass(eq=False)
+class Payment:
+    id: str
+    payment_code: str
+    transaction_id: str
+    customer_id: str
+    amount: Decimal
+    method: PaymentMethod
+    status: PaymentStatus
+    created_at: datetime | None = None
+    refunded_at: datetime | None = None
+
+    def refund(self, at: datetime) -> Decimal:
+        """Idempotent; returns the amount this call gave back."""
+        if self.status is PaymentStatus.REFUNDED:
+            return Decimal("0.00")
+        self.status = PaymentStatus.REFUNDED
+        self.refunded_at = at
+        return self.amount
+
+
+@dataclass(eq=False)
+class PaymentCode:
+    code: str
+    transaction_id: str
+    customer_id: str
+    amount: Decimal
+    status: CodeStatus
+    expires_at: datetime
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def current_status(self, now: datetime) -> CodeStatus:
+        if self.status is CodeStatus.PENDING and now >= self.expires_at:
+            return CodeStatus.EXPIRED
+        return self.status
+
+    def pay(self, payment_id: str, method: PaymentMethod, now: datetime) -> Payment:
+        status = self.current_status(now)
+        if status is not CodeStatus.PENDING:
+            self.status = status
+            raise CodeNotPayable(status)
+        self.status = CodeStatus.PAID
+        return Payment(
+            payment_id, self.code, self.transaction_id, self.customer_id, self.amount, method, PaymentStatus.COMPLETED
+        )
+
+    def close(self, now: datetime) -> None:
+        """The purchase is being undone: an unpaid code can no longer be paid."""
+        if self.status is CodeStatus.PENDING:
+            self.status = CodeStatus.CANCELLED

@@ -1,0 +1,59 @@
+"""Request and response bodies of pagamento-service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.domain.model import CodeStatus, Payment, PaymentCode, PaymentMethod, PaymentStatus
+from mercado_shared.money import Money
+
+
+class PaymentCodeRead(BaseModel):
+    code: str
+    transaction_id: str
+    amount: Money
+    status: CodeStatus
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, c: PaymentCode, now: datetime) -> PaymentCodeRead:
+        return cls(
+            code=c.code,
+            transaction_id=c.transaction_id,
+            amount=c.amount,
+            status=c.current_status(now),
+            expires_at=c.expires_at,
+        )
+
+
+class PaymentCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"payment_code": "MVABCDEFGHIJKLMNOPQRSTUVWX", "payment_method": "pix"}]},
+    )
+
+    payment_code: str = Field(min_length=1, max_length=64)
+    payment_method: PaymentMethod
+
+
+class PaymentRead(BaseModel):
+    id: str
+    payment_code: str
+    transaction_id: str
+    amount: Money
+    status: PaymentStatus
+    created_at: datetime
+
+    @classmethod
+    def of(cls, p: Payment) -> PaymentRead:
+        assert p.created_at is not None
+        return cls(
+            id=p.id,
+            payment_code=p.payment_code,
+            transaction_id=p.transaction_id,
+            amount=p.amount,
+            status=p.status,
+            created_at=p.created_at,
+        )

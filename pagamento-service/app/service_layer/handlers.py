@@ -1,0 +1,61 @@
+"""Commands from the purchase saga. Each answers with an explicit event, never an exception.
+
+Idempotent per transaction id (one code per transaction, unique in the database). A
+refund arriving before the code leaves a CANCELLED tombstone, so a late generation is
+refused. Closing a code and paying it lock the same row, so exactly one of them wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from app.domain.codes import new_payment_code
+from app.domain.model import CodeStatus, PaymentCode
+from app.service_layer.unit_of_work import PagamentoUnitOfWork
+from mercado_shared.clock import Clock
+from mercado_shared.contracts import (
+    GeneratePaymentCode,
+    Message,
+    PaymentCodeGenerated,
+    PaymentCodeGenerationFailed,
+    PaymentRefunded,
+    RefundPayment,
+)
+from mercado_shared.messaging.bus import Handler
+
+PURCHASE_ABANDONED = "PURCHASE_ABANDONED"
+
+
+def build_handlers(ttl: timedelta, clock: Clock) -> Mapping[type[Message], Handler[PagamentoUnitOfWork]]:
+    def generate_payment_code(cmd: GeneratePaymentCode, uow: PagamentoUnitOfWork) -> Message:
+        code = uow.codes.for_transaction(cmd.transaction_id)
+        if code is None:
+            code = PaymentCode(
+                new_payment_code(), cmd.transaction_id, cmd.customer_id, cmd.amount, CodeStatus.PENDING, clock() + ttl
+            )
+            uow.codes.add(code)
+        elif code.status is CodeStatus.CANCELLED:
+            return PaymentCodeGenerationFailed(transaction_id=cmd.transaction_id, reason=PURCHASE_ABANDONED)
+        return PaymentCodeGenerated(
+            transaction_id=cmd.transaction_id, payment_code=code.code, expires_at=code.expires_at
+        )
+
+    def refund_payment(cmd: RefundPayment, uow: PagamentoUnitOfWork) -> Message:
+        now = clock()
+        code = uow.codes.for_transaction(cmd.transaction_id)
+        if code is None:
+            uow.codes.add(
+                PaymentCode(new_payment_code(), cmd.transaction_id, cmd.customer_id, cmd.amount, CodeStatus.CANCELLED, now)
+            )
+            return PaymentRefunded(transaction_id=cmd.transaction_id)
+        code.close(now)
+        payment = uow.payments.for_code(code.code)
+        if payment is None:
+            return PaymentRefunded(transaction_id=cmd.transaction_id)
+        payment.refund(now)
+        return PaymentRefunded(transaction_id=cmd.transaction_id, payment_id=payment.id, refunded=payment.amount)
+
+    return {GeneratePaymentCode: generate_payment_code, RefundPayment: refund_payment}
+
+

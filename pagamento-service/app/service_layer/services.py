@@ -1,0 +1,67 @@
+"""Use cases behind the HTTP API."""
+
+from __future__ import annotations
+
+import uuid
+
+from app.domain.model import CodeNotPayable, CodeStatus, Payment, PaymentCode, PaymentMethod
+from app.service_layer.unit_of_work import PagamentoUnitOfWork
+from mercado_shared.auth import Principal
+from mercado_shared.clock import Clock
+from mercado_shared.contracts import PaymentProcessed
+from mercado_shared.errors import BusinessError, Conflict, Gone, NotFound
+
+_NOT_PAYABLE: dict[CodeStatus, BusinessError] = {
+    CodeStatus.PAID: Conflict("PAYMENT_CODE_ALREADY_PAID", "this code was paid already"),
+    CodeStatus.CANCELLED: Conflict("PAYMENT_CODE_CANCELLED", "the purchase of this code was cancelled"),
+    CodeStatus.EXPIRED: Gone("PAYMENT_CODE_EXPIRED", "this code expired"),
+}
+
+
+def _code_not_found() -> NotFound:
+    return NotFound("PAYMENT_CODE_NOT_FOUND", "no such payment code")
+
+
+def _visible(owner: str, principal: Principal) -> bool:
+    return principal.is_staff or principal.subject == owner
+
+
+def get_code(uow: PagamentoUnitOfWork, code_value: str, principal: Principal) -> PaymentCode:
+    with uow:
+        code = uow.codes.get(code_value)
+    if code is None or not _visible(code.customer_id, principal):
+        raise _code_not_found()
+    return code
+
+
+def pay(uow: PagamentoUnitOfWork, code_value: str, method: PaymentMethod, principal: Principal, clock: Clock) -> Payment:
+    """Pay a code: the payment and the event that advances the purchase commit together."""
+    with uow:
+        code = uow.codes.get(code_value, for_update=True)
+        if code is None or not _visible(code.customer_id, principal):
+            raise _code_not_found()
+        try:
+            payment = code.pay(str(uuid.uuid4()), method, clock())
+        except CodeNotPayable as refused:
+            uow.commit()  # keep the code's status up to date (e.g. EXPIRED)
+            raise _NOT_PAYABLE[refused.status] from None
+        uow.payments.add(payment)
+        uow.session.flush()
+        uow.emit(
+            PaymentProcessed(
+                transaction_id=code.transaction_id,
+                payment_id=payment.id,
+                payment_code=code.code,
+                amount=payment.amount,
+            )
+        )
+        uow.commit()
+    return payment
+
+
+def get_payment(uow: PagamentoUnitOfWork, payment_id: str, principal: Principal) -> Payment:
+    with uow:
+        payment = uow.payments.get(payment_id)
+    if payment is None or not _visible(payment.customer_id, principal):
+        raise NotFound("PAYMENT_NOT_FOUND", "no such payment")
+    return payment

@@ -1,0 +1,142 @@
+"""Token verification, the same in every service: ES256 JWTs checked offline against the JWKS.
+
+cliente-service signs; every service (cliente-service included) verifies with a key source:
+``JwksKeySource`` fetches and caches ``/.well-known/jwks.json``, ``StaticKeySource`` holds
+keys already in memory. The algorithm is pinned, and ``iss``, ``aud``, ``exp`` and a key
+id are required, so ``alg: none`` or a token signed with another key or algorithm fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Protocol
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+ALGORITHM = "ES256"
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "role"]
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    STAFF = "staff"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: Role
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is Role.STAFF
+
+
+class InvalidToken(Exception):
+    pass
+
+
+class KeySource(Protocol):
+    def key_for(self, kid: str) -> Any: ...
+
+
+class StaticKeySource:
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        self._keys = {k.key_id: k for k in jwt.PyJWKSet.from_dict(jwks).keys}
+
+    def key_for(self, kid: str) -> Any:
+        try:
+            return self._keys[kid]
+        except KeyError:
+            raise InvalidToken("unknown key id") from None
+
+
+class JwksKeySource:
+    def __init__(self, url: str) -> None:
+        self._client = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
+
+    def key_for(self, kid: str) -> Any:
+        try:
+            return self._client.get_signing_key(kid)
+        except jwt.PyJWKClientError as exc:
+            raise InvalidToken(str(exc)) from None
+
+
+class TokenVerifier:
+    def __init__(self, keys: KeySource, *, issuer: str, audience: str) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != ALGORITHM or not header.get("kid"):
+                raise InvalidToken("unexpected algorithm or no key id")
+            key = self.keys.key_for(str(header["kid"]))
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": REQUIRED_CLAIMS},
+            )
+            return Principal(subject=str(claims["sub"]), role=Role(claims["role"]))
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise InvalidToken(str(exc)) from None
+
+
+_bearer = HTTPBearer(auto_error=False, description="A token from cliente-service's POST /auth/token")
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail={"code": "NOT_AUTHENTICATED", "message": message},
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("a bearer token is required")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        return verifier.verify(credentials.credentials)
+    except InvalidToken:
+        raise _unauthorized("the token is invalid or expired") from None
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def require_staff(principal: CurrentUser) -> Principal:
+    if not principal.is_staff:
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail={"code": "FORBIDDEN", "message": "staff only"},
+        )
+    return principal
+
+
+StaffUser = Annotated[Principal, Depends(require_staff)]
+
+
+def optional_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """Anonymous callers are allowed; a token, if sent, must be valid."""
+    if credentials is None:
+        return None
+    return current_principal(request, credentials)
+
+
+OptionalUser = Annotated[Principal | None, Depends(optional_principal)]

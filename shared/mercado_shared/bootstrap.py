@@ -1,0 +1,64 @@
+"""Composition helpers: build a service's runtime from its settings, accepting fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mercado_shared.auth import JwksKeySource, KeySource, TokenVerifier
+from mercado_shared.contracts import Message
+from mercado_shared.db import create_engine, session_factory
+from mercado_shared.messaging.bus import Handler, MessageBus
+from mercado_shared.messaging.outbox import OutboxRelay
+from mercado_shared.messaging.publisher import Publisher, PubSubPublisher
+from mercado_shared.messaging.schema import MessagingTables
+from mercado_shared.messaging.unit_of_work import SqlUnitOfWork
+from mercado_shared.settings import ServiceSettings
+from mercado_shared.web import Runtime
+
+U = TypeVar("U", bound=SqlUnitOfWork)
+UowClass = Callable[[sessionmaker[Session], MessagingTables, OutboxRelay | None], U]
+
+
+def build_runtime(
+    *,
+    service: str,
+    settings: ServiceSettings,
+    tables: MessagingTables,
+    uow_class: UowClass[U],
+    handlers: Mapping[type[Message], Handler[U]],
+    publisher: Publisher | None = None,
+    key_source: KeySource | None = None,
+) -> Runtime:
+    engine = create_engine(settings, service)
+    publisher = publisher or PubSubPublisher(settings.pubsub_project_id)
+    relay = OutboxRelay(
+        engine,
+        tables.outbox,
+        publisher,
+        service=service,
+        interval=settings.outbox_relay_interval_seconds,
+        grace=settings.outbox_relay_grace_seconds,
+    )
+    sessions = session_factory(engine)
+
+    def uow_factory() -> U:
+        return uow_class(sessions, tables, relay)
+
+    verifier = TokenVerifier(
+        key_source or JwksKeySource(settings.jwks_url),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    bus: MessageBus[Any] = MessageBus(service, uow_factory, handlers)
+    return Runtime(
+        service=service,
+        engine=engine,
+        publisher=publisher,
+        relay=relay,
+        bus=bus,
+        uow_factory=uow_factory,
+        token_verifier=verifier,
+    )

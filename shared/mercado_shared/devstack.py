@@ -1,0 +1,452 @@
+"""The whole system on one machine, without Docker.
+
+A private PostgreSQL cluster (or the server at DATABASE_URL), the official Pub/Sub
+emulator, the topology provisioned on it, each service's migrations, and the four
+services as processes. ``make run`` and the end-to-end tests both use this module, so
+the local path and the tested path are the same path.
+
+Every child runs in its own process group and is told to die with its parent
+(PR_SET_PDEATHSIG), so neither Ctrl-C, SIGTERM nor a crash of the runner leaves a
+process behind.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import logging
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from mercado_shared.topology import Topology, load_topology
+
+log = logging.getLogger("devstack")
+
+EMULATOR_PACKAGE = "google-cloud-cli-pubsub-emulator"
+EMULATOR_LAUNCHER = "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
+
+
+@dataclass(frozen=True)
+class ServiceDef:
+    name: str
+    directory: str
+    port_env: str
+    default_port: int
+    database: str
+
+
+SERVICES: tuple[ServiceDef, ...] = (
+    ServiceDef("cliente-service", "cliente-service", "CLIENTE_PORT", 8080, "cliente"),
+    ServiceDef("veiculo-service", "veiculo-service", "VEICULO_PORT", 8081, "veiculo"),
+    ServiceDef("pagamento-service", "pagamento-service", "PAGAMENTO_PORT", 8082, "pagamento"),
+    ServiceDef("orquestrador", "orquestrador", "ORQUESTRADOR_PORT", 8083, "orquestrador"),
+)
+
+
+class MissingDependency(RuntimeError):
+    pass
+
+
+# ---------------------------------------------------------------------------- helpers
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(
+    condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1
+) -> None:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except Exception as exc:  # not ready yet
+            last = exc
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not ready after {timeout}s ({last!r})")
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def spawn(
+    args: list[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    output: IO[Any] | int | None = None,
+    user: str | None = None,
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+        user=user,
+        group=user,
+    )
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+def _http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback only)
+        return bool(response.status == 200)
+
+
+# ---------------------------------------------------------------------------- PostgreSQL
+def _pg_binary(name: str) -> str:
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    )
+    if not found:
+        raise MissingDependency(f"{name} not found: install PostgreSQL (apt-get install postgresql-15)")
+    return found
+
+
+class PostgresCluster:
+    """A private cluster in ``data_dir``, listening on 127.0.0.1 only.
+
+    PostgreSQL refuses to run as root, so as root the cluster belongs to ``postgres``.
+    """
+
+    def __init__(self, data_dir: Path, port: int, *, durable: bool = True) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.durable = durable
+        self.user = "postgres" if os.geteuid() == 0 else None
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _initdb(self) -> None:
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            pw = pwd.getpwnam(self.user)
+            os.chown(self.data_dir, pw.pw_uid, pw.pw_gid)
+        subprocess.run(
+            [_pg_binary("initdb"), "-D", str(self.data_dir), "-U", "postgres",
+             "--auth=trust", "--encoding=UTF8", "--no-locale"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            user=self.user,
+            group=self.user,
+        )
+
+    def start(self, log_file: IO[Any] | None = None) -> None:
+        self._initdb()
+        args = [
+            _pg_binary("postgres"), "-D", str(self.data_dir), "-p", str(self.port),
+            "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+            "-c", "max_connections=300",
+        ]
+        if not self.durable:  # tests: the data is thrown away anyway
+            args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        self.proc = spawn(args, output=log_file, user=self.user)
+        engine = sa.create_engine(self.admin_url, poolclass=sa.pool.NullPool)
+
+        def accepting() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"postgres exited with {self.proc.returncode}")
+            with engine.connect():
+                return True
+
+        try:
+            wait_until(accepting, timeout=60, what="PostgreSQL")
+        finally:
+            engine.dispose()
+
+    def stop(self) -> None:
+        stop_process(self.proc, signal.SIGINT, timeout=30)  # SIGINT: fast shutdown
+
+
+def create_databases(admin_url: str, names: list[str]) -> dict[str, str]:
+    """Create each database if missing; return name -> URL."""
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            existing = set(conn.scalars(sa.text("SELECT datname FROM pg_database")))
+            for name in names:
+                if name not in existing:
+                    conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    base = make_url(admin_url)
+    return {n: base.set(database=n).render_as_string(hide_password=False) for n in names}
+
+
+# ---------------------------------------------------------------------------- Pub/Sub
+def emulator_launcher() -> str:
+    for candidate in (
+        os.environ.get("PUBSUB_EMULATOR_BIN"),
+        shutil.which("cloud-pubsub-emulator"),
+        EMULATOR_LAUNCHER,
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise MissingDependency(
+        f"the Pub/Sub emulator is not installed: install the Debian package {EMULATOR_PACKAGE} "
+        "(from Google Cloud's apt repository) or set PUBSUB_EMULATOR_BIN"
+    )
+
+
+class PubSubEmulator:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, log_file: IO[Any] | None = None) -> None:
+        if shutil.which("java") is None:
+            raise MissingDependency("java not found: the Pub/Sub emulator needs Java 17 (openjdk-17-jre-headless)")
+        self.proc = spawn(
+            [emulator_launcher(), "--host=127.0.0.1", f"--port={self.port}"],
+            output=log_file if log_file is not None else subprocess.DEVNULL,
+        )
+
+        def up() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"the emulator exited with {self.proc.returncode}")
+            return _http_ok(f"http://{self.host}/")
+
+        wait_until(up, timeout=90, what="Pub/Sub emulator", interval=0.2)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+
+
+def provision(
+    emulator_host: str,
+    project_id: str,
+    endpoints: Mapping[str, str],
+    topology: Topology | None = None,
+) -> None:
+    """Create the topology's topics and subscriptions; push to ``endpoints[service]``."""
+    from google.api_core.exceptions import AlreadyExists
+    from google.cloud import pubsub_v1
+
+    os.environ["PUBSUB_EMULATOR_HOST"] = emulator_host
+    topology = topology or load_topology()
+    publisher = pubsub_v1.PublisherClient()
+    subscriber = pubsub_v1.SubscriberClient()
+    try:
+        for topic in [*topology.topics, *topology.dead_letter_topics()]:
+            try:
+                publisher.create_topic(name=publisher.topic_path(project_id, topic))
+            except AlreadyExists:
+                pass
+        for service in topology.services:
+            try:
+                subscriber.create_subscription(
+                    name=subscriber.subscription_path(project_id, topology.dead_letter_subscription(service)),
+                    topic=publisher.topic_path(project_id, topology.dead_letter_topic(service)),
+                )
+            except AlreadyExists:
+                pass
+        for sub in topology.subscriptions():
+            if sub.service not in endpoints:
+                continue
+            p = sub.policy
+            request = {
+                "name": subscriber.subscription_path(project_id, sub.name),
+                "topic": publisher.topic_path(project_id, sub.topic),
+                "push_config": {"push_endpoint": endpoints[sub.service].rstrip("/") + sub.push_path},
+                "ack_deadline_seconds": p.ack_deadline_seconds,
+                "dead_letter_policy": {
+                    "dead_letter_topic": publisher.topic_path(project_id, sub.dead_letter_topic),
+                    "max_delivery_attempts": p.max_delivery_attempts,
+                },
+                "retry_policy": {
+                    "minimum_backoff": timedelta(seconds=p.minimum_backoff_seconds),
+                    "maximum_backoff": timedelta(seconds=p.maximum_backoff_seconds),
+                },
+            }
+            try:
+                subscriber.create_subscription(request=request)
+            except AlreadyExists:
+                pass
+    finally:
+        subscriber.close()
+        publisher.stop()
+
+
+# ---------------------------------------------------------------------------- services
+def migrate(repo_root: Path, service: ServiceDef, database_url: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=repo_root / service.directory,
+        env={**os.environ, "DATABASE_URL": database_url},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+@dataclass
+class ServiceProcess:
+    service: ServiceDef
+    port: int
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, repo_root: Path, env: Mapping[str, str], log_file: IO[Any] | None = None) -> None:
+        self.proc = spawn(
+            [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
+             "--timeout-graceful-shutdown", "10"],
+            cwd=repo_root / self.service.directory,
+            env={**env, "PORT": str(self.port)},
+            output=log_file,
+        )
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        def healthy() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.service.name} exited with {self.proc.returncode}")
+            return _http_ok(self.url + "/health")
+
+        wait_until(healthy, timeout=timeout, what=self.service.name, interval=0.2)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+
+
+@dataclass
+class StackConfig:
+    repo_root: Path
+    run_dir: Path
+    project_id: str = "mercado-veiculo-local"
+    database_url: str | None = None  # an existing server; otherwise a private cluster
+    pg_port: int = 5432
+    emulator_port: int = 8085
+    service_ports: dict[str, int] = field(default_factory=dict)
+    database_prefix: str = ""
+    durable: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+    log_file: IO[Any] | None = None  # None: inherit the terminal
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.postgres: PostgresCluster | None = None
+        self.emulator = PubSubEmulator(config.emulator_port)
+        self.services = [
+            ServiceProcess(s, config.service_ports.get(s.name, s.default_port)) for s in SERVICES
+        ]
+        self.database_urls: dict[str, str] = {}
+        self.admin_url = ""
+
+    def url(self, service: str) -> str:
+        return next(s.url for s in self.services if s.service.name == service)
+
+    def start(self) -> None:
+        c = self.config
+        c.run_dir.mkdir(parents=True, exist_ok=True)
+        if c.database_url:
+            self.admin_url = c.database_url
+        else:
+            self.postgres = PostgresCluster(c.run_dir / "pgdata", c.pg_port, durable=c.durable)
+            log.info("starting PostgreSQL on 127.0.0.1:%s (%s)", c.pg_port, self.postgres.data_dir)
+            self.postgres.start(c.log_file)
+            self.admin_url = self.postgres.admin_url
+        log.info("starting the Pub/Sub emulator on %s", self.emulator.host)
+        with open(c.run_dir / "pubsub-emulator.log", "ab") as emulator_log:
+            self.emulator.start(emulator_log)
+        names = {s.name: c.database_prefix + s.database for s in SERVICES}
+        urls = create_databases(self.admin_url, list(names.values()))
+        self.database_urls = {svc: urls[db] for svc, db in names.items()}
+        for s in SERVICES:
+            log.info("migrating %s", s.name)
+            migrate(c.repo_root, s, self.database_urls[s.name])
+        endpoints = {p.service.name: p.url for p in self.services}
+        provision(self.emulator.host, c.project_id, endpoints)
+        key_file = self._jwt_key_file()
+        common = {
+            **os.environ,
+            "PUBSUB_EMULATOR_HOST": self.emulator.host,
+            "PUBSUB_PROJECT_ID": c.project_id,
+            "JWKS_URL": self.url("cliente-service") + "/.well-known/jwks.json",
+            "CLIENTE_SERVICE_URL": self.url("cliente-service"),
+            "VEICULO_SERVICE_URL": self.url("veiculo-service"),
+            "PAGAMENTO_SERVICE_URL": self.url("pagamento-service"),
+            "JWT_PRIVATE_KEY_FILE": str(key_file),
+            **c.env,
+        }
+        for proc in self.services:
+            proc.start(c.repo_root, {**common, "DATABASE_URL": self.database_urls[proc.service.name]}, c.log_file)
+        for proc in self.services:
+            proc.wait_healthy()
+            log.info("%s ready on %s", proc.service.name, proc.url)
+
+    def _jwt_key_file(self) -> Path:
+        """A signing key kept in the run folder, so tokens survive a restart of cliente-service."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        path = self.config.run_dir / "jwt-signing-key.pem"
+        if not path.exists():
+            key = ec.generate_private_key(ec.SECP256R1())
+            path.write_bytes(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+            path.chmod(0o600)
+        return path
+
+    def stop(self) -> None:
+        for proc in reversed(self.services):
+            proc.stop()
+        self.emulator.stop()
+        if self.postgres is not None:
+            self.postgres.stop()

@@ -1,0 +1,1 @@
+"""Transactional outbox, inbox, publisher, message bus and the push entrypoint."""

@@ -1,0 +1,71 @@
+"""The outbox and inbox tables every service's database holds.
+
+``messaging_tables`` adds them to a service's SQLAlchemy metadata; ``create_messaging_tables``
+is what each service's first Alembic migration calls, so the DDL is written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+
+@dataclass(frozen=True)
+class MessagingTables:
+    outbox: sa.Table
+    inbox: sa.Table
+
+
+def _outbox_columns() -> list[Any]:
+    return [
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("message_id", sa.Uuid, nullable=False, unique=True),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("attributes", sa.JSON, nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("publish_attempts", sa.Integer, nullable=False, server_default="0"),
+    ]
+
+
+def _inbox_columns() -> list[Any]:
+    return [
+        sa.Column("message_id", sa.Uuid, primary_key=True),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("correlation_id", sa.Text, nullable=False),
+        sa.Column(
+            "received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+    ]
+
+
+UNPUBLISHED_INDEX = "ix_outbox_unpublished"
+
+
+def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
+    outbox = sa.Table("outbox", metadata, *_outbox_columns())
+    sa.Index(
+        UNPUBLISHED_INDEX, outbox.c.id, postgresql_where=outbox.c.published_at.is_(None)
+    )
+    inbox = sa.Table("inbox", metadata, *_inbox_columns())
+    return MessagingTables(outbox=outbox, inbox=inbox)
+
+
+def create_messaging_tables(op: Any) -> None:
+    """For a service's first Alembic migration."""
+    op.create_table("outbox", *_outbox_columns())
+    op.create_index(
+        UNPUBLISHED_INDEX, "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL")
+    )
+    op.create_table("inbox", *_inbox_columns())
+
+
+def drop_messaging_tables(op: Any) -> None:
+    op.drop_table("inbox")
+    op.drop_index(UNPUBLISHED_INDEX, table_name="outbox")
+    op.drop_table("outbox")

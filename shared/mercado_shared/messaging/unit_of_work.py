@@ -1,0 +1,88 @@
+"""The unit of work: one database transaction, its outbox and its inbox.
+
+Each service subclasses it to add its repositories (``_open``). ``commit`` commits the
+transaction and then publishes the outbox rows it wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from mercado_shared.contracts import Envelope, Message
+from mercado_shared.messaging.outbox import Outbox, OutboxRelay, OutboxRow
+from mercado_shared.messaging.schema import MessagingTables
+
+
+class SqlUnitOfWork:
+    session: Session
+
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        tables: MessagingTables,
+        relay: OutboxRelay | None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._tables = tables
+        self._relay = relay
+        self._written: list[OutboxRow] = []
+
+    def __enter__(self) -> Self:
+        self.session = self._session_factory()
+        self._outbox = Outbox(self.session, self._tables.outbox)
+        self._written = []
+        self._open(self.session)
+        return self
+
+    def _open(self, session: Session) -> None:
+        """Subclasses build their repositories here."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() ends any open transaction (rolling it back) and keeps what was loaded
+        # readable, detached; rollback() would expire it.
+        self.session.close()
+
+    def emit(self, message: Message, *, causation_id: str | None = None) -> Envelope:
+        """Write ``message`` to the outbox in this transaction; it is sent after commit."""
+        envelope = Envelope.wrap(message, causation_id=causation_id)
+        self._written.append(self._outbox.add(envelope))
+        return envelope
+
+    def claim(self, envelope: Envelope) -> bool:
+        """Record the message id in the inbox; False if it was already handled.
+
+        A concurrent delivery of the same message blocks on the primary key until this
+        transaction ends, then finds the row: the effects happen once.
+        """
+        inbox = self._tables.inbox
+        claimed = self.session.execute(
+            insert(inbox)
+            .values(
+                message_id=envelope.message_id,
+                type=envelope.type,
+                correlation_id=envelope.correlation_id,
+            )
+            .on_conflict_do_nothing(index_elements=[inbox.c.message_id])
+            .returning(inbox.c.message_id)
+        ).first()
+        return claimed is not None
+
+    def commit(self) -> None:
+        self.session.commit()
+        written, self._written = self._written, []
+        if self._relay is not None and written:
+            self._relay.publish_committed(written)
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self._written = []

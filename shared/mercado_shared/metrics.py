@@ -1,0 +1,38 @@
+"""Prometheus metrics every service exports on ``GET /metrics``."""
+
+from prometheus_client import Counter, Histogram
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+MESSAGES = Counter(
+    "messages_handled_total",
+    "Pub/Sub messages received, by outcome (handled, duplicate, rejected, failed)",
+    ["service", "type", "outcome"],
+)
+HANDLER_LATENCY = Histogram(
+    "message_handler_duration_seconds",
+    "Time to handle one message, commit included",
+    ["service", "type"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+DEAD_LETTER_BOUND = Counter(
+    "messages_last_attempt_failed_total",
+    "Messages that failed on an attempt at or past the dead-letter limit",
+    ["service", "type"],
+)
+OUTBOX_PUBLISHED = Counter(
+    "outbox_published_total", "Outbox rows sent to the broker", ["service", "result"]
+)
+OUTBOX_LAG = Histogram(
+    "outbox_lag_seconds",
+    "Time from an outbox row's commit to its publication",
+    ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)

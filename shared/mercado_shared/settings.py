@@ -1,0 +1,51 @@
+"""The settings every service shares; each service subclasses it with its own fields."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    LOCAL = "local"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """Read from the environment (names are the field names in upper case)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    environment: Environment = Environment.LOCAL
+    version: str = "0.1.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    database_url: str = Field(min_length=1)
+    db_pool_size: int = Field(default=10, ge=1, le=100)
+    db_max_overflow: int = Field(default=5, ge=0, le=100)
+
+    pubsub_project_id: str = "mercado-veiculo-local"
+    pubsub_emulator_host: str | None = None
+    outbox_relay_interval_seconds: float = Field(default=1.0, gt=0)
+    outbox_relay_grace_seconds: float = Field(default=2.0, ge=0)
+
+    jwks_url: str = "http://127.0.0.1:8080/.well-known/jwks.json"
+    jwt_issuer: str = "mercado-veiculo"
+    jwt_audience: str = "mercado-veiculo-api"
+
+    @property
+    def is_local(self) -> bool:
+        return self.environment in (Environment.LOCAL, Environment.TEST)
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> ServiceSettings:
+        if self.environment is Environment.PRODUCTION:
+            if self.pubsub_emulator_host:
+                raise ValueError("PUBSUB_EMULATOR_HOST must not be set in production")
+            if not self.jwks_url.startswith("https://"):
+                raise ValueError("JWKS_URL must be https in production")
+        return self

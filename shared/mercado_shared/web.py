@@ -1,0 +1,154 @@
+"""The FastAPI application every service is built on.
+
+``create_service_app`` wires what all four share — lifespan of the messaging runtime,
+business-error rendering, request metrics, ``/health``, ``/metrics`` and the push
+entrypoint — so a service's own code is only its routers and handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from mercado_shared import metrics
+from mercado_shared.auth import TokenVerifier
+from mercado_shared.db import check_database
+from mercado_shared.errors import BusinessError, business_error_handler
+from mercado_shared.messaging.bus import MessageBus
+from mercado_shared.messaging.outbox import OutboxRelay
+from mercado_shared.messaging.publisher import Publisher
+from mercado_shared.messaging.push import push_router
+from mercado_shared.topology import load_topology
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a running service owns and must release: database, broker, relay."""
+
+    service: str
+    engine: Engine
+    publisher: Publisher
+    relay: OutboxRelay
+    bus: MessageBus[Any]
+    uow_factory: Callable[[], Any]
+    token_verifier: TokenVerifier
+    on_startup: list[Callable[[], None]] = field(default_factory=list)
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+
+    def start(self) -> None:
+        for hook in self.on_startup:
+            hook()
+        self.relay.start()
+
+    def stop(self) -> None:
+        self.relay.stop()
+        for hook in self.on_shutdown:
+            hook()
+        self.publisher.close()
+        self.engine.dispose()
+
+    def health_checks(self) -> dict[str, Callable[[], None]]:
+        topic = load_topology().dead_letter_topic(self.service)
+        return {
+            "database": lambda: check_database(self.engine),
+            "pubsub": lambda: self.publisher.check(topic),
+        }
+
+
+class Health(BaseModel):
+    status: str
+    service: str
+    version: str
+    checks: dict[str, str]
+
+
+def create_service_app(
+    *,
+    runtime: Runtime,
+    title: str,
+    version: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    openapi_tags: list[dict[str, str]] | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(runtime.start)
+        log.info("started", extra={"version": version})
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runtime.stop)
+            log.info("stopped")
+
+    app = FastAPI(
+        title=title,
+        version=version,
+        description=description,
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+    )
+    app.state.runtime = runtime
+    app.state.token_verifier = runtime.token_verifier
+    app.add_exception_handler(BusinessError, business_error_handler)
+
+    @app.middleware("http")
+    async def record_metrics(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.HTTP_REQUESTS.labels(
+            runtime.service, request.method, route, str(response.status_code)
+        ).inc()
+        metrics.HTTP_LATENCY.labels(runtime.service, request.method, route).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    @app.get("/health", tags=["operations"], summary="Liveness and readiness", response_model=Health)
+    def health() -> JSONResponse:
+        checks: dict[str, str] = {}
+        for name, check in runtime.health_checks().items():
+            try:
+                check()
+                checks[name] = "ok"
+            except Exception as exc:  # a failed dependency is reported, not raised
+                checks[name] = f"error: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        body = Health(
+            status="ok" if ok else "unavailable",
+            service=runtime.service,
+            version=version,
+            checks=checks,
+        )
+        return JSONResponse(status_code=200 if ok else 503, content=body.model_dump())
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    topology = load_topology()
+    app.include_router(
+        push_router(
+            runtime.service,
+            topology.services[runtime.service].push_path,
+            runtime.bus,
+            topology.subscription_defaults.max_delivery_attempts,
+        )
+    )
+    for router in routers:
+        app.include_router(router)
+    return app

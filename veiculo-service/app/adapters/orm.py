@@ -1,0 +1,101 @@
+"""Tables of veiculo-service and their mapping onto the domain classes."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import registry
+
+from app.domain.model import Reservation, ReservationStatus, Vehicle
+from mercado_shared.db import str_enum
+from mercado_shared.messaging.schema import messaging_tables
+
+metadata = sa.MetaData()
+mapper_registry = registry(metadata=metadata)
+MONEY = sa.Numeric(14, 2)
+
+
+def _timestamps() -> list[sa.Column[object]]:
+    return [
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            server_default=sa.func.now(),
+            onupdate=sa.func.now(),
+        ),
+    ]
+
+
+vehicles = sa.Table(
+    "vehicles",
+    metadata,
+    sa.Column("id", sa.Uuid(as_uuid=False), primary_key=True),
+    sa.Column("brand", sa.Text, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("color", sa.Text, nullable=False),
+    sa.Column("price", MONEY, nullable=False),
+    sa.Column("license_plate", sa.Text, nullable=False),
+    sa.Column("plate_key", sa.Text, nullable=False, unique=True),
+    sa.Column("chassi_number", sa.Text, nullable=False, unique=True),
+    sa.Column("renavam", sa.Text, nullable=False, unique=True),
+    sa.Column("reserved_by", sa.Text, nullable=True),
+    sa.Column("sold_transaction_id", sa.Text, nullable=True),
+    sa.Column("buyer_id", sa.Text, nullable=True),
+    sa.Column("sold_price", MONEY, nullable=True),
+    sa.Column("sold_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("picked_up_at", sa.DateTime(timezone=True), nullable=True),
+    *_timestamps(),
+    sa.CheckConstraint("price > 0", name="ck_vehicles_price_positive"),
+    sa.CheckConstraint("year BETWEEN 1900 AND 2100", name="ck_vehicles_year_range"),
+    sa.CheckConstraint(
+        "(sold_at IS NULL) = (sold_transaction_id IS NULL) "
+        "AND (sold_at IS NULL) = (buyer_id IS NULL) AND (sold_at IS NULL) = (sold_price IS NULL)",
+        name="ck_vehicles_sale_complete",
+    ),
+    sa.CheckConstraint(
+        "NOT (reserved_by IS NOT NULL AND sold_at IS NOT NULL)", name="ck_vehicles_not_reserved_and_sold"
+    ),
+    sa.CheckConstraint("picked_up_at IS NULL OR sold_at IS NOT NULL", name="ck_vehicles_pickup_after_sale"),
+)
+# Keyset pagination of the two listings: ordered by (price, id), each filter its own index.
+sa.Index(
+    "ix_vehicles_available_price_id",
+    vehicles.c.price,
+    vehicles.c.id,
+    postgresql_where=sa.text("reserved_by IS NULL AND sold_at IS NULL"),
+)
+sa.Index(
+    "ix_vehicles_sold_price_id",
+    vehicles.c.price,
+    vehicles.c.id,
+    postgresql_where=sa.text("sold_at IS NOT NULL"),
+)
+sa.Index("ix_vehicles_price_id", vehicles.c.price, vehicles.c.id)
+
+reservations = sa.Table(
+    "vehicle_reservations",
+    metadata,
+    sa.Column("transaction_id", sa.Text, primary_key=True),
+    sa.Column("vehicle_id", sa.Text, nullable=False),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("status", str_enum(ReservationStatus), nullable=False),
+    *_timestamps(),
+)
+# At most one live reservation or sale per vehicle, whatever the code does.
+sa.Index(
+    "uq_vehicle_reservations_one_live",
+    reservations.c.vehicle_id,
+    unique=True,
+    postgresql_where=sa.text("status IN ('RESERVED', 'SOLD')"),
+)
+
+messaging = messaging_tables(metadata)
+
+
+def start_mappers() -> None:
+    if mapper_registry.mappers:
+        return
+    mapper_registry.map_imperatively(Vehicle, vehicles, eager_defaults=True)
+    mapper_registry.map_imperatively(Reservation, reservations, eager_defaults=True)

@@ -1,0 +1,70 @@
+"""Repositories over the mapped domain classes, and the keyset-paginated listings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.adapters.orm import vehicles
+from app.domain.model import Reservation, Vehicle
+from mercado_shared.ids import is_uuid
+
+
+class Listing(StrEnum):
+    AVAILABLE = "available"
+    SOLD = "sold"
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page starts: after the vehicle with this price and id."""
+
+    price: Decimal
+    id: str
+
+
+_FILTERS = {
+    None: sa.true(),
+    Listing.AVAILABLE: sa.and_(vehicles.c.reserved_by.is_(None), vehicles.c.sold_at.is_(None)),
+    Listing.SOLD: vehicles.c.sold_at.is_not(None),
+}
+
+
+class VehicleRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, vehicle: Vehicle) -> None:
+        self.session.add(vehicle)
+
+    def get(self, vehicle_id: str) -> Vehicle | None:
+        return self.session.get(Vehicle, vehicle_id) if is_uuid(vehicle_id) else None
+
+    def get_for_update(self, vehicle_id: str) -> Vehicle | None:
+        if not is_uuid(vehicle_id):
+            return None
+        return self.session.get(Vehicle, vehicle_id, with_for_update=True)
+
+    def page(self, listing: Listing | None, after: Position | None, limit: int) -> tuple[list[Vehicle], int]:
+        condition = _FILTERS[listing]
+        query = sa.select(Vehicle).where(condition)
+        if after is not None:
+            query = query.where(sa.tuple_(vehicles.c.price, vehicles.c.id) > sa.tuple_(sa.literal(after.price), sa.literal(after.id, sa.Uuid(as_uuid=False))))
+        rows = list(self.session.scalars(query.order_by(vehicles.c.price, vehicles.c.id).limit(limit)))
+        total = self.session.scalar(sa.select(sa.func.count()).select_from(vehicles).where(condition))
+        return rows, int(total or 0)
+
+
+class ReservationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, reservation: Reservation) -> None:
+        self.session.add(reservation)
+
+    def get_for_update(self, transaction_id: str) -> Reservation | None:
+        return self.session.get(Reservation, transaction_id, with_for_update=True)

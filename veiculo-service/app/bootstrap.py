@@ -1,0 +1,44 @@
+"""Composition root of veiculo-service: builds every collaborator, accepts fakes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app.adapters import orm
+from app.config import VeiculoSettings
+from app.entrypoints.api import vehicles
+from app.service_layer.handlers import HANDLERS
+from app.service_layer.unit_of_work import VeiculoUnitOfWork
+from mercado_shared.auth import KeySource
+from mercado_shared.bootstrap import build_runtime
+from mercado_shared.logs import configure_logging
+from mercado_shared.messaging.publisher import Publisher
+from mercado_shared.web import create_service_app
+
+SERVICE = "veiculo-service"
+
+
+def bootstrap(
+    settings: VeiculoSettings | None = None,
+    publisher: Publisher | None = None,
+    key_source: KeySource | None = None,
+) -> FastAPI:
+    settings = settings or VeiculoSettings()  # type: ignore[call-arg]
+    configure_logging(SERVICE, settings.log_level)
+    orm.start_mappers()
+    runtime = build_runtime(
+        service=SERVICE,
+        settings=settings,
+        tables=orm.messaging,
+        uow_class=VeiculoUnitOfWork,
+        handlers=HANDLERS,
+        publisher=publisher,
+        key_source=key_source,
+    )
+    return create_service_app(
+        runtime=runtime,
+        title="Mercado Veículo — veiculo-service",
+        version=settings.version,
+        description="Vehicles for sale: registration, listings ordered by price, reservation and sale.",
+        routers=[vehicles],
+    )

@@ -1,0 +1,93 @@
+"""Vehicles and the reservations purchases hold on them. Pure rules, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class ReservationStatus(StrEnum):
+    RESERVED = "RESERVED"
+    SOLD = "SOLD"
+    RELEASED = "RELEASED"  # undone, or a tombstone: released before the reservation arrived
+    REJECTED = "REJECTED"
+
+
+class FailureReason(StrEnum):
+    VEHICLE_UNAVAILABLE = "VEHICLE_UNAVAILABLE"
+    VEHICLE_NOT_FOUND = "VEHICLE_NOT_FOUND"
+    PRICE_CHANGED = "PRICE_CHANGED"
+    PURCHASE_ABANDONED = "PURCHASE_ABANDONED"
+    NOT_RESERVED = "NOT_RESERVED"
+
+
+class VehicleUnavailable(Exception):
+    pass
+
+
+@dataclass(eq=False)
+class Reservation:
+    transaction_id: str
+    vehicle_id: str
+    customer_id: str
+    status: ReservationStatus
+
+
+@dataclass(eq=False)
+class Vehicle:
+    id: str
+    brand: str
+    model: str
+    year: int
+    color: str
+    price: Decimal
+    license_plate: str
+    plate_key: str
+    chassi_number: str
+    renavam: str
+    reserved_by: str | None = None  # the transaction holding it
+    sold_transaction_id: str | None = None
+    buyer_id: str | None = None
+    sold_price: Decimal | None = None
+    sold_at: datetime | None = None
+    picked_up_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def is_sold(self) -> bool:
+        return self.sold_at is not None
+
+    @property
+    def is_reserved(self) -> bool:
+        return self.reserved_by is not None
+
+    def reserve(self, transaction_id: str, customer_id: str) -> Reservation:
+        if self.is_sold or self.is_reserved:
+            raise VehicleUnavailable
+        self.reserved_by = transaction_id
+        return Reservation(transaction_id, self.id, customer_id, ReservationStatus.RESERVED)
+
+    def sell(self, reservation: Reservation, price: Decimal, at: datetime) -> None:
+        if reservation.status is ReservationStatus.SOLD:
+            return
+        if reservation.status is not ReservationStatus.RESERVED or self.reserved_by != reservation.transaction_id:
+            raise VehicleUnavailable
+        self.reserved_by = None
+        self.sold_transaction_id = reservation.transaction_id
+        self.buyer_id = reservation.customer_id
+        self.sold_price = price
+        self.sold_at = at
+        reservation.status = ReservationStatus.SOLD
+
+    def release(self, reservation: Reservation) -> None:
+        """Undo the reservation, or a sale that the purchase has not completed. Idempotent."""
+        if reservation.status is ReservationStatus.RESERVED and self.reserved_by == reservation.transaction_id:
+            self.reserved_by = None
+        elif reservation.status is ReservationStatus.SOLD and self.sold_transaction_id == reservation.transaction_id:
+            self.sold_transaction_id = self.buyer_id = None
+            self.sold_price = None
+            self.sold_at = None
+        reservation.status = ReservationStatus.RELEASED
