@@ -22,7 +22,7 @@ SERVICE = "cliente-service"
 
 
 def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | None = None) -> FastAPI:
-    settings = settings or ClienteSettings()  # type: ignore[call-arg]
+    settings = settings or ClienteSettings()
     configure_logging(SERVICE, settings.log_level)
     orm.start_mappers()
     issuer = TokenIssuer(
@@ -42,9 +42,7 @@ def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | No
     )
     hasher = Argon2PasswordHasher()
     runtime.on_startup.append(
-        lambda: services.ensure_staff(
-            runtime.uow_factory(), hasher, settings.staff_email, settings.staff_password
-        )
+        lambda: services.ensure_staff(runtime.uow_factory(), hasher, settings.staff_email, settings.staff_password)
     )
     app = create_service_app(
         runtime=runtime,

@@ -4,7 +4,7 @@ from pydantic import Field, model_validator
 
 from mercado_shared.settings import Environment, ServiceSettings
 
-LOCAL_STAFF_PASSWORD = "staff-local-password"
+LOCAL_STAFF_PASSWORD = "staff-local-password"  # noqa: S105 (the documented local default, refused in production)
 
 
 class ClienteSettings(ServiceSettings):

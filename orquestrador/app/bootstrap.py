@@ -24,7 +24,7 @@ def bootstrap(
     publisher: Publisher | None = None,
     key_source: KeySource | None = None,
 ) -> FastAPI:
-    settings = settings or OrquestradorSettings()  # type: ignore[call-arg]
+    settings = settings or OrquestradorSettings()
     configure_logging(SERVICE, settings.log_level)
     runtime = build_runtime(
         service=SERVICE,

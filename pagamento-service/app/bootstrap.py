@@ -27,7 +27,7 @@ def bootstrap(
     key_source: KeySource | None = None,
     clock: Clock = utcnow,
 ) -> FastAPI:
-    settings = settings or PagamentoSettings()  # type: ignore[call-arg]
+    settings = settings or PagamentoSettings()
     configure_logging(SERVICE, settings.log_level)
     orm.start_mappers()
     runtime = build_runtime(

@@ -12,6 +12,7 @@ process behind.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import glob
 import logging
@@ -69,9 +70,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(
-    condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1
-) -> None:
+def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1) -> None:
     """Poll ``condition`` until it holds or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
     last: BaseException | None = None
@@ -134,9 +133,7 @@ def _http_ok(url: str) -> bool:
 
 # ---------------------------------------------------------------------------- PostgreSQL
 def _pg_binary(name: str) -> str:
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
-    )
+    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
     if not found:
         raise MissingDependency(f"{name} not found: install PostgreSQL (apt-get install postgresql-15)")
     return found
@@ -167,8 +164,16 @@ class PostgresCluster:
             pw = pwd.getpwnam(self.user)
             os.chown(self.data_dir, pw.pw_uid, pw.pw_gid)
         subprocess.run(
-            [_pg_binary("initdb"), "-D", str(self.data_dir), "-U", "postgres",
-             "--auth=trust", "--encoding=UTF8", "--no-locale"],
+            [
+                _pg_binary("initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-locale",
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
             user=self.user,
@@ -178,9 +183,17 @@ class PostgresCluster:
     def start(self, log_file: IO[Any] | None = None) -> None:
         self._initdb()
         args = [
-            _pg_binary("postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-            "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-            "-c", "max_connections=300",
+            _pg_binary("postgres"),
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=300",
         ]
         if not self.durable:  # tests: the data is thrown away anyway
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
@@ -276,18 +289,14 @@ def provision(
     subscriber = pubsub_v1.SubscriberClient()
     try:
         for topic in [*topology.topics, *topology.dead_letter_topics()]:
-            try:
+            with contextlib.suppress(AlreadyExists):
                 publisher.create_topic(name=publisher.topic_path(project_id, topic))
-            except AlreadyExists:
-                pass
         for service in topology.services:
-            try:
+            with contextlib.suppress(AlreadyExists):
                 subscriber.create_subscription(
                     name=subscriber.subscription_path(project_id, topology.dead_letter_subscription(service)),
                     topic=publisher.topic_path(project_id, topology.dead_letter_topic(service)),
                 )
-            except AlreadyExists:
-                pass
         for sub in topology.subscriptions():
             if sub.service not in endpoints:
                 continue
@@ -306,10 +315,8 @@ def provision(
                     "maximum_backoff": timedelta(seconds=p.maximum_backoff_seconds),
                 },
             }
-            try:
+            with contextlib.suppress(AlreadyExists):
                 subscriber.create_subscription(request=request)
-            except AlreadyExists:
-                pass
     finally:
         subscriber.close()
         publisher.stop()
@@ -338,9 +345,20 @@ class ServiceProcess:
 
     def start(self, repo_root: Path, env: Mapping[str, str], log_file: IO[Any] | None = None) -> None:
         self.proc = spawn(
-            [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
-             "--timeout-graceful-shutdown", "10"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "10",
+            ],
             cwd=repo_root / self.service.directory,
             env={**env, "PORT": str(self.port)},
             output=log_file,
@@ -364,6 +382,7 @@ class StackConfig:
     run_dir: Path
     project_id: str = "mercado-veiculo-local"
     database_url: str | None = None  # an existing server; otherwise a private cluster
+    emulator_host: str | None = None  # an emulator already running; otherwise one is started
     pg_port: int = 5432
     emulator_port: int = 8085
     service_ports: dict[str, int] = field(default_factory=dict)
@@ -378,9 +397,8 @@ class LocalStack:
         self.config = config
         self.postgres: PostgresCluster | None = None
         self.emulator = PubSubEmulator(config.emulator_port)
-        self.services = [
-            ServiceProcess(s, config.service_ports.get(s.name, s.default_port)) for s in SERVICES
-        ]
+        self.emulator_host = config.emulator_host or self.emulator.host
+        self.services = [ServiceProcess(s, config.service_ports.get(s.name, s.default_port)) for s in SERVICES]
         self.database_urls: dict[str, str] = {}
         self.admin_url = ""
 
@@ -397,9 +415,10 @@ class LocalStack:
             log.info("starting PostgreSQL on 127.0.0.1:%s (%s)", c.pg_port, self.postgres.data_dir)
             self.postgres.start(c.log_file)
             self.admin_url = self.postgres.admin_url
-        log.info("starting the Pub/Sub emulator on %s", self.emulator.host)
-        with open(c.run_dir / "pubsub-emulator.log", "ab") as emulator_log:
-            self.emulator.start(emulator_log)
+        if not c.emulator_host:
+            log.info("starting the Pub/Sub emulator on %s", self.emulator.host)
+            with open(c.run_dir / "pubsub-emulator.log", "ab") as emulator_log:
+                self.emulator.start(emulator_log)
         names = {s.name: c.database_prefix + s.database for s in SERVICES}
         urls = create_databases(self.admin_url, list(names.values()))
         self.database_urls = {svc: urls[db] for svc, db in names.items()}
@@ -407,11 +426,11 @@ class LocalStack:
             log.info("migrating %s", s.name)
             migrate(c.repo_root, s, self.database_urls[s.name])
         endpoints = {p.service.name: p.url for p in self.services}
-        provision(self.emulator.host, c.project_id, endpoints)
+        provision(self.emulator_host, c.project_id, endpoints)
         key_file = self._jwt_key_file()
         common = {
             **os.environ,
-            "PUBSUB_EMULATOR_HOST": self.emulator.host,
+            "PUBSUB_EMULATOR_HOST": self.emulator_host,
             "PUBSUB_PROJECT_ID": c.project_id,
             "JWKS_URL": self.url("cliente-service") + "/.well-known/jwks.json",
             "CLIENTE_SERVICE_URL": self.url("cliente-service"),

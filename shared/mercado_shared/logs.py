@@ -38,9 +38,7 @@ class _ContextFilter(logging.Filter):
 
 
 class _CloudLoggingFormatter(JsonFormatter):
-    def add_fields(
-        self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
-    ) -> None:
+    def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_record, record, message_dict)
         log_record["severity"] = record.levelname
 

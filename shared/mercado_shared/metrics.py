@@ -2,9 +2,7 @@
 
 from prometheus_client import Counter, Histogram
 
-HTTP_REQUESTS = Counter(
-    "http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]
-)
+HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
     "http_request_duration_seconds",
     "HTTP request latency",
@@ -27,9 +25,7 @@ DEAD_LETTER_BOUND = Counter(
     "Messages that failed on an attempt at or past the dead-letter limit",
     ["service", "type"],
 )
-OUTBOX_PUBLISHED = Counter(
-    "outbox_published_total", "Outbox rows sent to the broker", ["service", "result"]
-)
+OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox rows sent to the broker", ["service", "result"])
 OUTBOX_LAG = Histogram(
     "outbox_lag_seconds",
     "Time from an outbox row's commit to its publication",

@@ -110,12 +110,8 @@ def create_service_app(
         started = time.perf_counter()
         response: Response = await call_next(request)
         route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.HTTP_REQUESTS.labels(
-            runtime.service, request.method, route, str(response.status_code)
-        ).inc()
-        metrics.HTTP_LATENCY.labels(runtime.service, request.method, route).observe(
-            time.perf_counter() - started
-        )
+        metrics.HTTP_REQUESTS.labels(runtime.service, request.method, route, str(response.status_code)).inc()
+        metrics.HTTP_LATENCY.labels(runtime.service, request.method, route).observe(time.perf_counter() - started)
         return response
 
     @app.get("/health", tags=["operations"], summary="Liveness and readiness", response_model=Health)

@@ -23,7 +23,7 @@ def bootstrap(
     publisher: Publisher | None = None,
     key_source: KeySource | None = None,
 ) -> FastAPI:
-    settings = settings or VeiculoSettings()  # type: ignore[call-arg]
+    settings = settings or VeiculoSettings()
     configure_logging(SERVICE, settings.log_level)
     orm.start_mappers()
     runtime = build_runtime(

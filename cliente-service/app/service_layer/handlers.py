@@ -29,9 +29,7 @@ from mercado_shared.money import ZERO
 
 def reserve_credit(cmd: ReserveCredit, uow: ClienteUnitOfWork) -> Message:
     def failed(reason: FailureReason) -> CreditReservationFailed:
-        return CreditReservationFailed(
-            transaction_id=cmd.transaction_id, customer_id=cmd.customer_id, reason=reason
-        )
+        return CreditReservationFailed(transaction_id=cmd.transaction_id, customer_id=cmd.customer_id, reason=reason)
 
     existing = uow.holds.get_for_update(cmd.transaction_id)
     if existing is not None:
@@ -76,9 +74,7 @@ def capture_credit(cmd: CaptureCredit, uow: ClienteUnitOfWork) -> Message:
     if hold is not None:
         customer = uow.customers.get_for_update(hold.customer_id)
         if customer is not None and customer.capture(hold):
-            return CreditCaptured(
-                transaction_id=cmd.transaction_id, customer_id=cmd.customer_id, amount=hold.amount
-            )
+            return CreditCaptured(transaction_id=cmd.transaction_id, customer_id=cmd.customer_id, amount=hold.amount)
     return CreditCaptureFailed(
         transaction_id=cmd.transaction_id, customer_id=cmd.customer_id, reason=FailureReason.NOT_HELD
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -97,7 +98,5 @@ def ensure_staff(uow: ClienteUnitOfWork, hasher: PasswordHasher, email: str, pas
             member.password_hash = hasher.hash(password)
         else:
             return
-        try:
+        with contextlib.suppress(IntegrityError):  # another instance created it at the same moment
             uow.commit()
-        except IntegrityError:
-            pass  # another instance created it at the same moment

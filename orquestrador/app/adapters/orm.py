@@ -43,9 +43,7 @@ history = sa.Table(
     "saga_history",
     metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column(
-        "transaction_id", sa.Uuid(as_uuid=False), sa.ForeignKey("saga_states.transaction_id"), nullable=False
-    ),
+    sa.Column("transaction_id", sa.Uuid(as_uuid=False), sa.ForeignKey("saga_states.transaction_id"), nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("status", str_enum(SagaStatus), nullable=False),
     sa.Column("current_step", str_enum(CurrentStep, length=30), nullable=False),

@@ -71,9 +71,7 @@ class SagaRepository:
         self.session = session
 
     def add(self, state: SagaState) -> None:
-        self.session.execute(
-            sa.insert(sagas).values(transaction_id=state.transaction_id, version=1, **_columns(state))
-        )
+        self.session.execute(sa.insert(sagas).values(transaction_id=state.transaction_id, version=1, **_columns(state)))
 
     def get(self, transaction_id: str) -> StoredSaga | None:
         if not is_uuid(transaction_id):
@@ -110,6 +108,4 @@ class SagaRepository:
             .where(history.c.transaction_id == transaction_id)
             .order_by(history.c.id)
         )
-        return [
-            HistoryEntry(r.at, SagaStatus(r.status), CurrentStep(r.current_step), r.event, r.applied) for r in rows
-        ]
+        return [HistoryEntry(r.at, SagaStatus(r.status), CurrentStep(r.current_step), r.event, r.applied) for r in rows]

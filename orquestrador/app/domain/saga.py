@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeAlias
 
 from mercado_shared.contracts import (
     CaptureCredit,
@@ -124,7 +125,7 @@ class PaymentDeadlinePassed:
     """The payment code's deadline passed without a payment."""
 
 
-SagaInput = Event | CancelRequested | PaymentDeadlinePassed
+SagaInput: TypeAlias = Event | CancelRequested | PaymentDeadlinePassed
 
 
 def input_name(message: SagaInput) -> str:

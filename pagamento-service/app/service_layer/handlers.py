@@ -46,7 +46,9 @@ def build_handlers(ttl: timedelta, clock: Clock) -> Mapping[type[Message], Handl
         code = uow.codes.for_transaction(cmd.transaction_id)
         if code is None:
             uow.codes.add(
-                PaymentCode(new_payment_code(), cmd.transaction_id, cmd.customer_id, cmd.amount, CodeStatus.CANCELLED, now)
+                PaymentCode(
+                    new_payment_code(), cmd.transaction_id, cmd.customer_id, cmd.amount, CodeStatus.CANCELLED, now
+                )
             )
             return PaymentRefunded(transaction_id=cmd.transaction_id)
         code.close(now)
@@ -57,5 +59,3 @@ def build_handlers(ttl: timedelta, clock: Clock) -> Mapping[type[Message], Handl
         return PaymentRefunded(transaction_id=cmd.transaction_id, payment_id=payment.id, refunded=payment.amount)
 
     return {GeneratePaymentCode: generate_payment_code, RefundPayment: refund_payment}
-
-

@@ -34,7 +34,9 @@ def get_code(uow: PagamentoUnitOfWork, code_value: str, principal: Principal) ->
     return code
 
 
-def pay(uow: PagamentoUnitOfWork, code_value: str, method: PaymentMethod, principal: Principal, clock: Clock) -> Payment:
+def pay(
+    uow: PagamentoUnitOfWork, code_value: str, method: PaymentMethod, principal: Principal, clock: Clock
+) -> Payment:
     """Pay a code: the payment and the event that advances the purchase commit together."""
     with uow:
         code = uow.codes.get(code_value, for_update=True)

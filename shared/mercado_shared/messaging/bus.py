@@ -86,9 +86,7 @@ class MessageBus(Generic[U]):
             ):
                 with attempt, self.uow_factory() as uow:
                     outcome = self._handle_once(envelope, message, handler, uow)
-        metrics.HANDLER_LATENCY.labels(self.service, envelope.type).observe(
-            time.perf_counter() - started
-        )
+        metrics.HANDLER_LATENCY.labels(self.service, envelope.type).observe(time.perf_counter() - started)
         log.info(
             "message %s",
             outcome.value,
@@ -96,9 +94,7 @@ class MessageBus(Generic[U]):
         )
         return outcome
 
-    def _handle_once(
-        self, envelope: Envelope, message: Message, handler: Handler[U], uow: U
-    ) -> Outcome:
+    def _handle_once(self, envelope: Envelope, message: Message, handler: Handler[U], uow: U) -> Outcome:
         if not uow.claim(envelope):
             return Outcome.DUPLICATE
         replies = handler(message, uow)

@@ -92,9 +92,7 @@ class OutboxRelay:
         published = [r for r, ok in zip(rows, results, strict=True) if ok]
         now = datetime.now(UTC)
         for r in published:
-            metrics.OUTBOX_LAG.labels(self.service).observe(
-                max(0.0, (now - r.created_at).total_seconds())
-            )
+            metrics.OUTBOX_LAG.labels(self.service).observe(max(0.0, (now - r.created_at).total_seconds()))
         metrics.OUTBOX_PUBLISHED.labels(self.service, "ok").inc(len(published))
         metrics.OUTBOX_PUBLISHED.labels(self.service, "failed").inc(len(rows) - len(published))
         return [r.id for r in published]
@@ -126,15 +124,10 @@ class OutboxRelay:
             ).all()
             if not found:
                 return 0
-            rows = [
-                OutboxRow(r.id, r.topic, r.body, _attributes(r.attributes), r.created_at)
-                for r in found
-            ]
+            rows = [OutboxRow(r.id, r.topic, r.body, _attributes(r.attributes), r.created_at) for r in found]
             ids = self._publish(rows)
             conn.execute(
-                sa.update(t)
-                .where(t.c.id.in_([r.id for r in rows]))
-                .values(publish_attempts=t.c.publish_attempts + 1)
+                sa.update(t).where(t.c.id.in_([r.id for r in rows])).values(publish_attempts=t.c.publish_attempts + 1)
             )
             if ids:
                 conn.execute(sa.update(t).where(t.c.id.in_(ids)).values(published_at=sa.func.now()))

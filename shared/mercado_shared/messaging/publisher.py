@@ -42,13 +42,10 @@ class PubSubPublisher:
         )
 
     def topic_path(self, topic: str) -> str:
-        return self._client.topic_path(self.project_id, topic)
+        return str(self._client.topic_path(self.project_id, topic))
 
     def publish(self, messages: Sequence[OutgoingMessage]) -> list[bool]:
-        pending = [
-            self._client.publish(self.topic_path(m.topic), m.data, **m.attributes)
-            for m in messages
-        ]
+        pending = [self._client.publish(self.topic_path(m.topic), m.data, **m.attributes) for m in messages]
         done, _ = futures.wait(pending, timeout=self.timeout)
         results = []
         for f in pending:

@@ -25,9 +25,7 @@ def _outbox_columns() -> list[Any]:
         sa.Column("topic", sa.Text, nullable=False),
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("attributes", sa.JSON, nullable=False),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("publish_attempts", sa.Integer, nullable=False, server_default="0"),
     ]
@@ -38,9 +36,7 @@ def _inbox_columns() -> list[Any]:
         sa.Column("message_id", sa.Uuid, primary_key=True),
         sa.Column("type", sa.Text, nullable=False),
         sa.Column("correlation_id", sa.Text, nullable=False),
-        sa.Column(
-            "received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     ]
 
 
@@ -49,9 +45,7 @@ UNPUBLISHED_INDEX = "ix_outbox_unpublished"
 
 def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
     outbox = sa.Table("outbox", metadata, *_outbox_columns())
-    sa.Index(
-        UNPUBLISHED_INDEX, outbox.c.id, postgresql_where=outbox.c.published_at.is_(None)
-    )
+    sa.Index(UNPUBLISHED_INDEX, outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
     inbox = sa.Table("inbox", metadata, *_inbox_columns())
     return MessagingTables(outbox=outbox, inbox=inbox)
 
@@ -59,9 +53,7 @@ def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
 def create_messaging_tables(op: Any) -> None:
     """For a service's first Alembic migration."""
     op.create_table("outbox", *_outbox_columns())
-    op.create_index(
-        UNPUBLISHED_INDEX, "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL")
-    )
+    op.create_index(UNPUBLISHED_INDEX, "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL"))
     op.create_table("inbox", *_inbox_columns())
 
 

@@ -53,7 +53,10 @@ class VehicleRepository:
         condition = _FILTERS[listing]
         query = sa.select(Vehicle).where(condition)
         if after is not None:
-            query = query.where(sa.tuple_(vehicles.c.price, vehicles.c.id) > sa.tuple_(sa.literal(after.price), sa.literal(after.id, sa.Uuid(as_uuid=False))))
+            query = query.where(
+                sa.tuple_(vehicles.c.price, vehicles.c.id)
+                > sa.tuple_(sa.literal(after.price), sa.literal(after.id, sa.Uuid(as_uuid=False)))
+            )
         rows = list(self.session.scalars(query.order_by(vehicles.c.price, vehicles.c.id).limit(limit)))
         total = self.session.scalar(sa.select(sa.func.count()).select_from(vehicles).where(condition))
         return rows, int(total or 0)

@@ -1,0 +1,33 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PACKAGES := shared cliente-service veiculo-service pagamento-service orquestrador
+
+.PHONY: run test lint format install clean
+
+run: $(INSTALLED) ## start the whole system locally, in the foreground, until Ctrl-C
+	$(PY) scripts/run.py
+
+test: $(INSTALLED) lint ## install what is needed, lint, and run every test suite
+	$(PY) scripts/test.py
+
+lint: $(INSTALLED) ## ruff (lint and format) and mypy, package by package
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	@for p in $(PACKAGES); do \
+	  echo "mypy $$p"; \
+	  (cd $$p && MYPYPATH=$(CURDIR)/shared ../$(VENV)/bin/mypy --config-file ../pyproject.toml $$( [ $$p = shared ] && echo mercado_shared || echo app ) tests) || exit 1; \
+	done
+
+format: $(INSTALLED)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+install: $(INSTALLED)
+
+$(INSTALLED): scripts/install.sh requirements.txt requirements-dev.txt shared/pyproject.toml
+	scripts/install.sh
+
+clean: ## remove the virtualenv and the local data of `make run`
+	rm -rf $(VENV) .run

@@ -1,0 +1,85 @@
+"""Helpers for tests: poll with a deadline, serve an app on a real port, read a topic."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import TypeVar
+
+import uvicorn
+from fastapi import FastAPI
+from google.api_core.exceptions import AlreadyExists
+from google.cloud import pubsub_v1
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from mercado_shared import devstack
+from mercado_shared.contracts import Envelope
+
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T], timeout: float = 20.0, interval: float = 0.05) -> T:
+    """Run ``check`` until it stops raising AssertionError, at most ``timeout`` seconds."""
+    for attempt in Retrying(
+        retry=retry_if_exception_type(AssertionError),
+        stop=stop_after_delay(timeout),
+        wait=wait_fixed(interval),
+        reraise=True,
+    ):
+        with attempt:
+            return check()
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def serve(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """Run ``app`` with uvicorn on 127.0.0.1 in a thread; yields its base URL."""
+    port = port or devstack.free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        devstack.wait_until(lambda: server.started, timeout=30, what="test server")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+class TopicTap:
+    """A pull subscription on one topic, to see what a service published."""
+
+    def __init__(self, project_id: str, topic: str) -> None:
+        self.publisher = pubsub_v1.PublisherClient()
+        self.subscriber = pubsub_v1.SubscriberClient()
+        topic_path = self.publisher.topic_path(project_id, topic)
+        with suppress(AlreadyExists):
+            self.publisher.create_topic(name=topic_path)
+        self.subscription = self.subscriber.subscription_path(project_id, f"tap.{topic}")
+        with suppress(AlreadyExists):
+            self.subscriber.create_subscription(name=self.subscription, topic=topic_path)
+
+        self.received: list[Envelope] = []
+
+    def collect(self) -> list[Envelope]:
+        """Everything received so far (pulls and acks what arrived since the last call)."""
+        response = self.subscriber.pull(
+            subscription=self.subscription, max_messages=100, return_immediately=True, timeout=5
+        )
+        if response.received_messages:
+            self.subscriber.acknowledge(
+                subscription=self.subscription, ack_ids=[m.ack_id for m in response.received_messages]
+            )
+        self.received.extend(Envelope.model_validate_json(m.message.data) for m in response.received_messages)
+        return self.received
+
+    def expect(self, count: int) -> list[Envelope]:
+        """For ``eventually``: fails until ``count`` messages have arrived."""
+        received = self.collect()
+        assert len(received) >= count, f"{len(received)} of {count} messages so far"
+        return received
+
+    def close(self) -> None:
+        self.subscriber.close()
+        self.publisher.stop()

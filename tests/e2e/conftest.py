@@ -1,0 +1,146 @@
+"""The four services as processes, on the real database and emulator, driven over HTTP."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mercado_shared.devstack import SERVICES, LocalStack, StackConfig, free_port
+from mercado_shared.testing.helpers import eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+STAFF = ("staff@e2e.local", "staff-e2e-password")
+TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "EXPIRED"}
+
+
+@pytest.fixture(scope="session")
+def stack(pg_admin_url: str, emulator_host: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    run_dir = tmp_path_factory.mktemp("stack")
+    tag = uuid.uuid4().hex[:8]
+    with open(run_dir / "services.log", "ab") as log_file:
+        stack = LocalStack(
+            StackConfig(
+                repo_root=ROOT,
+                run_dir=run_dir,
+                project_id=f"mv-e2e-{tag}",
+                database_url=pg_admin_url,
+                emulator_host=emulator_host,
+                service_ports={s.name: free_port() for s in SERVICES},
+                database_prefix=f"e2e_{tag}_",
+                log_file=log_file,
+                env={"ENVIRONMENT": "test", "STAFF_EMAIL": STAFF[0], "STAFF_PASSWORD": STAFF[1]},
+            )
+        )
+        try:
+            stack.start()
+            yield stack
+        finally:
+            stack.stop()
+
+
+@dataclass
+class Api:
+    """The system as the frontend sees it."""
+
+    stack: LocalStack
+    client: httpx.Client
+    rng: random.Random
+
+    def url(self, service: str, path: str) -> str:
+        return self.stack.url(service) + path
+
+    def login(self, email: str, password: str) -> dict[str, str]:
+        response = self.client.post(
+            self.url("cliente-service", "/auth/token"), data={"username": email, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    def staff(self) -> dict[str, str]:
+        return self.login(*STAFF)
+
+    def new_vehicle(self, price: float) -> dict[str, Any]:
+        response = self.client.post(
+            self.url("veiculo-service", "/vehicles"), json=self.vehicle_body(price), headers=self.staff()
+        )
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def vehicle_body(self, price: float) -> dict[str, Any]:
+        letters = "ABCDEFGHJKLMNPRSTUVWXYZ"
+        first_ten = "".join(str(self.rng.randrange(10)) for _ in range(10))
+        weights = (3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+        check = sum(int(d) * w for d, w in zip(first_ten, weights, strict=True)) * 10 % 11 % 10
+        return {
+            "brand": "Volkswagen",
+            "model": "Gol",
+            "year": 2019,
+            "color": "Prata",
+            "price": price,
+            "license_plate": "".join(self.rng.choice(letters) for _ in range(3))
+            + f"{self.rng.randrange(10)}"
+            + self.rng.choice(letters)
+            + f"{self.rng.randrange(100):02d}",
+            "chassi_number": "".join(self.rng.choice(letters + "0123456789") for _ in range(17)),
+            "renavam": first_ten + str(check),
+        }
+
+    def new_customer(self, balance: float, credit: float = 0) -> tuple[dict[str, Any], dict[str, str]]:
+        digits = [self.rng.randrange(10) for _ in range(9)]
+        for length in (9, 10):
+            total = sum(d * (length + 1 - i) for i, d in enumerate(digits))
+            digits.append(total * 10 % 11 % 10)
+        email, password = f"{uuid.uuid4().hex}@example.com", "a-long-passphrase"
+        response = self.client.post(
+            self.url("cliente-service", "/customers"),
+            json={
+                "name": "Maria Silva",
+                "email": email,
+                "phone": "+55 11 91234-5678",
+                "document": "".join(map(str, digits)),
+                "password": password,
+                "initial_balance": balance,
+                "credit_limit": credit,
+            },
+            headers=self.staff(),
+        )
+        assert response.status_code == 201, response.text
+        return dict(response.json()), self.login(email, password)
+
+    def customer(self, headers: dict[str, str]) -> dict[str, Any]:
+        return dict(self.client.get(self.url("cliente-service", "/customers/me"), headers=headers).json())
+
+    def purchase(self, vehicle_id: str, headers: dict[str, str], payment_type: str = "cash") -> dict[str, Any]:
+        response = self.client.post(
+            self.url("orquestrador", "/purchase"),
+            json={"vehicle_id": vehicle_id, "payment_type": payment_type},
+            headers=headers,
+        )
+        assert response.status_code == 202, response.text
+        return dict(response.json())
+
+    def saga(self, transaction_id: str, headers: dict[str, str]) -> dict[str, Any]:
+        response = self.client.get(self.url("orquestrador", f"/saga-states/{transaction_id}"), headers=headers)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def saga_reaches(self, transaction_id: str, headers: dict[str, str], *statuses: str) -> dict[str, Any]:
+        def reached() -> dict[str, Any]:
+            saga = self.saga(transaction_id, headers)
+            assert saga["status"] in statuses, saga["status"]
+            return saga
+
+        return eventually(reached, timeout=30)
+
+
+@pytest.fixture
+def api(stack: LocalStack) -> Iterator[Api]:
+    with httpx.Client(timeout=15) as client:
+        yield Api(stack, client, random.Random())

@@ -1,0 +1,124 @@
+"""The contract's purchase flow, end to end, with real tokens."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import Api
+
+
+def listing(api: Api, status_filter: str) -> list[str]:
+    ids: list[str] = []
+    cursor = None
+    while True:
+        params = {"status_filter": status_filter, "limit": 100, **({"cursor": cursor} if cursor else {})}
+        page = api.client.get(api.url("veiculo-service", "/vehicles"), params=params).json()
+        ids += [v["id"] for v in page["vehicles"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return ids
+
+
+def test_a_customer_buys_a_vehicle_with_cash(api: Api) -> None:
+    vehicle = api.new_vehicle(45900.10)
+    customer, me = api.new_customer(balance=50000, credit=10000)
+    assert vehicle["id"] in listing(api, "available")
+
+    started = api.purchase(vehicle["id"], me)
+    assert (started["status"], started["current_step"]) == ("STARTED", "CREDIT_RESERVATION")
+    assert (started["vehicle_price"], started["payment_type"]) == (45900.10, "cash")
+
+    awaiting = api.saga_reaches(started["transaction_id"], me, "AWAITING_PAYMENT")
+    assert awaiting["current_step"] == "PAYMENT_PROCESSING" and awaiting["payment_code"]
+    assert api.customer(me)["account_balance"] == 4099.90  # held while in progress
+    assert vehicle["id"] not in listing(api, "available")
+    code = api.client.get(api.url("pagamento-service", f"/payment-codes/{awaiting['payment_code']}"), headers=me).json()
+    assert (code["status"], code["amount"], code["transaction_id"]) == ("PENDING", 45900.10, started["transaction_id"])
+
+    paid = api.client.post(
+        api.url("pagamento-service", "/payments"),
+        json={"payment_code": awaiting["payment_code"], "payment_method": "pix"},
+        headers=me,
+    )
+    assert paid.status_code == 201, paid.text
+    assert (paid.json()["status"], paid.json()["amount"]) == ("COMPLETED", 45900.10)
+
+    done = api.saga_reaches(started["transaction_id"], me, "COMPLETED", "FAILED")
+    assert (done["status"], done["current_step"], done["failure_reason"]) == ("COMPLETED", "SAGA_COMPLETE", None)
+    assert [h["event"] for h in done["history"]] == [
+        "PurchaseRequested",
+        "events.credit.reserved",
+        "events.vehicle.reserved",
+        "events.payment.code_generated",
+        "events.payment.processed",
+        "events.credit.captured",
+        "events.vehicle.sold",
+    ]
+    after = api.customer(me)
+    assert (after["account_balance"], after["used_credit"], after["available_credit"]) == (4099.90, 0, 10000)
+    sold = api.client.get(api.url("veiculo-service", f"/vehicles/{vehicle['id']}"), headers=api.staff()).json()
+    assert (sold["is_sold"], sold["is_reserved"], sold["buyer_id"], sold["sold_price"]) == (
+        True,
+        False,
+        customer["id"],
+        45900.10,
+    )
+    assert vehicle["id"] in listing(api, "sold") and vehicle["id"] not in listing(api, "available")
+    again = api.client.post(
+        api.url("pagamento-service", "/payments"),
+        json={"payment_code": awaiting["payment_code"], "payment_method": "pix"},
+        headers=me,
+    )
+    assert (again.status_code, again.json()["detail"]["code"]) == (409, "PAYMENT_CODE_ALREADY_PAID")
+
+
+def test_a_customer_buys_on_credit(api: Api) -> None:
+    vehicle = api.new_vehicle(30000)
+    _, me = api.new_customer(balance=0, credit=40000)
+    tx = api.purchase(vehicle["id"], me, payment_type="credit")["transaction_id"]
+    code = api.saga_reaches(tx, me, "AWAITING_PAYMENT")["payment_code"]
+    api.client.post(
+        api.url("pagamento-service", "/payments"), json={"payment_code": code, "payment_method": "pix"}, headers=me
+    )
+    assert api.saga_reaches(tx, me, "COMPLETED", "FAILED")["status"] == "COMPLETED"
+    after = api.customer(me)
+    assert (after["account_balance"], after["used_credit"], after["available_credit"]) == (0, 30000, 10000)
+
+
+def test_insufficient_funds_end_failed_with_nothing_held(api: Api) -> None:
+    vehicle = api.new_vehicle(80000)
+    _, me = api.new_customer(balance=79999.99, credit=100000)
+    tx = api.purchase(vehicle["id"], me, payment_type="cash")["transaction_id"]
+    failed = api.saga_reaches(tx, me, "FAILED", "COMPLETED", "AWAITING_PAYMENT")
+    assert (failed["status"], failed["failure_reason"], failed["current_step"]) == (
+        "FAILED",
+        "INSUFFICIENT_FUNDS",
+        "COMPENSATION_COMPLETE",
+    )
+    assert api.customer(me)["account_balance"] == 79999.99
+    assert vehicle["id"] in listing(api, "available")
+
+
+def test_an_already_reserved_vehicle_ends_failed_with_the_held_funds_released(api: Api) -> None:
+    vehicle = api.new_vehicle(20000)
+    _, first = api.new_customer(balance=25000)
+    _, second = api.new_customer(balance=25000)
+    first_tx = api.purchase(vehicle["id"], first)["transaction_id"]
+    api.saga_reaches(first_tx, first, "AWAITING_PAYMENT")
+
+    second_tx = api.purchase(vehicle["id"], second)["transaction_id"]
+    failed = api.saga_reaches(second_tx, second, "FAILED", "COMPLETED", "AWAITING_PAYMENT")
+    assert (failed["status"], failed["failure_reason"]) == ("FAILED", "VEHICLE_UNAVAILABLE")
+    events = [h["event"] for h in failed["history"]]
+    assert events[-3:] == ["events.credit.reserved", "events.vehicle.reservation_failed", "events.credit.released"]
+    assert api.customer(second)["account_balance"] == 25000  # the hold was released
+    assert api.customer(first)["account_balance"] == 5000  # the first purchase still holds its funds
+    assert api.saga(first_tx, first)["status"] == "AWAITING_PAYMENT"
+
+
+def test_a_purchase_is_private_to_its_buyer_and_staff(api: Api) -> None:
+    vehicle = api.new_vehicle(1000)
+    _, buyer = api.new_customer(balance=2000)
+    _, other = api.new_customer(balance=2000)
+    tx = api.purchase(vehicle["id"], buyer)["transaction_id"]
+    assert api.client.get(api.url("orquestrador", f"/saga-states/{tx}"), headers=other).status_code == 404
+    assert api.client.get(api.url("orquestrador", f"/saga-states/{tx}"), headers=api.staff()).status_code == 200
+    assert api.client.get(api.url("orquestrador", f"/saga-states/{tx}")).status_code == 401
