@@ -15,12 +15,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import glob
+import hashlib
 import logging
 import os
 import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -71,13 +73,18 @@ def free_port() -> int:
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1) -> None:
-    """Poll ``condition`` until it holds or ``timeout`` seconds pass."""
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass.
+
+    An exception means "not yet", except AssertionError, which gives up at once.
+    """
     deadline = time.monotonic() + timeout
     last: BaseException | None = None
     while time.monotonic() < deadline:
         try:
             if condition():
                 return
+        except AssertionError:
+            raise  # the condition says waiting is pointless
         except Exception as exc:  # not ready yet
             last = exc
         time.sleep(interval)
@@ -139,6 +146,22 @@ def _pg_binary(name: str) -> str:
     return found
 
 
+def _traversable_by(path: Path, user: str) -> bool:
+    account = pwd.getpwnam(user)
+    groups = set(os.getgrouplist(user, account.pw_gid))
+    for folder in (path, *path.parents):
+        info = folder.stat()
+        if info.st_uid == account.pw_uid:
+            allowed = info.st_mode & stat.S_IXUSR
+        elif info.st_gid in groups:
+            allowed = info.st_mode & stat.S_IXGRP
+        else:
+            allowed = info.st_mode & stat.S_IXOTH
+        if not allowed:
+            return False
+    return True
+
+
 class PostgresCluster:
     """A private cluster in ``data_dir``, listening on 127.0.0.1 only.
 
@@ -146,11 +169,26 @@ class PostgresCluster:
     """
 
     def __init__(self, data_dir: Path, port: int, *, durable: bool = True) -> None:
-        self.data_dir = data_dir
         self.port = port
         self.durable = durable
         self.user = "postgres" if os.geteuid() == 0 else None
+        self.data_dir = self._reachable(data_dir)
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def _reachable(self, data_dir: Path) -> Path:
+        """``data_dir``, or a stand-in the postgres user can reach when one of its parents
+        is closed to it (a project checked out under /root, say)."""
+        if self.user is None:
+            return data_dir
+        parent = data_dir.resolve().parent
+        parent.mkdir(parents=True, exist_ok=True)
+        if _traversable_by(parent, self.user):
+            return data_dir
+        digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+        # /var/tmp, not /tmp: a development database should survive a reboot.
+        stand_in = Path("/var/tmp") / f"mercado-veiculo-pg-{digest}"  # noqa: S108
+        log.warning("%s is not reachable by the postgres user; keeping the cluster in %s", data_dir, stand_in)
+        return stand_in
 
     @property
     def admin_url(self) -> str:
@@ -201,8 +239,7 @@ class PostgresCluster:
         engine = sa.create_engine(self.admin_url, poolclass=sa.pool.NullPool)
 
         def accepting() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"postgres exited with {self.proc.returncode}")
+            assert self.proc is None or self.proc.poll() is None, f"postgres exited with {self.proc.returncode}"
             with engine.connect():
                 return True
 
@@ -263,8 +300,7 @@ class PubSubEmulator:
         )
 
         def up() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"the emulator exited with {self.proc.returncode}")
+            assert self.proc is None or self.proc.poll() is None, f"the emulator exited with {self.proc.returncode}"
             return _http_ok(f"http://{self.host}/")
 
         wait_until(up, timeout=90, what="Pub/Sub emulator", interval=0.2)
@@ -366,8 +402,8 @@ class ServiceProcess:
 
     def wait_healthy(self, timeout: float = 60) -> None:
         def healthy() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.service.name} exited with {self.proc.returncode}")
+            exited = self.proc is not None and self.proc.poll() is not None
+            assert not exited, f"{self.service.name} exited"
             return _http_ok(self.url + "/health")
 
         wait_until(healthy, timeout=timeout, what=self.service.name, interval=0.2)

@@ -1,0 +1,103 @@
+"""`make run` (scripts/run.py) starts everything, and Ctrl-C or SIGTERM leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mercado_shared.devstack import SERVICES, free_port, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def reachable_tmp() -> Iterator[Path]:
+    """A folder the postgres user can reach (pytest's own tmp_path is closed to others)."""
+    path = Path(tempfile.mkdtemp(prefix="mv-make-run-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is gone
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_make_run_serves_the_system_and_stops_without_leaving_a_process(
+    stop_signal: signal.Signals, reachable_tmp: Path
+) -> None:
+    tmp_path = reachable_tmp
+    ports = {s.port_env: free_port() for s in SERVICES}
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in ports.items()},
+        "PG_PORT": str(free_port()),
+        "PUBSUB_EMULATOR_PORT": str(free_port()),
+        "RUN_DIR": str(tmp_path / "run"),
+        "STAFF_EMAIL": "staff@run.local",
+        "STAFF_PASSWORD": "staff-run-password",
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("PUBSUB_EMULATOR_HOST", None)
+    with open(tmp_path / "run.log", "wb") as log:
+        runner = subprocess.Popen([sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=log, stderr=log)
+        try:
+
+            def serving() -> bool:
+                assert runner.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+                return all(httpx.get(f"http://127.0.0.1:{p}/health").status_code == 200 for p in ports.values())
+
+            wait_until(serving, timeout=120, what="make run")
+            token = httpx.post(
+                f"http://127.0.0.1:{ports['CLIENTE_PORT']}/auth/token",
+                data={"username": "staff@run.local", "password": "staff-run-password"},
+            )
+            assert token.status_code == 200  # the settings came from the environment
+            started = descendants(runner.pid)
+            assert len(started) >= 6  # postgres, the emulator, four services
+
+            runner.send_signal(stop_signal)
+            assert runner.wait(timeout=60) == 0
+        finally:
+            if runner.poll() is None:
+                runner.kill()
+    assert not [pid for pid in started if alive(pid)], (tmp_path / "run.log").read_text()[-3000:]
+    assert not [port for port in ports.values() if port_in_use(port)]
