@@ -449,7 +449,8 @@ class LocalStack:
         else:
             self.postgres = PostgresCluster(c.run_dir / "pgdata", c.pg_port, durable=c.durable)
             log.info("starting PostgreSQL on 127.0.0.1:%s (%s)", c.pg_port, self.postgres.data_dir)
-            self.postgres.start(c.log_file)
+            with open(c.run_dir / "postgres.log", "ab") as postgres_log:
+                self.postgres.start(postgres_log)
             self.admin_url = self.postgres.admin_url
         if not c.emulator_host:
             log.info("starting the Pub/Sub emulator on %s", self.emulator.host)

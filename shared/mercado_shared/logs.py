@@ -41,6 +41,7 @@ class _CloudLoggingFormatter(JsonFormatter):
     def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_record, record, message_dict)
         log_record["severity"] = record.levelname
+        log_record.pop("color_message", None)  # uvicorn's ANSI-coloured copy of the message
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
@@ -56,5 +57,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # uvicorn set up its own text handlers before building the app: route them through ours.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # requests are in /metrics

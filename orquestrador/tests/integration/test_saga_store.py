@@ -1,0 +1,58 @@
+"""The saga store on real PostgreSQL: optimistic concurrency and an append-only history."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.adapters.repository import SagaRepository
+from app.domain.saga import SagaStatus, decide, start
+from mercado_shared.contracts import CreditReserved, PaymentType
+from mercado_shared.messaging.bus import ConcurrencyConflict
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def engine(migrated_database: Callable[[Path], str]) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(migrated_database(SERVICE_DIR))
+    yield engine
+    engine.dispose()
+
+
+def test_two_writers_of_one_version_cannot_both_win(engine: sa.Engine) -> None:
+    started = start(str(uuid.uuid4()), "c1", "v1", Decimal("10.00"), PaymentType.CASH).state
+    with Session(engine) as session:
+        SagaRepository(session).add(started)
+        session.commit()
+    reply = CreditReserved(transaction_id=started.transaction_id, customer_id="c1", amount=Decimal("10.00"))
+    with Session(engine) as first, Session(engine) as second:
+        a, b = SagaRepository(first).get(started.transaction_id), SagaRepository(second).get(started.transaction_id)
+        assert a is not None and b is not None and a.version == b.version == 1
+        SagaRepository(first).update(decide(a.state, reply).state, a.version)
+        first.commit()
+        with pytest.raises(ConcurrencyConflict):
+            SagaRepository(second).update(decide(b.state, reply).state, b.version)
+    with Session(engine) as session:
+        stored = SagaRepository(session).get(started.transaction_id)
+        assert stored is not None and (stored.version, stored.state.status) == (2, SagaStatus.IN_PROGRESS)
+
+
+def test_the_history_cannot_be_rewritten(engine: sa.Engine) -> None:
+    started = start(str(uuid.uuid4()), "c1", "v1", Decimal("10.00"), PaymentType.CASH).state
+    with Session(engine) as session:
+        repo = SagaRepository(session)
+        repo.add(started)
+        repo.record(started, "PurchaseRequested", applied=True)
+        session.commit()
+    for statement in ("UPDATE saga_history SET event = 'forged'", "DELETE FROM saga_history"):
+        with engine.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            conn.execute(sa.text(statement))
+    with Session(engine) as session:
+        assert [h.event for h in SagaRepository(session).history(started.transaction_id)] == ["PurchaseRequested"]
