@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from tests.e2e.conftest import Api
 
 
@@ -122,3 +124,26 @@ def test_a_purchase_is_private_to_its_buyer_and_staff(api: Api) -> None:
     assert api.client.get(api.url("orquestrador", f"/saga-states/{tx}"), headers=other).status_code == 404
     assert api.client.get(api.url("orquestrador", f"/saga-states/{tx}"), headers=api.staff()).status_code == 200
     assert api.client.get(api.url("orquestrador", f"/saga-states/{tx}")).status_code == 401
+
+
+def test_a_purchase_names_an_existing_vehicle_and_customer(api: Api) -> None:
+    vehicle = api.new_vehicle(1000)
+    _, me = api.new_customer(balance=2000)
+    for vehicle_id in (str(uuid.uuid4()), "not-a-uuid", "../health", "%2e%2e/health"):
+        response = api.client.post(
+            api.url("orquestrador", "/purchase"), json={"vehicle_id": vehicle_id, "payment_type": "cash"}, headers=me
+        )
+        assert (response.status_code, response.json()["detail"]["code"]) == (404, "VEHICLE_NOT_FOUND"), vehicle_id
+    for customer_id in (str(uuid.uuid4()), "../customers/me"):
+        response = api.client.post(
+            api.url("orquestrador", "/purchase"),
+            json={"vehicle_id": vehicle["id"], "payment_type": "cash", "customer_id": customer_id},
+            headers=api.staff(),
+        )
+        assert (response.status_code, response.json()["detail"]["code"]) == (404, "CUSTOMER_NOT_FOUND"), customer_id
+    someone_else = api.client.post(
+        api.url("orquestrador", "/purchase"),
+        json={"vehicle_id": vehicle["id"], "payment_type": "cash", "customer_id": str(uuid.uuid4())},
+        headers=me,
+    )
+    assert someone_else.status_code == 403

@@ -35,6 +35,7 @@ class Participants:
         self._veiculo = httpx.Client(base_url=veiculo_url, timeout=timeout)
 
     def vehicle(self, vehicle_id: str) -> VehicleOffer | None:
+        """``vehicle_id`` must be a UUID (checked by the caller): it goes into the path."""
         try:
             response = self._veiculo.get(f"/vehicles/{vehicle_id}")
         except httpx.HTTPError:
@@ -47,7 +48,7 @@ class Participants:
         return VehicleOffer(body["id"], Decimal(str(body["price"])), body["is_reserved"], body["is_sold"])
 
     def customer_exists(self, customer_id: str, bearer_token: str) -> bool:
-        """Asked with the caller's own token: staff may read any customer."""
+        """Asked with the caller's own token: staff may read any customer. A UUID, as above."""
         try:
             response = self._cliente.get(
                 f"/customers/{customer_id}", headers={"Authorization": f"Bearer {bearer_token}"}

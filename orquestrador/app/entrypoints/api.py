@@ -12,6 +12,7 @@ from app.service_layer import services
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.auth import CurrentUser, Principal
 from mercado_shared.errors import Forbidden, NotFound, Unprocessable
+from mercado_shared.ids import is_uuid
 
 router = APIRouter(tags=["purchases"])
 
@@ -58,11 +59,12 @@ def purchase(
     body: PurchaseRequest, principal: CurrentUser, request: Request, uow: UowDep, participants: ParticipantsDep
 ) -> PurchaseAccepted:
     customer_id = _buyer(principal, body.customer_id)
-    offer = participants.vehicle(body.vehicle_id)
+    offer = participants.vehicle(body.vehicle_id) if is_uuid(body.vehicle_id) else None
     if offer is None:
         raise NotFound("VEHICLE_NOT_FOUND", "no such vehicle")
-    if principal.is_staff and not participants.customer_exists(
-        customer_id, request.headers["authorization"].split(" ", 1)[1]
+    if principal.is_staff and not (
+        is_uuid(customer_id)
+        and participants.customer_exists(customer_id, request.headers["authorization"].split(" ", 1)[1])
     ):
         raise NotFound("CUSTOMER_NOT_FOUND", "no such customer")
     state = services.start_purchase(uow, customer_id, offer.id, offer.price, body.payment_type)
