@@ -1,13 +1,27 @@
+from __future__ import annotations
+
 import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+
+from app.bootstrap import bootstrap
+from app.config import ClienteSettings
+
+SERVICE_DIR = Path(__file__).resolve().parents[1]
+STAFF = ("staff@test.local", "staff-test-password")
 
 
 def make_cpf(rng: random.Random) -> str:
     digits = [rng.randrange(10) for _ in range(9)]
     for length in (9, 10):
         total = sum(d * (length + 1 - i) for i, d in enumerate(digits))
-        digits.append(0 if total * 10 % 11 == 10 else total * 10 % 11)
+        digits.append(total * 10 % 11 % 10)
     return "".join(map(str, digits))
 
 
@@ -15,3 +29,51 @@ def make_cpf(rng: random.Random) -> str:
 def cpf() -> str:
     """A valid CPF no other test uses."""
     return make_cpf(random.Random())
+
+
+@pytest.fixture
+def settings(migrated_database: Callable[[Path], str], emulator_host: str, project_id: str) -> ClienteSettings:
+    return ClienteSettings(
+        environment="test",
+        database_url=migrated_database(SERVICE_DIR),
+        pubsub_project_id=project_id,
+        staff_email=STAFF[0],
+        staff_password=STAFF[1],
+    )
+
+
+@dataclass
+class Client:
+    http: TestClient
+
+    def login(self, email: str, password: str) -> dict[str, str]:
+        response = self.http.post("/auth/token", data={"username": email, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    def staff(self) -> dict[str, str]:
+        return self.login(*STAFF)
+
+    def body(self, **overrides: Any) -> dict[str, Any]:
+        return {
+            "name": "Maria Silva",
+            "email": f"{uuid.uuid4().hex}@example.com",
+            "phone": "+55 11 91234-5678",
+            "document": make_cpf(random.Random()),
+            "password": "a-long-passphrase",
+            **overrides,
+        }
+
+    def register(
+        self, headers: dict[str, str] | None = None, **overrides: Any
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        body = self.body(**overrides)
+        response = self.http.post("/customers", json=body, headers=headers or {})
+        assert response.status_code == 201, response.text
+        return response.json(), self.login(body["email"], body["password"])
+
+
+@pytest.fixture
+def client(settings: ClienteSettings) -> Iterator[Client]:
+    with TestClient(bootstrap(settings)) as http:
+        yield Client(http)

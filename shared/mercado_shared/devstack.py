@@ -252,15 +252,16 @@ class PostgresCluster:
         stop_process(self.proc, signal.SIGINT, timeout=30)  # SIGINT: fast shutdown
 
 
-def create_databases(admin_url: str, names: list[str]) -> dict[str, str]:
-    """Create each database if missing; return name -> URL."""
+def create_databases(admin_url: str, names: list[str], template: str | None = None) -> dict[str, str]:
+    """Create each database if missing (as a copy of ``template``, if given); return name -> URL."""
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
             existing = set(conn.scalars(sa.text("SELECT datname FROM pg_database")))
             for name in names:
                 if name not in existing:
-                    conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+                    copy = f' TEMPLATE "{template}"' if template else ""
+                    conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy}'))
     finally:
         engine.dispose()
     base = make_url(admin_url)

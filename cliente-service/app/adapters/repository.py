@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.domain.model import Customer, Hold, StaffMember
+from app.adapters.orm import customers, holds
+from app.domain.model import Customer, Hold, HoldStatus, StaffMember
 from mercado_shared.ids import is_uuid
 
 
@@ -28,6 +31,15 @@ class CustomerRepository:
     def by_email(self, email: str) -> Customer | None:
         return self.session.scalars(sa.select(Customer).filter_by(email=email)).first()
 
+    def page(self, after: tuple[datetime, str] | None, limit: int) -> tuple[list[Customer], int]:
+        """Oldest first, ties by id."""
+        query = sa.select(Customer)
+        if after is not None:
+            query = query.where(sa.tuple_(customers.c.created_at, customers.c.id) > sa.tuple_(*after))
+        rows = list(self.session.scalars(query.order_by(customers.c.created_at, customers.c.id).limit(limit)))
+        total = self.session.scalar(sa.select(sa.func.count()).select_from(customers)) or 0
+        return rows, int(total)
+
 
 class HoldRepository:
     def __init__(self, session: Session) -> None:
@@ -38,6 +50,16 @@ class HoldRepository:
 
     def get_for_update(self, transaction_id: str) -> Hold | None:
         return self.session.get(Hold, transaction_id, with_for_update=True)
+
+    def of_customer(self, customer_id: str) -> list[Hold]:
+        return list(
+            self.session.scalars(sa.select(Hold).filter_by(customer_id=customer_id).order_by(holds.c.created_at))
+        )
+
+    def open_count(self, customer_id: str) -> int:
+        """Holds of purchases still in progress."""
+        query = sa.select(sa.func.count()).where(holds.c.customer_id == customer_id, holds.c.status == HoldStatus.HELD)
+        return int(self.session.scalar(query) or 0)
 
 
 class StaffRepository:

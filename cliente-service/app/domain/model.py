@@ -36,6 +36,17 @@ class InsufficientFunds(Exception):
     pass
 
 
+class CreditLimitBelowUsed(Exception):
+    pass
+
+
+class PurchaseInProgress(Exception):
+    pass
+
+
+ANONYMISED_NAME = "Cliente anonimizado"
+
+
 @dataclass(eq=False)
 class Hold:
     transaction_id: str
@@ -43,6 +54,8 @@ class Hold:
     source: PaymentType
     amount: Decimal
     status: HoldStatus
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(eq=False)
@@ -94,6 +107,22 @@ class Customer:
             return ZERO
         self._move(hold.source, hold.amount)
         return hold.amount
+
+    def set_credit_limit(self, limit: Decimal) -> None:
+        if limit < self.used_credit:
+            raise CreditLimitBelowUsed
+        self.credit_limit = limit
+
+    def anonymise(self, open_holds: int) -> None:
+        """LGPD erasure: personal data goes, the money and the purchases stay with the id."""
+        if open_holds:
+            raise PurchaseInProgress
+        self.name = ANONYMISED_NAME
+        self.email = f"anonymised-{self.id}@anonymised.invalid"
+        self.phone = ""
+        self.document = f"anonymised-{self.id}"
+        self.password_hash = "!"  # noqa: S105 (not a hash: no password matches it)
+        self.status = CustomerStatus.ANONYMISED
 
     def _move(self, source: PaymentType, delta: Decimal) -> None:
         if source is PaymentType.CASH:

@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.entrypoints.deps import HasherDep, IssuerDep, UowDep
-from app.entrypoints.schemas import CustomerCreate, CustomerRead, TokenResponse
+from app.entrypoints.schemas import (
+    CustomerCreate,
+    CustomerExport,
+    CustomerPage,
+    CustomerRead,
+    CustomerUpdate,
+    TokenResponse,
+)
 from app.service_layer import services
-from mercado_shared.auth import CurrentUser, OptionalUser
-from mercado_shared.errors import Forbidden, error_body
+from mercado_shared.auth import CurrentUser, OptionalUser, StaffUser
+from mercado_shared.errors import AUTH_ERRORS, STAFF_ERRORS, Forbidden, Unprocessable, error_body, error_responses
 from mercado_shared.money import ZERO
+from mercado_shared.pagination import Cursor, Limit, decode_cursor, encode_cursor
 
 identity = APIRouter(tags=["identity"])
 customers = APIRouter(prefix="/customers", tags=["customers"])
 
-_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "no valid token"}}
+_NOT_FOUND = error_responses((404, "CUSTOMER_NOT_FOUND"))
 
 
 @identity.post(
     "/auth/token",
     summary="Log in with email and password (OAuth2 password form)",
     response_model=TokenResponse,
-    responses={401: {"description": "bad credentials"}},
+    responses=error_responses((401, "INVALID_CREDENTIALS")),
 )
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -39,10 +48,7 @@ def login(
             detail=error_body("INVALID_CREDENTIALS", "wrong email or password")["detail"],
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return TokenResponse(
-        access_token=issuer.issue(principal.subject, principal.role),
-        expires_in=issuer.ttl_seconds,
-    )
+    return TokenResponse(access_token=issuer.issue(principal.subject, principal.role), expires_in=issuer.ttl_seconds)
 
 
 @identity.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
@@ -55,10 +61,12 @@ def jwks(issuer: IssuerDep) -> dict[str, Any]:
     status_code=status.HTTP_201_CREATED,
     summary="Register a customer (self-registration, or staff with balance and credit)",
     response_model=CustomerRead,
-    responses={
-        403: {"description": "initial_balance or credit_limit sent without a staff token"},
-        409: {"description": "EMAIL_ALREADY_REGISTERED or DOCUMENT_ALREADY_REGISTERED"},
-    },
+    responses=error_responses(
+        (401, "NOT_AUTHENTICATED"),
+        (403, "STAFF_ONLY_FIELD"),
+        (409, "EMAIL_ALREADY_REGISTERED"),
+        (409, "DOCUMENT_ALREADY_REGISTERED"),
+    ),
 )
 def register(body: CustomerCreate, principal: OptionalUser, uow: UowDep, hasher: HasherDep) -> CustomerRead:
     staff_fields = body.initial_balance is not None or body.credit_limit is not None
@@ -80,7 +88,28 @@ def register(body: CustomerCreate, principal: OptionalUser, uow: UowDep, hasher:
     return CustomerRead.of(customer)
 
 
-@customers.get("/me", summary="The caller's own customer record", response_model=CustomerRead, responses=_AUTH_ERRORS)
+@customers.get("", summary="All customers, oldest first (staff)", response_model=CustomerPage, responses=STAFF_ERRORS)
+def list_customers(_: StaffUser, uow: UowDep, limit: Limit = 50, cursor: Cursor = None) -> CustomerPage:
+    after = None
+    if cursor is not None:
+        created_at, customer_id = decode_cursor(cursor, 2)
+        after = (_timestamp(created_at), customer_id)
+    page, total, following = services.list_customers(uow, after, limit)
+    next_cursor = encode_cursor(following[0].isoformat(), following[1]) if following else None
+    return CustomerPage(customers=[CustomerRead.of(c) for c in page], total=total, next_cursor=next_cursor)
+
+
+def _timestamp(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
+    return parsed
+
+
+@customers.get("/me", summary="The caller's own customer record", response_model=CustomerRead, responses=AUTH_ERRORS)
 def me(principal: CurrentUser, uow: UowDep) -> CustomerRead:
     return CustomerRead.of(services.get_customer(uow, principal.subject, principal))
 
@@ -89,7 +118,55 @@ def me(principal: CurrentUser, uow: UowDep) -> CustomerRead:
     "/{customer_id}",
     summary="One customer (the customer itself or staff)",
     response_model=CustomerRead,
-    responses={**_AUTH_ERRORS, 404: {"description": "CUSTOMER_NOT_FOUND"}},
+    responses={**AUTH_ERRORS, **_NOT_FOUND},
 )
 def get_customer(customer_id: str, principal: CurrentUser, uow: UowDep) -> CustomerRead:
     return CustomerRead.of(services.get_customer(uow, customer_id, principal))
+
+
+@customers.patch(
+    "/{customer_id}",
+    summary="Change name, email, phone or password (the customer or staff); credit_limit (staff)",
+    response_model=CustomerRead,
+    responses=error_responses(
+        (401, "NOT_AUTHENTICATED"),
+        (403, "STAFF_ONLY_FIELD"),
+        (404, "CUSTOMER_NOT_FOUND"),
+        (409, "EMAIL_ALREADY_REGISTERED"),
+        (409, "CREDIT_LIMIT_BELOW_USED"),
+        (409, "CUSTOMER_ANONYMISED"),
+    ),
+)
+def update_customer(
+    customer_id: str, body: CustomerUpdate, principal: CurrentUser, uow: UowDep, hasher: HasherDep
+) -> CustomerRead:
+    changes = services.CustomerChanges(
+        name=body.name,
+        email=str(body.email).lower() if body.email is not None else None,
+        phone=body.phone,
+        password=body.password,
+        credit_limit=body.credit_limit,
+    )
+    return CustomerRead.of(services.update_customer(uow, hasher, customer_id, principal, changes))
+
+
+@customers.get(
+    "/{customer_id}/export",
+    summary="All personal data held about the customer, unmasked (the customer; LGPD access)",
+    response_model=CustomerExport,
+    responses=error_responses((401, "NOT_AUTHENTICATED"), (403, "FORBIDDEN"), (404, "CUSTOMER_NOT_FOUND")),
+)
+def export_customer(customer_id: str, principal: CurrentUser, uow: UowDep) -> CustomerExport:
+    customer, holds = services.export_customer(uow, customer_id, principal)
+    return CustomerExport.of(customer, holds, datetime.now(UTC))
+
+
+@customers.delete(
+    "/{customer_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Erase the customer's personal data (the customer or staff; LGPD); purchases stay",
+    responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "CUSTOMER_NOT_FOUND"), (409, "PURCHASE_IN_PROGRESS")),
+)
+def anonymise_customer(customer_id: str, principal: CurrentUser, uow: UowDep) -> Response:
+    services.anonymise_customer(uow, customer_id, principal)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

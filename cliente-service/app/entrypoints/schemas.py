@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from app.domain.cpf import InvalidCpf, mask_cpf, normalize_cpf
-from app.domain.model import Customer, CustomerStatus
+from app.domain.model import Customer, CustomerStatus, Hold
 from mercado_shared.money import Money
 
 
@@ -91,6 +91,82 @@ class CustomerRead(BaseModel):
             available_credit=c.available_credit,
             status=c.status,
             created_at=c.created_at,
+        )
+
+
+class CustomerUpdate(BaseModel):
+    """Only what may change; anything else (balance, status, role…) is refused."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"phone": "+55 21 99876-5432"}, {"credit_limit": 25000.0}]}
+    )
+
+    name: Name | None = None
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    password: Password | None = None
+    credit_limit: Money | None = Field(default=None, description="staff only")
+
+
+class CustomerPage(BaseModel):
+    customers: list[CustomerRead]
+    total: int
+    next_cursor: str | None
+
+
+class HoldExport(BaseModel):
+    transaction_id: str
+    source: str
+    amount: Money
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerExport(BaseModel):
+    """Every personal datum held about the customer, unmasked (LGPD right of access)."""
+
+    id: str
+    name: str
+    email: str
+    phone: str
+    document: str
+    account_balance: Money
+    credit_limit: Money
+    used_credit: Money
+    status: CustomerStatus
+    created_at: datetime
+    updated_at: datetime
+    holds: list[HoldExport]
+    exported_at: datetime
+
+    @classmethod
+    def of(cls, c: Customer, holds: list[Hold], now: datetime) -> CustomerExport:
+        assert c.created_at is not None and c.updated_at is not None
+        return cls(
+            id=c.id,
+            name=c.name,
+            email=c.email,
+            phone=c.phone,
+            document=c.document,
+            account_balance=c.account_balance,
+            credit_limit=c.credit_limit,
+            used_credit=c.used_credit,
+            status=c.status,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            holds=[
+                HoldExport(
+                    transaction_id=h.transaction_id,
+                    source=h.source.value,
+                    amount=h.amount,
+                    status=h.status.value,
+                    created_at=h.created_at or c.created_at,
+                    updated_at=h.updated_at or c.updated_at,
+                )
+                for h in holds
+            ],
+            exported_at=now,
         )
 
 

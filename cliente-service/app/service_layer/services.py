@@ -5,15 +5,16 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 
-from app.domain.model import Customer, StaffMember
+from app.domain.model import CreditLimitBelowUsed, Customer, Hold, PurchaseInProgress, StaffMember
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared.auth import Principal, Role
-from mercado_shared.errors import Conflict, NotFound
+from mercado_shared.errors import Conflict, Forbidden, NotFound
 
 
 class PasswordHasher(Protocol):
@@ -54,23 +55,113 @@ def register_customer(uow: ClienteUnitOfWork, hasher: PasswordHasher, new: NewCu
         try:
             uow.commit()
         except IntegrityError as exc:
-            constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-            code, message = _UNIQUE_CONSTRAINTS.get(
-                constraint or "", ("CUSTOMER_ALREADY_REGISTERED", "this customer exists")
-            )
-            raise Conflict(code, message) from None
+            raise _unique_violation(exc) from None
     return customer
+
+
+def _not_found() -> NotFound:
+    return NotFound("CUSTOMER_NOT_FOUND", "no such customer")
+
+
+def _check_reach(customer_id: str, principal: Principal) -> None:
+    """The customer itself or staff; to anyone else the record does not exist."""
+    if not principal.is_staff and principal.subject != customer_id:
+        raise _not_found()
+
+
+def _unique_violation(exc: IntegrityError) -> Conflict:
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    code, message = _UNIQUE_CONSTRAINTS.get(constraint or "", ("CUSTOMER_ALREADY_REGISTERED", "this customer exists"))
+    return Conflict(code, message)
 
 
 def get_customer(uow: ClienteUnitOfWork, customer_id: str, principal: Principal) -> Customer:
-    """The customer itself or staff; to anyone else the record does not exist."""
-    if not principal.is_staff and principal.subject != customer_id:
-        raise NotFound("CUSTOMER_NOT_FOUND", "no such customer")
+    _check_reach(customer_id, principal)
     with uow:
         customer = uow.customers.get(customer_id)
     if customer is None:
-        raise NotFound("CUSTOMER_NOT_FOUND", "no such customer")
+        raise _not_found()
     return customer
+
+
+def list_customers(
+    uow: ClienteUnitOfWork, after: tuple[datetime, str] | None, limit: int
+) -> tuple[list[Customer], int, tuple[datetime, str] | None]:
+    with uow:
+        page, total = uow.customers.page(after, limit + 1)
+    more, page = len(page) > limit, page[:limit]
+    last = page[-1] if page else None
+    following = (last.created_at, last.id) if more and last and last.created_at else None
+    return page, total, following
+
+
+@dataclass(frozen=True)
+class CustomerChanges:
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    password: str | None = None
+    credit_limit: Decimal | None = None
+
+
+def update_customer(
+    uow: ClienteUnitOfWork, hasher: PasswordHasher, customer_id: str, principal: Principal, changes: CustomerChanges
+) -> Customer:
+    _check_reach(customer_id, principal)
+    if changes.credit_limit is not None and not principal.is_staff:
+        raise Forbidden("STAFF_ONLY_FIELD", "only staff may set credit_limit")
+    with uow:
+        customer = uow.customers.get_for_update(customer_id)
+        if customer is None:
+            raise _not_found()
+        if not customer.is_active:
+            raise Conflict("CUSTOMER_ANONYMISED", "this customer's personal data was erased")
+        for field in ("name", "email", "phone"):
+            if (value := getattr(changes, field)) is not None:
+                setattr(customer, field, value)
+        if changes.password is not None:
+            customer.password_hash = hasher.hash(changes.password)
+        if changes.credit_limit is not None:
+            try:
+                customer.set_credit_limit(changes.credit_limit)
+            except CreditLimitBelowUsed:
+                raise Conflict(
+                    "CREDIT_LIMIT_BELOW_USED", f"purchases in progress or made use {customer.used_credit} of credit"
+                ) from None
+        try:
+            uow.commit()
+        except IntegrityError as exc:
+            raise _unique_violation(exc) from None
+    return customer
+
+
+def export_customer(uow: ClienteUnitOfWork, customer_id: str, principal: Principal) -> tuple[Customer, list[Hold]]:
+    """Everything held about the customer (LGPD access), for the customer itself."""
+    if principal.subject != customer_id:
+        if principal.is_staff:
+            raise Forbidden("FORBIDDEN", "only the customer may export its data")
+        raise _not_found()
+    with uow:
+        customer = uow.customers.get(customer_id)
+        if customer is None:
+            raise _not_found()
+        return customer, uow.holds.of_customer(customer_id)
+
+
+def anonymise_customer(uow: ClienteUnitOfWork, customer_id: str, principal: Principal) -> None:
+    """LGPD erasure. Refused while a purchase holds the customer's funds. Idempotent."""
+    _check_reach(customer_id, principal)
+    with uow:
+        customer = uow.customers.get_for_update(customer_id)  # no hold can start meanwhile
+        if customer is None:
+            raise _not_found()
+        if not customer.is_active:
+            return
+        try:
+            customer.anonymise(uow.holds.open_count(customer_id))
+        except PurchaseInProgress:
+            raise Conflict("PURCHASE_IN_PROGRESS", "a purchase is in progress; try again when it ends") from None
+        uow.commit()
 
 
 def authenticate(uow: ClienteUnitOfWork, hasher: PasswordHasher, email: str, password: str) -> Principal | None:

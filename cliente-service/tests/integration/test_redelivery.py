@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,20 +16,11 @@ from mercado_shared.contracts import CreditReserved, Envelope, PaymentType, Rese
 from mercado_shared.devstack import provision
 from mercado_shared.messaging.publisher import OutgoingMessage, PubSubPublisher
 from mercado_shared.testing.helpers import TopicTap, eventually, serve
-
-SERVICE_DIR = Path(__file__).resolve().parents[2]
-STAFF = ("staff@test.local", "staff-test-password")
+from tests.conftest import STAFF
 
 
 @pytest.fixture
-def service(migrated_database: Callable[[Path], str], emulator_host: str, project_id: str) -> Iterator[httpx.Client]:
-    settings = ClienteSettings(
-        environment="test",
-        database_url=migrated_database(SERVICE_DIR),
-        pubsub_project_id=project_id,
-        staff_email=STAFF[0],
-        staff_password=STAFF[1],
-    )
+def service(settings: ClienteSettings, emulator_host: str, project_id: str) -> Iterator[httpx.Client]:
     with serve(bootstrap(settings)) as url:
         provision(emulator_host, project_id, {"cliente-service": url})
         with httpx.Client(base_url=url, timeout=10) as client:

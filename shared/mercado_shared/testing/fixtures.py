@@ -90,14 +90,27 @@ def migrate(service_dir: Path, database_url: str, *args: str) -> subprocess.Comp
     )
 
 
+@pytest.fixture(scope="session")
+def _migrated_templates(pg_admin_url: str) -> dict[Path, str]:
+    return {}
+
+
 @pytest.fixture
-def migrated_database(new_database: Callable[[str], str]) -> Callable[[Path], str]:
-    """A fresh database with ``service_dir``'s migrations applied."""
+def migrated_database(pg_admin_url: str, _migrated_templates: dict[Path, str]) -> Callable[[Path], str]:
+    """A fresh database with ``service_dir``'s migrations applied.
+
+    The migrations run once per test session into a template; each test gets a copy
+    (CREATE DATABASE ... TEMPLATE), as isolated as a new database and much faster.
+    """
 
     def create(service_dir: Path) -> str:
-        url = new_database(service_dir.name.replace("-", "_"))
-        result = migrate(service_dir, url)
-        assert result.returncode == 0, result.stderr
-        return url
+        if service_dir not in _migrated_templates:
+            name = unique(f"template_{service_dir.name.replace('-', '_')}")
+            url = devstack.create_databases(pg_admin_url, [name])[name]
+            result = migrate(service_dir, url)
+            assert result.returncode == 0, result.stderr
+            _migrated_templates[service_dir] = name
+        name = unique(service_dir.name.replace("-", "_"))
+        return devstack.create_databases(pg_admin_url, [name], template=_migrated_templates[service_dir])[name]
 
     return create

@@ -1,0 +1,221 @@
+"""cliente-service's public API, rule by rule, over real PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from mercado_shared.contracts import Envelope, PaymentType, ReleaseCredit, ReserveCredit
+from tests.conftest import Client
+
+
+def code_of(response: object) -> tuple[int, str]:
+    return response.status_code, response.json()["detail"]["code"]  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ registration
+def test_self_registration_masks_the_cpf_and_starts_with_no_money(client: Client) -> None:
+    customer, _ = client.register()
+    assert customer["document"].startswith("***.") and customer["document"].endswith("-**")
+    assert (customer["account_balance"], customer["credit_limit"], customer["available_credit"]) == (0, 0, 0)
+    assert customer["status"] == "ACTIVE" and "password" not in customer and "password_hash" not in customer
+
+
+def test_staff_registers_with_balance_and_credit(client: Client) -> None:
+    customer, _ = client.register(client.staff(), initial_balance=1234.56, credit_limit=5000)
+    assert (customer["account_balance"], customer["credit_limit"], customer["available_credit"]) == (
+        1234.56,
+        5000,
+        5000,
+    )
+
+
+@pytest.mark.parametrize("field", ["initial_balance", "credit_limit"])
+def test_only_staff_may_set_money_at_registration(client: Client, field: str) -> None:
+    anonymous = client.http.post("/customers", json=client.body(**{field: 100}))
+    assert code_of(anonymous) == (403, "STAFF_ONLY_FIELD")
+    _, customer = client.register()
+    as_customer = client.http.post("/customers", json=client.body(**{field: 100}), headers=customer)
+    assert code_of(as_customer) == (403, "STAFF_ONLY_FIELD")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("document", "529.982.247-24"),
+        ("document", "111.111.111-11"),
+        ("email", "not-an-email"),
+        ("phone", "12345"),
+        ("phone", "call me"),
+        ("name", ""),
+        ("password", "short"),
+        ("initial_balance", 10.001),
+        ("initial_balance", -1),
+    ],
+)
+def test_invalid_fields_are_422(client: Client, field: str, value: object) -> None:
+    response = client.http.post("/customers", json=client.body(**{field: value}), headers=client.staff())
+    assert response.status_code == 422
+    assert field in str(response.json()["detail"])
+
+
+def test_a_duplicate_email_or_cpf_is_409(client: Client, cpf: str) -> None:
+    client.register(email="Ana.Souza@Example.com", document=cpf)
+    formatted = f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}-{cpf[9:]}"
+    same_email = client.http.post("/customers", json=client.body(email="ana.souza@example.com"))
+    assert code_of(same_email) == (409, "EMAIL_ALREADY_REGISTERED")
+    same_cpf = client.http.post("/customers", json=client.body(document=formatted))
+    assert code_of(same_cpf) == (409, "DOCUMENT_ALREADY_REGISTERED")
+
+
+# ------------------------------------------------------------------ reading
+def test_a_customer_reads_itself_and_staff_reads_anyone(client: Client) -> None:
+    customer, headers = client.register()
+    assert client.http.get("/customers/me", headers=headers).json()["id"] == customer["id"]
+    assert client.http.get(f"/customers/{customer['id']}", headers=headers).status_code == 200
+    assert client.http.get(f"/customers/{customer['id']}", headers=client.staff()).status_code == 200
+
+
+def test_another_customer_is_not_found_and_no_token_is_401(client: Client) -> None:
+    customer, _ = client.register()
+    _, other = client.register()
+    assert code_of(client.http.get(f"/customers/{customer['id']}", headers=other)) == (404, "CUSTOMER_NOT_FOUND")
+    assert code_of(client.http.get(f"/customers/{customer['id']}")) == (401, "NOT_AUTHENTICATED")
+    assert client.http.get("/customers/not-a-uuid", headers=client.staff()).status_code == 404
+
+
+def test_staff_lists_customers_page_by_page(client: Client) -> None:
+    created = [client.register()[0]["id"] for _ in range(5)]
+    staff = client.staff()
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, object] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.http.get("/customers", params=params, headers=staff).json()
+        assert len(page["customers"]) <= 2 and page["total"] == 5
+        seen += [c["id"] for c in page["customers"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(created) and len(seen) == len(set(seen))
+
+
+def test_listing_customers_is_for_staff_and_cursors_are_checked(client: Client) -> None:
+    _, customer = client.register()
+    assert client.http.get("/customers", headers=customer).status_code == 403
+    bad = client.http.get("/customers", params={"cursor": "garbage"}, headers=client.staff())
+    assert code_of(bad) == (422, "INVALID_CURSOR")
+    assert client.http.get("/customers", params={"limit": 101}, headers=client.staff()).status_code == 422
+
+
+# ------------------------------------------------------------------ changing
+def test_a_customer_changes_its_contact_data_and_password(client: Client) -> None:
+    customer, headers = client.register()
+    changed = client.http.patch(
+        f"/customers/{customer['id']}",
+        json={
+            "name": "Maria S.",
+            "email": "New.Address@Example.com",
+            "phone": "21 99876-5432",
+            "password": "another-passphrase",
+        },
+        headers=headers,
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["name"], changed.json()["email"], changed.json()["phone"]) == (
+        "Maria S.",
+        "new.address@example.com",
+        "21998765432",
+    )
+    client.login("new.address@example.com", "another-passphrase")
+    old = client.http.post("/auth/token", data={"username": customer["email"], "password": "a-long-passphrase"})
+    assert old.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"credit_limit": 1000}, (403, "STAFF_ONLY_FIELD")),
+        ({"account_balance": 1000}, 422),
+        ({"used_credit": 0}, 422),
+        ({"status": "ACTIVE"}, 422),
+        ({"role": "staff"}, 422),
+    ],
+)
+def test_a_customer_cannot_write_money_status_or_role(
+    client: Client, body: dict[str, object], expected: object
+) -> None:
+    customer, headers = client.register()
+    response = client.http.patch(f"/customers/{customer['id']}", json=body, headers=headers)
+    assert (code_of(response) if isinstance(expected, tuple) else response.status_code) == expected
+    assert client.http.get("/customers/me", headers=headers).json()["credit_limit"] == 0
+
+
+def test_staff_sets_the_credit_limit_but_never_below_what_is_used(client: Client) -> None:
+    customer, _ = client.register(client.staff(), credit_limit=1000)
+    bus = client.http.app.state.runtime.bus  # type: ignore[attr-defined]
+    tx = str(uuid.uuid4())
+    bus.handle(
+        Envelope.wrap(
+            ReserveCredit(
+                transaction_id=tx, customer_id=customer["id"], amount=Decimal("600.00"), payment_type=PaymentType.CREDIT
+            )
+        )
+    )
+    staff = client.staff()
+    lowered = client.http.patch(f"/customers/{customer['id']}", json={"credit_limit": 599.99}, headers=staff)
+    assert code_of(lowered) == (409, "CREDIT_LIMIT_BELOW_USED")
+    raised = client.http.patch(f"/customers/{customer['id']}", json={"credit_limit": 2000}, headers=staff)
+    assert (raised.json()["credit_limit"], raised.json()["used_credit"], raised.json()["available_credit"]) == (
+        2000,
+        600,
+        1400,
+    )
+
+
+def test_a_changed_email_must_stay_unique(client: Client) -> None:
+    first, _ = client.register()
+    second, headers = client.register()
+    response = client.http.patch(f"/customers/{second['id']}", json={"email": first["email"]}, headers=headers)
+    assert code_of(response) == (409, "EMAIL_ALREADY_REGISTERED")
+
+
+# ------------------------------------------------------------------ LGPD: access and erasure
+def test_the_export_holds_every_personal_datum_unmasked_for_the_customer_only(client: Client, cpf: str) -> None:
+    customer, headers = client.register(document=cpf)
+    export = client.http.get(f"/customers/{customer['id']}/export", headers=headers)
+    assert export.status_code == 200
+    assert (export.json()["document"], export.json()["email"], export.json()["holds"]) == (cpf, customer["email"], [])
+    assert code_of(client.http.get(f"/customers/{customer['id']}/export", headers=client.staff())) == (403, "FORBIDDEN")
+    _, other = client.register()
+    assert client.http.get(f"/customers/{customer['id']}/export", headers=other).status_code == 404
+
+
+def test_erasure_waits_for_purchases_in_progress_then_forgets_the_person(client: Client, cpf: str) -> None:
+    customer, headers = client.register(client.staff(), initial_balance=500, document=cpf)
+    bus = client.http.app.state.runtime.bus  # type: ignore[attr-defined]
+    tx = str(uuid.uuid4())
+    bus.handle(
+        Envelope.wrap(
+            ReserveCredit(
+                transaction_id=tx, customer_id=customer["id"], amount=Decimal("100.00"), payment_type=PaymentType.CASH
+            )
+        )
+    )
+    in_progress = client.http.delete(f"/customers/{customer['id']}", headers=headers)
+    assert code_of(in_progress) == (409, "PURCHASE_IN_PROGRESS")
+
+    bus.handle(
+        Envelope.wrap(ReleaseCredit(transaction_id=tx, customer_id=customer["id"], payment_type=PaymentType.CASH))
+    )
+    assert client.http.delete(f"/customers/{customer['id']}", headers=headers).status_code == 204
+    assert client.http.delete(f"/customers/{customer['id']}", headers=client.staff()).status_code == 204  # idempotent
+
+    erased = client.http.get(f"/customers/{customer['id']}", headers=client.staff()).json()
+    assert erased["status"] == "ANONYMISED" and erased["account_balance"] == 500
+    assert customer["email"] not in str(erased) and cpf[3:9] not in str(erased) and "Maria" not in str(erased)
+    login = client.http.post("/auth/token", data={"username": customer["email"], "password": "a-long-passphrase"})
+    assert login.status_code == 401
+    client.register(email=customer["email"], document=cpf)  # the person may come back as a new customer

@@ -1,0 +1,35 @@
+"""Keyset pagination: opaque cursors and the page-size parameter every listing shares.
+
+A cursor carries the sort key of the last item of a page; the next page starts after it,
+so items added or removed between pages never shift, skip or repeat the ones that follow.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated
+
+from fastapi import Query
+
+from mercado_shared.errors import Unprocessable
+
+MAX_PAGE = 100
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
+Cursor = Annotated[str | None, Query(max_length=300, description="next_cursor of the previous page")]
+
+
+def encode_cursor(*key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> tuple[str, ...]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        key = None
+    if not isinstance(key, list) or len(key) != arity or not all(isinstance(k, str) for k in key):
+        raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
+    return tuple(key)
