@@ -27,6 +27,25 @@ class VehicleUnavailable(Exception):
     pass
 
 
+class VehicleSoldAlready(Exception):
+    pass
+
+
+class PriceLocked(Exception):
+    """A reserved vehicle keeps the price its buyer agreed to."""
+
+
+class NotSold(Exception):
+    pass
+
+
+class PickedUpAlready(Exception):
+    pass
+
+
+EDITABLE = ("brand", "model", "year", "color", "price", "license_plate", "chassi_number", "renavam")
+
+
 @dataclass(eq=False)
 class Reservation:
     transaction_id: str
@@ -63,6 +82,24 @@ class Vehicle:
     @property
     def is_reserved(self) -> bool:
         return self.reserved_by is not None
+
+    def edit(self, changes: dict[str, object], plate_key: str | None) -> None:
+        if self.is_sold:
+            raise VehicleSoldAlready
+        if self.is_reserved and "price" in changes and changes["price"] != self.price:
+            raise PriceLocked
+        for field in EDITABLE:
+            if field in changes:
+                setattr(self, field, changes[field])
+        if plate_key is not None:
+            self.plate_key = plate_key
+
+    def pick_up(self, at: datetime) -> None:
+        if not self.is_sold:
+            raise NotSold
+        if self.picked_up_at is not None:
+            raise PickedUpAlready
+        self.picked_up_at = at
 
     def reserve(self, transaction_id: str, customer_id: str) -> Reservation:
         if self.is_sold or self.is_reserved:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Request, status
 
 from app.adapters.repository import Listing
 from app.entrypoints.schemas import (
@@ -12,12 +13,15 @@ from app.entrypoints.schemas import (
     VehiclePage,
     VehicleRead,
     VehicleStaffRead,
-    decode_cursor,
-    encode_cursor,
+    VehicleUpdate,
+    decode_position,
+    encode_position,
 )
 from app.service_layer import services
 from app.service_layer.unit_of_work import VeiculoUnitOfWork
 from mercado_shared.auth import OptionalUser, StaffUser
+from mercado_shared.errors import error_responses
+from mercado_shared.pagination import Cursor, Limit
 
 vehicles = APIRouter(prefix="/vehicles", tags=["vehicles"])
 
@@ -28,6 +32,12 @@ def _uow(request: Request) -> VeiculoUnitOfWork:
 
 
 UowDep = Annotated[VeiculoUnitOfWork, Depends(_uow)]
+_DUPLICATES = (
+    (409, "PLATE_ALREADY_REGISTERED"),
+    (409, "CHASSIS_ALREADY_REGISTERED"),
+    (409, "RENAVAM_ALREADY_REGISTERED"),
+)
+_STAFF = ((401, "NOT_AUTHENTICATED"), (403, "FORBIDDEN"))
 
 
 @vehicles.post(
@@ -35,11 +45,7 @@ UowDep = Annotated[VeiculoUnitOfWork, Depends(_uow)]
     status_code=status.HTTP_201_CREATED,
     summary="Register a vehicle for sale (staff)",
     response_model=VehicleStaffRead,
-    responses={
-        401: {"description": "no valid token"},
-        403: {"description": "not staff"},
-        409: {"description": "PLATE_ALREADY_REGISTERED, CHASSIS_ALREADY_REGISTERED or RENAVAM_ALREADY_REGISTERED"},
-    },
+    responses=error_responses(*_STAFF, *_DUPLICATES),
 )
 def create_vehicle(body: VehicleCreate, _: StaffUser, uow: UowDep) -> VehicleStaffRead:
     vehicle = services.register_vehicle(uow, services.NewVehicle(**body.model_dump()))
@@ -48,30 +54,67 @@ def create_vehicle(body: VehicleCreate, _: StaffUser, uow: UowDep) -> VehicleSta
 
 @vehicles.get(
     "",
-    summary="Vehicles ordered by price (ties by id), a page at a time",
+    summary="Vehicles ordered by price (ties by id), a page at a time; available = neither reserved nor sold",
     response_model=VehiclePage,
-    responses={422: {"description": "INVALID_CURSOR or a bad parameter"}},
+    responses=error_responses((422, "INVALID_CURSOR")),
 )
 def list_vehicles(
     principal: OptionalUser,
     uow: UowDep,
     status_filter: Listing | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> VehiclePage:
-    page, total, following = services.list_vehicles(uow, status_filter, decode_cursor(cursor), limit)
+    page, total, following = services.list_vehicles(uow, status_filter, decode_position(cursor), limit)
     read = VehicleStaffRead.of if principal is not None and principal.is_staff else VehicleRead.of
-    return VehiclePage(vehicles=[read(v) for v in page], total=total, next_cursor=encode_cursor(following))
+    return VehiclePage(vehicles=[read(v) for v in page], total=total, next_cursor=encode_position(following))
 
 
 @vehicles.get(
     "/{vehicle_id}",
     summary="One vehicle (staff also see its identifiers and sale)",
     response_model=VehicleStaffRead | VehicleRead,
-    responses={404: {"description": "VEHICLE_NOT_FOUND"}},
+    responses=error_responses((404, "VEHICLE_NOT_FOUND")),
 )
 def get_vehicle(vehicle_id: str, principal: OptionalUser, uow: UowDep) -> VehicleRead:
     vehicle = services.get_vehicle(uow, vehicle_id)
     if principal is not None and principal.is_staff:
         return VehicleStaffRead.of(vehicle)
     return VehicleRead.of(vehicle)
+
+
+_EDIT_ERRORS = error_responses(
+    *_STAFF, (404, "VEHICLE_NOT_FOUND"), (409, "VEHICLE_SOLD"), (409, "VEHICLE_RESERVED"), *_DUPLICATES
+)
+
+
+@vehicles.patch(
+    "/{vehicle_id}",
+    summary="Edit a vehicle (staff): any field; not once sold, nor its price while reserved",
+    response_model=VehicleStaffRead,
+    responses=_EDIT_ERRORS,
+)
+def edit_vehicle(vehicle_id: str, body: VehicleUpdate, _: StaffUser, uow: UowDep) -> VehicleStaffRead:
+    return VehicleStaffRead.of(services.edit_vehicle(uow, vehicle_id, body.model_dump(exclude_unset=True)))
+
+
+@vehicles.put(
+    "/{vehicle_id}",
+    summary="Edit a vehicle (staff); the same as PATCH, kept for existing clients",
+    response_model=VehicleStaffRead,
+    responses=_EDIT_ERRORS,
+)
+def replace_vehicle(vehicle_id: str, body: VehicleUpdate, staff: StaffUser, uow: UowDep) -> VehicleStaffRead:
+    return edit_vehicle(vehicle_id, body, staff, uow)
+
+
+@vehicles.post(
+    "/{vehicle_id}/pickup",
+    summary="Record that the buyer took the vehicle (staff)",
+    response_model=VehicleStaffRead,
+    responses=error_responses(
+        *_STAFF, (404, "VEHICLE_NOT_FOUND"), (409, "VEHICLE_NOT_SOLD"), (409, "VEHICLE_ALREADY_PICKED_UP")
+    ),
+)
+def pick_up(vehicle_id: str, _: StaffUser, uow: UowDep) -> VehicleStaffRead:
+    return VehicleStaffRead.of(services.pick_up(uow, vehicle_id, datetime.now(UTC)))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
@@ -16,6 +14,7 @@ from app.domain.model import Vehicle
 from mercado_shared.errors import Unprocessable
 from mercado_shared.ids import is_uuid
 from mercado_shared.money import Money
+from mercado_shared.pagination import decode_cursor, encode_cursor
 
 
 def _checked(normalize: object) -> AfterValidator:
@@ -71,6 +70,21 @@ class VehicleCreate(BaseModel):
     license_plate: Plate
     chassi_number: Chassis
     renavam: Renavam
+
+
+class VehicleUpdate(BaseModel):
+    """Any field of the vehicle; what is not sent stays as it is."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"price": 43900.0, "color": "Preto"}]})
+
+    brand: Text | None = None
+    model: Text | None = None
+    year: Year | None = None
+    color: Text | None = None
+    price: PositivePrice | None = None
+    license_plate: Plate | None = None
+    chassi_number: Chassis | None = None
+    renavam: Renavam | None = None
 
 
 class VehicleRead(BaseModel):
@@ -138,22 +152,18 @@ class VehiclePage(BaseModel):
     next_cursor: str | None
 
 
-def encode_cursor(position: Position | None) -> str | None:
-    if position is None:
-        return None
-    raw = json.dumps([str(position.price), position.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_position(position: Position | None) -> str | None:
+    return encode_cursor(str(position.price), position.id) if position else None
 
 
-def decode_cursor(cursor: str | None) -> Position | None:
+def decode_position(cursor: str | None) -> Position | None:
     if cursor is None:
         return None
+    price, vehicle_id = decode_cursor(cursor, 2)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        price, vehicle_id = json.loads(raw)
-        position = Position(Decimal(price), str(vehicle_id))
-        if not is_uuid(position.id) or not position.price.is_finite():
-            raise ValueError
-        return position
-    except (ValueError, TypeError, InvalidOperation):
-        raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned") from None
+        position = Position(Decimal(price), vehicle_id)
+    except InvalidOperation:
+        position = None
+    if position is None or not position.price.is_finite() or not is_uuid(position.id):
+        raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
+    return position

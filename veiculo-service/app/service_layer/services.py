@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
 from app.adapters.repository import Listing, Position
 from app.domain.identifiers import plate_key
-from app.domain.model import Vehicle
+from app.domain.model import NotSold, PickedUpAlready, PriceLocked, Vehicle, VehicleSoldAlready
 from app.service_layer.unit_of_work import VeiculoUnitOfWork
 from mercado_shared.errors import Conflict, NotFound
 
@@ -49,12 +50,52 @@ def register_vehicle(uow: VeiculoUnitOfWork, new: NewVehicle) -> Vehicle:
     )
     with uow:
         uow.vehicles.add(vehicle)
+        _commit(uow)
+    return vehicle
+
+
+def _commit(uow: VeiculoUnitOfWork) -> None:
+    try:
+        uow.commit()
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
+        code, message = _UNIQUE_CONSTRAINTS.get(constraint, ("VEHICLE_ALREADY_REGISTERED", "this vehicle exists"))
+        raise Conflict(code, message) from None
+
+
+def _not_found() -> NotFound:
+    return NotFound("VEHICLE_NOT_FOUND", "no such vehicle")
+
+
+def edit_vehicle(uow: VeiculoUnitOfWork, vehicle_id: str, changes: dict[str, object]) -> Vehicle:
+    """Any field; never a sold vehicle, never the price of a reserved one."""
+    with uow:
+        vehicle = uow.vehicles.get_for_update(vehicle_id)  # a reservation waits for the edit, or the reverse
+        if vehicle is None:
+            raise _not_found()
+        plate = changes.get("license_plate")
         try:
-            uow.commit()
-        except IntegrityError as exc:
-            constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
-            code, message = _UNIQUE_CONSTRAINTS.get(constraint, ("VEHICLE_ALREADY_REGISTERED", "this vehicle exists"))
-            raise Conflict(code, message) from None
+            vehicle.edit(changes, plate_key(plate) if isinstance(plate, str) else None)
+        except VehicleSoldAlready:
+            raise Conflict("VEHICLE_SOLD", "a sold vehicle cannot be edited") from None
+        except PriceLocked:
+            raise Conflict("VEHICLE_RESERVED", "a purchase holds this vehicle at its price") from None
+        _commit(uow)
+    return vehicle
+
+
+def pick_up(uow: VeiculoUnitOfWork, vehicle_id: str, at: datetime) -> Vehicle:
+    with uow:
+        vehicle = uow.vehicles.get_for_update(vehicle_id)
+        if vehicle is None:
+            raise _not_found()
+        try:
+            vehicle.pick_up(at)
+        except NotSold:
+            raise Conflict("VEHICLE_NOT_SOLD", "only a sold vehicle can be picked up") from None
+        except PickedUpAlready:
+            raise Conflict("VEHICLE_ALREADY_PICKED_UP", "the buyer already took this vehicle") from None
+        uow.commit()
     return vehicle
 
 
@@ -62,7 +103,7 @@ def get_vehicle(uow: VeiculoUnitOfWork, vehicle_id: str) -> Vehicle:
     with uow:
         vehicle = uow.vehicles.get(vehicle_id)
     if vehicle is None:
-        raise NotFound("VEHICLE_NOT_FOUND", "no such vehicle")
+        raise _not_found()
     return vehicle
 
 
