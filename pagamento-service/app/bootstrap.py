@@ -47,4 +47,5 @@ def bootstrap(
         routers=[router],
     )
     app.state.clock = clock
+    app.state.settings = settings
     return app

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
+from app.adapters import psp_signature
+from app.config import PagamentoSettings
 from app.entrypoints.schemas import PaymentCodeRead, PaymentCreate, PaymentRead
 from app.service_layer import services
 from app.service_layer.unit_of_work import PagamentoUnitOfWork
 from mercado_shared.auth import CurrentUser
 from mercado_shared.clock import Clock
+from mercado_shared.errors import BusinessError, Unprocessable, error_responses
 
 router = APIRouter(tags=["payments"])
 
@@ -25,15 +30,27 @@ def _clock(request: Request) -> Clock:
     return clock
 
 
+def _settings(request: Request) -> PagamentoSettings:
+    settings: PagamentoSettings = request.app.state.settings
+    return settings
+
+
 UowDep = Annotated[PagamentoUnitOfWork, Depends(_uow)]
 ClockDep = Annotated[Clock, Depends(_clock)]
+SettingsDep = Annotated[PagamentoSettings, Depends(_settings)]
+_PAY_ERRORS = (
+    (404, "PAYMENT_CODE_NOT_FOUND"),
+    (409, "PAYMENT_CODE_ALREADY_PAID"),
+    (409, "PAYMENT_CODE_CANCELLED"),
+    (410, "PAYMENT_CODE_EXPIRED"),
+)
 
 
 @router.get(
     "/payment-codes/{code}",
     summary="A payment code and its status (the buyer or staff)",
     response_model=PaymentCodeRead,
-    responses={401: {"description": "no valid token"}, 404: {"description": "PAYMENT_CODE_NOT_FOUND"}},
+    responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "PAYMENT_CODE_NOT_FOUND")),
 )
 def get_payment_code(code: str, principal: CurrentUser, uow: UowDep, clock: ClockDep) -> PaymentCodeRead:
     return PaymentCodeRead.of(services.get_code(uow, code, principal), clock())
@@ -44,22 +61,65 @@ def get_payment_code(code: str, principal: CurrentUser, uow: UowDep, clock: Cloc
     status_code=status.HTTP_201_CREATED,
     summary="Pay a payment code (the buyer or staff)",
     response_model=PaymentRead,
-    responses={
-        401: {"description": "no valid token"},
-        404: {"description": "PAYMENT_CODE_NOT_FOUND"},
-        409: {"description": "PAYMENT_CODE_ALREADY_PAID or PAYMENT_CODE_CANCELLED"},
-        410: {"description": "PAYMENT_CODE_EXPIRED"},
-    },
+    responses=error_responses((401, "NOT_AUTHENTICATED"), *_PAY_ERRORS),
 )
 def create_payment(body: PaymentCreate, principal: CurrentUser, uow: UowDep, clock: ClockDep) -> PaymentRead:
-    return PaymentRead.of(services.pay(uow, body.payment_code, body.payment_method, principal, clock))
+    payment, _ = services.pay(uow, body.payment_code, body.payment_method, clock, principal)
+    return PaymentRead.of(payment)
+
+
+@router.post(
+    "/webhooks/psp",
+    status_code=status.HTTP_201_CREATED,
+    summary="The payment provider's notification that a code was paid (HMAC-SHA256 signed)",
+    description=(
+        "Header `X-PSP-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.<raw body>'>`, within "
+        "PSP_WEBHOOK_TOLERANCE_SECONDS of now. The same effect as POST /payments; a repeated "
+        "notification of a paid code answers 200 with that payment."
+    ),
+    response_model=PaymentRead,
+    responses={
+        200: {"description": "already paid: the payment, again", "model": PaymentRead},
+        **error_responses((401, "INVALID_SIGNATURE"), (422, "INVALID_BODY"), *_PAY_ERRORS),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": PaymentCreate.model_json_schema()}},
+        }
+    },
+)
+async def psp_webhook(request: Request, uow: UowDep, clock: ClockDep, settings: SettingsDep) -> Response:
+    body = await request.body()
+    try:
+        psp_signature.verify(
+            settings.psp_webhook_secret.get_secret_value().encode(),
+            body,
+            request.headers.get(psp_signature.HEADER),
+            settings.psp_webhook_tolerance_seconds,
+            now=clock().timestamp(),
+        )
+    except psp_signature.InvalidSignature:
+        raise BusinessError("INVALID_SIGNATURE", "the notification's signature is not valid", status_code=401) from None
+    try:
+        notification = PaymentCreate.model_validate_json(body)
+    except ValidationError:
+        raise Unprocessable("INVALID_BODY", "the notification is not a payment of a code") from None
+    payment, created = await run_in_threadpool(
+        services.pay, uow, notification.payment_code, notification.payment_method, clock, None
+    )
+    return Response(
+        PaymentRead.of(payment).model_dump_json(),
+        status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        media_type="application/json",
+    )
 
 
 @router.get(
     "/payments/{payment_id}",
     summary="A payment (the buyer or staff); a refunded one shows REFUNDED",
     response_model=PaymentRead,
-    responses={401: {"description": "no valid token"}, 404: {"description": "PAYMENT_NOT_FOUND"}},
+    responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "PAYMENT_NOT_FOUND")),
 )
 def get_payment(payment_id: str, principal: CurrentUser, uow: UowDep) -> PaymentRead:
     return PaymentRead.of(services.get_payment(uow, payment_id, principal))

@@ -35,16 +35,23 @@ def get_code(uow: PagamentoUnitOfWork, code_value: str, principal: Principal) ->
 
 
 def pay(
-    uow: PagamentoUnitOfWork, code_value: str, method: PaymentMethod, principal: Principal, clock: Clock
-) -> Payment:
-    """Pay a code: the payment and the event that advances the purchase commit together."""
+    uow: PagamentoUnitOfWork, code_value: str, method: PaymentMethod, clock: Clock, payer: Principal | None
+) -> tuple[Payment, bool]:
+    """Pay a code: the payment and the event that advances the purchase commit together.
+
+    ``payer`` is the buyer or staff (POST /payments), or None for the provider's webhook,
+    whose repeated notification of a paid code returns that payment (created False).
+    """
     with uow:
         code = uow.codes.get(code_value, for_update=True)
-        if code is None or not _visible(code.customer_id, principal):
+        if code is None or (payer is not None and not _visible(code.customer_id, payer)):
             raise _code_not_found()
         try:
             payment = code.pay(str(uuid.uuid4()), method, clock())
         except CodeNotPayable as refused:
+            existing = uow.payments.for_code(code.code) if payer is None else None
+            if refused.status is CodeStatus.PAID and existing is not None:
+                return existing, False
             uow.commit()  # keep the code's status up to date (e.g. EXPIRED)
             raise _NOT_PAYABLE[refused.status] from None
         uow.payments.add(payment)
@@ -58,7 +65,7 @@ def pay(
             )
         )
         uow.commit()
-    return payment
+    return payment, True
 
 
 def get_payment(uow: PagamentoUnitOfWork, payment_id: str, principal: Principal) -> Payment:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import uvicorn
@@ -83,3 +84,18 @@ class TopicTap:
     def close(self) -> None:
         self.subscriber.close()
         self.publisher.stop()
+
+
+class TestClock:
+    """Time the test moves by hand: ``clock.advance(seconds=1800)``."""
+
+    __test__ = False
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.adapters import psp_signature
+from app.bootstrap import bootstrap
+from app.config import PagamentoSettings
+from mercado_shared.auth import Role
+from mercado_shared.contracts import Envelope, GeneratePaymentCode, Message, RefundPayment
+from mercado_shared.testing.helpers import TestClock
+from mercado_shared.testing.tokens import TestTokens
+
+SERVICE_DIR = Path(__file__).resolve().parents[1]
+SECRET = "a-webhook-secret-of-the-tests-32-chars"
+TTL = 1800
+
+
+@dataclass
+class Client:
+    http: TestClient
+    tokens: TestTokens
+    clock: TestClock
+
+    def send(self, message: Message) -> None:
+        self.http.app.state.runtime.bus.handle(Envelope.wrap(message))  # type: ignore[attr-defined]
+
+    def new_code(self, amount: str = "45900.10") -> tuple[dict[str, Any], dict[str, str]]:
+        """A purchase's code, and its buyer's headers."""
+        buyer, tx = str(uuid.uuid4()), str(uuid.uuid4())
+        self.send(GeneratePaymentCode(transaction_id=tx, customer_id=buyer, amount=Decimal(amount)))
+        headers = self.tokens.headers(buyer, Role.CUSTOMER)
+        codes = self.http.app.state.runtime.uow_factory()  # type: ignore[attr-defined]
+        with codes:
+            code = codes.codes.for_transaction(tx)
+        assert code is not None
+        return {"code": code.code, "transaction_id": tx, "customer_id": buyer}, headers
+
+    def refund(self, code: dict[str, Any]) -> None:
+        self.send(
+            RefundPayment(transaction_id=code["transaction_id"], customer_id=code["customer_id"], amount=Decimal("1"))
+        )
+
+    def pay(self, code: str, headers: dict[str, str]) -> Any:
+        return self.http.post("/payments", json={"payment_code": code, "payment_method": "pix"}, headers=headers)
+
+    def webhook(self, body: Any, *, secret: str = SECRET, at: int | None = None, raw: bytes | None = None) -> Any:
+        data = raw if raw is not None else json.dumps(body).encode()
+        timestamp = at if at is not None else int(self.clock().timestamp())
+        signature = psp_signature.sign(secret.encode(), data, timestamp)
+        return self.http.post(
+            "/webhooks/psp", content=data, headers={psp_signature.HEADER: signature, "content-type": "application/json"}
+        )
+
+
+@pytest.fixture
+def client(migrated_database: Callable[[Path], str], emulator_host: str, project_id: str) -> Iterator[Client]:
+    tokens, clock = TestTokens(), TestClock()
+    settings = PagamentoSettings(
+        environment="test",
+        database_url=migrated_database(SERVICE_DIR),
+        pubsub_project_id=project_id,
+        payment_code_ttl_seconds=TTL,
+        psp_webhook_secret=SECRET,
+    )
+    with TestClient(bootstrap(settings, key_source=tokens.key_source(), clock=clock)) as http:
+        yield Client(http, tokens, clock)

@@ -1,0 +1,135 @@
+"""pagamento-service's public API, rule by rule, over real PostgreSQL and the emulator."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from mercado_shared.contracts import PaymentProcessed
+from mercado_shared.testing.helpers import TopicTap, eventually
+from tests.conftest import TTL, Client
+
+
+def code_of(response: Any) -> tuple[int, str]:
+    return response.status_code, response.json()["detail"]["code"]
+
+
+def test_the_buyer_and_staff_read_a_code_nobody_else_does(client: Client) -> None:
+    code, buyer = client.new_code()
+    read = client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()
+    assert (read["status"], read["amount"], read["transaction_id"]) == ("PENDING", 45900.10, code["transaction_id"])
+    assert client.http.get(f"/payment-codes/{code['code']}", headers=client.tokens.staff()).status_code == 200
+    other = client.http.get(f"/payment-codes/{code['code']}", headers=client.tokens.headers())
+    assert code_of(other) == (404, "PAYMENT_CODE_NOT_FOUND")
+    assert client.http.get(f"/payment-codes/{code['code']}").status_code == 401
+
+
+def test_paying_a_code_records_the_payment_and_tells_the_saga(client: Client, project_id: str) -> None:
+    tap = TopicTap(project_id, PaymentProcessed.TYPE)
+    try:
+        code, buyer = client.new_code()
+        paid = client.pay(code["code"], buyer)
+        assert paid.status_code == 201, paid.text
+        payment = paid.json()
+        assert (payment["status"], payment["amount"], payment["payment_code"]) == ("COMPLETED", 45900.10, code["code"])
+        [event] = eventually(lambda: tap.expect(1))
+        assert event.open() == PaymentProcessed(
+            transaction_id=code["transaction_id"],
+            payment_id=payment["id"],
+            payment_code=code["code"],
+            amount=Decimal("45900.10"),
+        )
+    finally:
+        tap.close()
+    assert client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()["status"] == "PAID"
+    assert client.http.get(f"/payments/{payment['id']}", headers=buyer).json()["status"] == "COMPLETED"
+    assert client.http.get(f"/payments/{payment['id']}", headers=client.tokens.headers()).status_code == 404
+
+
+def test_a_code_is_paid_once(client: Client) -> None:
+    code, buyer = client.new_code()
+    assert client.pay(code["code"], buyer).status_code == 201
+    assert code_of(client.pay(code["code"], buyer)) == (409, "PAYMENT_CODE_ALREADY_PAID")
+    assert code_of(client.pay(code["code"], client.tokens.staff())) == (409, "PAYMENT_CODE_ALREADY_PAID")
+
+
+def test_unknown_and_foreign_codes_are_404(client: Client) -> None:
+    code, _ = client.new_code()
+    assert code_of(client.pay("MVNOSUCHCODE", client.tokens.staff())) == (404, "PAYMENT_CODE_NOT_FOUND")
+    assert code_of(client.pay(code["code"], client.tokens.headers())) == (404, "PAYMENT_CODE_NOT_FOUND")
+
+
+def test_a_code_expires_at_its_deadline(client: Client) -> None:
+    code, buyer = client.new_code()
+    client.clock.advance(seconds=TTL - 1)
+    assert client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()["status"] == "PENDING"
+    client.clock.advance(seconds=1)
+    assert client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()["status"] == "EXPIRED"
+    assert code_of(client.pay(code["code"], buyer)) == (410, "PAYMENT_CODE_EXPIRED")
+
+
+def test_a_cancelled_purchase_cannot_be_paid(client: Client) -> None:
+    code, buyer = client.new_code()
+    client.refund(code)
+    assert code_of(client.pay(code["code"], buyer)) == (409, "PAYMENT_CODE_CANCELLED")
+    assert client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()["status"] == "CANCELLED"
+
+
+def test_a_refund_after_payment_shows_refunded(client: Client) -> None:
+    code, buyer = client.new_code()
+    payment = client.pay(code["code"], buyer).json()
+    client.refund(code)
+    assert client.http.get(f"/payments/{payment['id']}", headers=buyer).json()["status"] == "REFUNDED"
+
+
+@pytest.mark.parametrize("method", ["card", "", None])
+def test_only_pix_is_accepted(client: Client, method: Any) -> None:
+    code, buyer = client.new_code()
+    response = client.http.post(
+        "/payments", json={"payment_code": code["code"], "payment_method": method}, headers=buyer
+    )
+    assert response.status_code == 422
+
+
+# ------------------------------------------------------------------ the provider's webhook
+def test_the_webhook_pays_a_code_and_a_repeat_returns_the_same_payment(client: Client) -> None:
+    code, buyer = client.new_code()
+    first = client.webhook({"payment_code": code["code"], "payment_method": "pix"})
+    assert first.status_code == 201, first.text
+    again = client.webhook({"payment_code": code["code"], "payment_method": "pix"})
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+    assert code_of(client.pay(code["code"], buyer)) == (409, "PAYMENT_CODE_ALREADY_PAID")
+
+
+def test_the_webhook_refuses_what_the_provider_did_not_sign(client: Client) -> None:
+    code, _ = client.new_code()
+    body = {"payment_code": code["code"], "payment_method": "pix"}
+    now = int(client.clock().timestamp())
+    assert code_of(client.webhook(body, secret="another-secret-entirely-32-chars!!")) == (401, "INVALID_SIGNATURE")
+    assert code_of(client.webhook(body, at=now - 301)) == (401, "INVALID_SIGNATURE")  # a replay, too late
+    assert code_of(client.webhook(body, at=now + 301)) == (401, "INVALID_SIGNATURE")
+    unsigned = client.http.post("/webhooks/psp", json=body)
+    assert code_of(unsigned) == (401, "INVALID_SIGNATURE")
+    signed = client.webhook(body)
+    tampered = client.http.post(
+        "/webhooks/psp",
+        content=b'{"payment_code": "MVOTHER", "payment_method": "pix"}',
+        headers={"X-PSP-Signature": signed.request.headers["X-PSP-Signature"], "content-type": "application/json"},
+    )
+    assert code_of(tampered) == (401, "INVALID_SIGNATURE")
+
+
+def test_the_webhook_answers_like_post_payments(client: Client) -> None:
+    assert code_of(client.webhook({"payment_code": "MVNOSUCHCODE", "payment_method": "pix"})) == (
+        404,
+        "PAYMENT_CODE_NOT_FOUND",
+    )
+    assert code_of(client.webhook(None, raw=b"not json")) == (422, "INVALID_BODY")
+    code, _ = client.new_code()
+    client.clock.advance(seconds=TTL)
+    assert code_of(client.webhook({"payment_code": code["code"], "payment_method": "pix"})) == (
+        410,
+        "PAYMENT_CODE_EXPIRED",
+    )
