@@ -117,14 +117,26 @@ class Api:
     def customer(self, headers: dict[str, str]) -> dict[str, Any]:
         return dict(self.client.get(self.url("cliente-service", "/customers/me"), headers=headers).json())
 
-    def purchase(self, vehicle_id: str, headers: dict[str, str], payment_type: str = "cash") -> dict[str, Any]:
-        response = self.client.post(
+    def start(
+        self, vehicle_id: str, headers: dict[str, str], payment_type: str = "cash", **extra: str
+    ) -> httpx.Response:
+        return self.client.post(
             self.url("orquestrador", "/purchase"),
             json={"vehicle_id": vehicle_id, "payment_type": payment_type},
-            headers=headers,
+            headers={**headers, **extra},
         )
+
+    def purchase(self, vehicle_id: str, headers: dict[str, str], payment_type: str = "cash") -> dict[str, Any]:
+        response = self.start(vehicle_id, headers, payment_type)
         assert response.status_code == 202, response.text
         return dict(response.json())
+
+    def pay(self, code: str, headers: dict[str, str]) -> httpx.Response:
+        return self.client.post(
+            self.url("pagamento-service", "/payments"),
+            json={"payment_code": code, "payment_method": "pix"},
+            headers=headers,
+        )
 
     def saga(self, transaction_id: str, headers: dict[str, str]) -> dict[str, Any]:
         response = self.client.get(self.url("orquestrador", f"/saga-states/{transaction_id}"), headers=headers)

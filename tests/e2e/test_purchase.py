@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 
 from tests.e2e.conftest import Api
 
@@ -85,35 +88,58 @@ def test_a_customer_buys_on_credit(api: Api) -> None:
     assert (after["account_balance"], after["used_credit"], after["available_credit"]) == (0, 30000, 10000)
 
 
-def test_insufficient_funds_end_failed_with_nothing_held(api: Api) -> None:
+def test_what_cannot_succeed_is_refused_at_once(api: Api) -> None:
     vehicle = api.new_vehicle(80000)
-    _, me = api.new_customer(balance=79999.99, credit=100000)
-    tx = api.purchase(vehicle["id"], me, payment_type="cash")["transaction_id"]
-    failed = api.saga_reaches(tx, me, "FAILED", "COMPLETED", "AWAITING_PAYMENT")
-    assert (failed["status"], failed["failure_reason"], failed["current_step"]) == (
-        "FAILED",
-        "INSUFFICIENT_FUNDS",
-        "COMPENSATION_COMPLETE",
-    )
-    assert api.customer(me)["account_balance"] == 79999.99
-    assert vehicle["id"] in listing(api, "available")
+    _, poor = api.new_customer(balance=79999.99, credit=100000)
+    refused = api.start(vehicle["id"], poor, payment_type="cash")
+    assert (refused.status_code, refused.json()["detail"]["code"]) == (422, "INSUFFICIENT_FUNDS")
+    _, short_of_credit = api.new_customer(balance=100000, credit=79999.99)
+    refused = api.start(vehicle["id"], short_of_credit, payment_type="credit")
+    assert (refused.status_code, refused.json()["detail"]["code"]) == (422, "INSUFFICIENT_FUNDS")
+
+    _, buyer = api.new_customer(balance=80000)
+    api.saga_reaches(api.purchase(vehicle["id"], buyer)["transaction_id"], buyer, "AWAITING_PAYMENT")
+    _, late = api.new_customer(balance=80000)
+    refused = api.start(vehicle["id"], late)
+    assert (refused.status_code, refused.json()["detail"]["code"]) == (409, "VEHICLE_UNAVAILABLE")
+    assert api.customer(late)["account_balance"] == 80000
 
 
-def test_an_already_reserved_vehicle_ends_failed_with_the_held_funds_released(api: Api) -> None:
+def outcomes(api: Api, started: list[tuple[httpx.Response, dict[str, str]]]) -> list[str]:
+    """Each request's end: the code it was refused with at once, or where its saga settled."""
+    ends = []
+    for response, headers in started:
+        if response.status_code != 202:
+            ends.append(response.json()["detail"]["code"])
+            continue
+        saga = api.saga_reaches(response.json()["transaction_id"], headers, "AWAITING_PAYMENT", "FAILED", "COMPLETED")
+        ends.append(saga["status"] if saga["status"] != "FAILED" else f"FAILED:{saga['failure_reason']}")
+    return ends
+
+
+def test_buyers_racing_for_one_vehicle_one_wins_and_the_others_get_their_funds_back(api: Api) -> None:
     vehicle = api.new_vehicle(20000)
-    _, first = api.new_customer(balance=25000)
-    _, second = api.new_customer(balance=25000)
-    first_tx = api.purchase(vehicle["id"], first)["transaction_id"]
-    api.saga_reaches(first_tx, first, "AWAITING_PAYMENT")
+    buyers = [api.new_customer(balance=25000)[1] for _ in range(6)]
+    with ThreadPoolExecutor(len(buyers)) as pool:
+        started = list(pool.map(lambda b: (api.start(vehicle["id"], b), b), buyers))
+    ends = outcomes(api, started)
+    assert ends.count("AWAITING_PAYMENT") == 1, ends
+    assert set(ends) - {"AWAITING_PAYMENT"} <= {"VEHICLE_UNAVAILABLE", "FAILED:VEHICLE_UNAVAILABLE"}, ends
+    balances = sorted(api.customer(b)["account_balance"] for b in buyers)
+    assert balances == [5000] + [25000] * 5  # only the winner's funds are held
 
-    second_tx = api.purchase(vehicle["id"], second)["transaction_id"]
-    failed = api.saga_reaches(second_tx, second, "FAILED", "COMPLETED", "AWAITING_PAYMENT")
-    assert (failed["status"], failed["failure_reason"]) == ("FAILED", "VEHICLE_UNAVAILABLE")
-    events = [h["event"] for h in failed["history"]]
-    assert events[-3:] == ["events.credit.reserved", "events.vehicle.reservation_failed", "events.credit.released"]
-    assert api.customer(second)["account_balance"] == 25000  # the hold was released
-    assert api.customer(first)["account_balance"] == 5000  # the first purchase still holds its funds
-    assert api.saga(first_tx, first)["status"] == "AWAITING_PAYMENT"
+
+def test_one_buyer_racing_itself_beyond_its_funds_buys_one_vehicle(api: Api) -> None:
+    first, second = api.new_vehicle(30000), api.new_vehicle(30000)
+    _, buyer = api.new_customer(balance=45000)
+    with ThreadPoolExecutor(2) as pool:
+        started = list(pool.map(lambda v: (api.start(v["id"], buyer), buyer), (first, second)))
+    ends = outcomes(api, started)
+    assert sorted(ends) in (
+        ["AWAITING_PAYMENT", "FAILED:INSUFFICIENT_FUNDS"],
+        ["AWAITING_PAYMENT", "INSUFFICIENT_FUNDS"],
+    ), ends
+    assert api.customer(buyer)["account_balance"] == 15000
 
 
 def test_a_purchase_is_private_to_its_buyer_and_staff(api: Api) -> None:

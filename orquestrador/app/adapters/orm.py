@@ -52,4 +52,21 @@ history = sa.Table(
 )
 sa.Index("ix_saga_history_transaction", history.c.transaction_id, history.c.id)
 
+# Listing a buyer's purchases, newest first, and staff's by status.
+sa.Index(
+    "ix_saga_states_customer_created", sagas.c.customer_id, sagas.c.created_at.desc(), sagas.c.transaction_id.desc()
+)
+sa.Index("ix_saga_states_created", sagas.c.created_at.desc(), sagas.c.transaction_id.desc())
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("principal", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("request_hash", sa.Text, nullable=False),
+    sa.Column("transaction_id", sa.Uuid(as_uuid=False), sa.ForeignKey("saga_states.transaction_id"), nullable=False),
+    sa.Column("response", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
 messaging = messaging_tables(metadata)

@@ -29,6 +29,13 @@ class VehicleOffer:
     is_sold: bool
 
 
+@dataclass(frozen=True)
+class CustomerFunds:
+    account_balance: Decimal
+    available_credit: Decimal
+    active: bool
+
+
 class Participants:
     def __init__(self, cliente_url: str, veiculo_url: str, timeout: float) -> None:
         self._cliente = httpx.Client(base_url=cliente_url, timeout=timeout)
@@ -47,8 +54,11 @@ class Participants:
         body = response.json()
         return VehicleOffer(body["id"], Decimal(str(body["price"])), body["is_reserved"], body["is_sold"])
 
-    def customer_exists(self, customer_id: str, bearer_token: str) -> bool:
-        """Asked with the caller's own token: staff may read any customer. A UUID, as above."""
+    def customer(self, customer_id: str, bearer_token: str) -> CustomerFunds | None:
+        """Read with the caller's own token (a customer reads itself, staff anyone).
+
+        ``customer_id`` must be a UUID (checked by the caller): it goes into the path.
+        """
         try:
             response = self._cliente.get(
                 f"/customers/{customer_id}", headers={"Authorization": f"Bearer {bearer_token}"}
@@ -56,10 +66,13 @@ class Participants:
         except httpx.HTTPError:
             raise ParticipantUnavailable("cliente-service") from None
         if response.status_code == 404:
-            return False
+            return None
         if response.status_code != 200:
             raise ParticipantUnavailable("cliente-service")
-        return True
+        body = response.json()
+        return CustomerFunds(
+            Decimal(str(body["account_balance"])), Decimal(str(body["available_credit"])), body["status"] == "ACTIVE"
+        )
 
     def close(self) -> None:
         self._cliente.close()

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.adapters.orm import history, sagas
+from app.adapters.orm import history, idempotency_keys, sagas
 from app.domain.saga import CurrentStep, SagaState, SagaStatus
 from mercado_shared.contracts import PaymentType
 from mercado_shared.ids import is_uuid
@@ -21,6 +22,14 @@ class StoredSaga:
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The first answer given to an Idempotency-Key, and what it answered."""
+
+    request_hash: str
+    response: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -109,3 +118,62 @@ class SagaRepository:
             .order_by(history.c.id)
         )
         return [HistoryEntry(r.at, SagaStatus(r.status), CurrentStep(r.current_step), r.event, r.applied) for r in rows]
+
+    def page(
+        self,
+        *,
+        customer_id: str | None,
+        status: SagaStatus | None,
+        before: tuple[datetime, str] | None,
+        limit: int,
+    ) -> tuple[list[StoredSaga], int]:
+        """Newest first, ties by id; ``before`` is the last item of the previous page."""
+        filters: list[sa.ColumnElement[bool]] = []
+        if customer_id is not None:
+            filters.append(sagas.c.customer_id == customer_id)
+        if status is not None:
+            filters.append(sagas.c.status == status)
+        condition = sa.and_(sa.true(), *filters)
+        query = sa.select(sagas).where(condition)
+        if before is not None:
+            query = query.where(sa.tuple_(sagas.c.created_at, sagas.c.transaction_id) < sa.tuple_(*before))
+        rows = self.session.execute(
+            query.order_by(sagas.c.created_at.desc(), sagas.c.transaction_id.desc()).limit(limit)
+        ).all()
+        total = self.session.scalar(sa.select(sa.func.count()).select_from(sagas).where(condition)) or 0
+        return [StoredSaga(_state(r), r.version, r.created_at, r.updated_at) for r in rows], int(total)
+
+
+class IdempotencyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, principal: str, key: str) -> StoredAnswer | None:
+        row = self.session.execute(
+            sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.response).where(
+                idempotency_keys.c.principal == principal, idempotency_keys.c.key == key
+            )
+        ).first()
+        return StoredAnswer(row.request_hash, row.response) if row else None
+
+    def claim(
+        self, principal: str, key: str, request_hash: str, transaction_id: str, response: dict[str, object]
+    ) -> bool:
+        """Record the answer to ``key``; False if another request recorded one first.
+
+        A concurrent request with the same key waits on the primary key until the first
+        one's transaction ends, then finds its row: only one purchase starts.
+        """
+        claimed = self.session.execute(
+            insert(idempotency_keys)
+            .values(
+                principal=principal,
+                key=key,
+                request_hash=request_hash,
+                transaction_id=transaction_id,
+                response=response,
+            )
+            .on_conflict_do_nothing(index_elements=[idempotency_keys.c.principal, idempotency_keys.c.key])
+            .returning(idempotency_keys.c.key)
+        ).first()
+        return claimed is not None

@@ -1,18 +1,20 @@
-"""HTTP routes of the orchestrator: start, follow and cancel a purchase."""
+"""HTTP routes of the orchestrator: start, follow, list and cancel purchases."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from app.adapters.participants import Participants
-from app.entrypoints.schemas import PurchaseAccepted, PurchaseRequest, SagaStateRead
+from app.domain.saga import SagaStatus
+from app.entrypoints.schemas import PurchaseAccepted, PurchasePage, PurchaseRequest, PurchaseSummary, SagaStateRead
 from app.service_layer import services
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
-from mercado_shared.auth import CurrentUser, Principal
-from mercado_shared.errors import Forbidden, NotFound, Unprocessable
-from mercado_shared.ids import is_uuid
+from mercado_shared.auth import CurrentUser
+from mercado_shared.errors import Unprocessable, error_responses
+from mercado_shared.pagination import Cursor, Limit, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["purchases"])
 
@@ -29,69 +31,115 @@ def _participants(request: Request) -> Participants:
 
 UowDep = Annotated[OrquestradorUnitOfWork, Depends(_uow)]
 ParticipantsDep = Annotated[Participants, Depends(_participants)]
-
-
-def _buyer(principal: Principal, requested: str | None) -> str:
-    """A customer buys for itself; staff must name the customer."""
-    if principal.is_staff:
-        if requested is None:
-            raise Unprocessable("CUSTOMER_REQUIRED", "staff must name the customer_id")
-        return requested
-    if requested is not None and requested != principal.subject:
-        raise Forbidden("FORBIDDEN", "a customer can only buy for itself")
-    return principal.subject
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Send the same key again to get the first answer again, never a second purchase",
+    ),
+]
 
 
 @router.post(
     "/purchase",
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Start a purchase: the saga runs asynchronously; follow it at /saga-states/{id}",
+    summary="Start a purchase; the saga runs asynchronously: follow it at /saga-states/{transaction_id}",
     response_model=PurchaseAccepted,
-    responses={
-        401: {"description": "no valid token"},
-        403: {"description": "a customer buying for another"},
-        404: {"description": "VEHICLE_NOT_FOUND or CUSTOMER_NOT_FOUND"},
-        422: {"description": "invalid body, or CUSTOMER_REQUIRED"},
-        503: {"description": "SERVICE_UNAVAILABLE: a participant did not answer"},
-    },
+    responses=error_responses(
+        (401, "NOT_AUTHENTICATED"),
+        (403, "FORBIDDEN"),
+        (404, "VEHICLE_NOT_FOUND"),
+        (404, "CUSTOMER_NOT_FOUND"),
+        (409, "VEHICLE_UNAVAILABLE"),
+        (422, "INSUFFICIENT_FUNDS"),
+        (422, "CUSTOMER_REQUIRED"),
+        (422, "IDEMPOTENCY_KEY_REUSED"),
+        (503, "SERVICE_UNAVAILABLE"),
+    ),
 )
 def purchase(
-    body: PurchaseRequest, principal: CurrentUser, request: Request, uow: UowDep, participants: ParticipantsDep
-) -> PurchaseAccepted:
-    customer_id = _buyer(principal, body.customer_id)
-    offer = participants.vehicle(body.vehicle_id) if is_uuid(body.vehicle_id) else None
-    if offer is None:
-        raise NotFound("VEHICLE_NOT_FOUND", "no such vehicle")
-    if principal.is_staff and not (
-        is_uuid(customer_id)
-        and participants.customer_exists(customer_id, request.headers["authorization"].split(" ", 1)[1])
-    ):
-        raise NotFound("CUSTOMER_NOT_FOUND", "no such customer")
-    state = services.start_purchase(uow, customer_id, offer.id, offer.price, body.payment_type)
-    return PurchaseAccepted.of(state)
+    body: PurchaseRequest,
+    principal: CurrentUser,
+    request: Request,
+    uow: UowDep,
+    participants: ParticipantsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    buyer = services.resolve_buyer(principal, body.customer_id)
+    request_fingerprint = services.fingerprint(buyer, body.vehicle_id, body.payment_type)
+    key = services.IdempotencyKey(principal.subject, idempotency_key) if idempotency_key else None
+    if key is not None:
+        # Answered before the checks: after the first answer, its vehicle is reserved.
+        replayed = services.replay(uow, key, request_fingerprint)
+        if replayed is not None:
+            return _accepted(replayed)
+    token = request.headers["authorization"].split(" ", 1)[1]
+    order = services.prepare_purchase(participants, token, buyer, body.vehicle_id, body.payment_type)
+    answer = services.start_purchase(
+        uow, order, key, request_fingerprint, lambda state: PurchaseAccepted.of(state).model_dump(mode="json")
+    )
+    return _accepted(answer)
+
+
+def _accepted(answer: dict[str, object]) -> Response:
+    return Response(
+        PurchaseAccepted.model_validate(answer).model_dump_json(),
+        status_code=status.HTTP_202_ACCEPTED,
+        media_type="application/json",
+    )
+
+
+@router.get(
+    "/purchases",
+    summary="The caller's purchases, newest first; staff see all, and may filter by status",
+    response_model=PurchasePage,
+    responses=error_responses((401, "NOT_AUTHENTICATED"), (422, "INVALID_CURSOR")),
+)
+def list_purchases(
+    principal: CurrentUser,
+    uow: UowDep,
+    status_filter: Annotated[SagaStatus | None, Query(alias="status")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> PurchasePage:
+    before = None
+    if cursor is not None:
+        created_at, transaction_id = decode_cursor(cursor, 2)
+        before = (_timestamp(created_at), transaction_id)
+    page, total, following = services.list_purchases(uow, principal, status_filter, before, limit)
+    next_cursor = encode_cursor(following[0].isoformat(), following[1]) if following else None
+    return PurchasePage(purchases=[PurchaseSummary.of(p) for p in page], total=total, next_cursor=next_cursor)
+
+
+def _timestamp(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
+    return parsed
 
 
 @router.get(
     "/saga-states/{transaction_id}",
     summary="A purchase's saga: status, step, payment code and full history (the buyer or staff)",
     response_model=SagaStateRead,
-    responses={401: {"description": "no valid token"}, 404: {"description": "PURCHASE_NOT_FOUND"}},
+    responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "PURCHASE_NOT_FOUND")),
 )
 def saga_state(transaction_id: str, principal: CurrentUser, uow: UowDep) -> SagaStateRead:
     stored, history = services.get_saga(uow, transaction_id, principal)
-    return SagaStateRead.of(stored, history)
+    return SagaStateRead.with_history(stored, history)
 
 
 @router.post(
     "/purchase/{transaction_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Cancel a purchase; whatever was done is undone (refund included)",
+    summary="Cancel a purchase (the buyer or staff); whatever was done is undone, refund included",
     response_model=PurchaseAccepted,
-    responses={
-        401: {"description": "no valid token"},
-        404: {"description": "PURCHASE_NOT_FOUND"},
-        409: {"description": "NOT_CANCELLABLE: the purchase already ended"},
-    },
+    responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "PURCHASE_NOT_FOUND"), (409, "NOT_CANCELLABLE")),
 )
 def cancel(transaction_id: str, principal: CurrentUser, uow: UowDep) -> PurchaseAccepted:
     return PurchaseAccepted.of(services.cancel_purchase(uow, transaction_id, principal))

@@ -51,7 +51,7 @@ class HistoryItem(BaseModel):
     applied: bool = Field(description="false: the message came after the saga had moved on and was ignored")
 
 
-class SagaStateRead(BaseModel):
+class PurchaseSummary(BaseModel):
     transaction_id: str
     customer_id: str
     vehicle_id: str
@@ -64,10 +64,9 @@ class SagaStateRead(BaseModel):
     payment_expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
-    history: list[HistoryItem]
 
     @classmethod
-    def of(cls, stored: StoredSaga, history: list[HistoryEntry]) -> SagaStateRead:
+    def of(cls, stored: StoredSaga) -> PurchaseSummary:
         s = stored.state
         return cls(
             transaction_id=s.transaction_id,
@@ -82,6 +81,22 @@ class SagaStateRead(BaseModel):
             payment_expires_at=s.payment_expires_at,
             created_at=stored.created_at,
             updated_at=stored.updated_at,
+        )
+
+
+class PurchasePage(BaseModel):
+    purchases: list[PurchaseSummary]
+    total: int
+    next_cursor: str | None
+
+
+class SagaStateRead(PurchaseSummary):
+    history: list[HistoryItem]
+
+    @classmethod
+    def with_history(cls, stored: StoredSaga, history: list[HistoryEntry]) -> SagaStateRead:
+        return cls(
+            **PurchaseSummary.of(stored).model_dump(),
             history=[
                 HistoryItem(at=h.at, status=h.status, current_step=h.current_step, event=h.event, applied=h.applied)
                 for h in history

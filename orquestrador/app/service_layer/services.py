@@ -2,32 +2,131 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from app.adapters.repository import HistoryEntry, StoredSaga
+from app.adapters.participants import Participants
+from app.adapters.repository import HistoryEntry, StoredAnswer, StoredSaga
 from app.domain import saga
 from app.service_layer.handlers import apply
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.auth import Principal
 from mercado_shared.contracts import PaymentType
-from mercado_shared.errors import Conflict, NotFound
+from mercado_shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from mercado_shared.ids import is_uuid
 from mercado_shared.messaging.bus import ConcurrencyConflict
 
 
+@dataclass(frozen=True)
+class PurchaseOrder:
+    customer_id: str
+    vehicle_id: str
+    amount: Decimal
+    payment_type: PaymentType
+
+
+def fingerprint(buyer: str, vehicle_id: str, payment_type: PaymentType) -> str:
+    """What an Idempotency-Key is bound to: the same key must name the same purchase."""
+    return hashlib.sha256(json.dumps([buyer, vehicle_id, payment_type.value]).encode()).hexdigest()
+
+
+def resolve_buyer(principal: Principal, requested: str | None) -> str:
+    """A customer buys for itself; staff must name the customer."""
+    if principal.is_staff:
+        if requested is None:
+            raise Unprocessable("CUSTOMER_REQUIRED", "staff must name the customer_id")
+        return requested
+    if requested is not None and requested != principal.subject:
+        raise Forbidden("FORBIDDEN", "a customer can only buy for itself")
+    return principal.subject
+
+
+def prepare_purchase(
+    participants: Participants, bearer_token: str, buyer: str, vehicle_id: str, payment_type: PaymentType
+) -> PurchaseOrder:
+    """Refuse at once what cannot succeed; the saga still decides, under every race."""
+    offer = participants.vehicle(vehicle_id) if is_uuid(vehicle_id) else None
+    if offer is None:
+        raise NotFound("VEHICLE_NOT_FOUND", "no such vehicle")
+    if offer.is_reserved or offer.is_sold:
+        raise Conflict("VEHICLE_UNAVAILABLE", "this vehicle is reserved or sold")
+    funds = participants.customer(buyer, bearer_token) if is_uuid(buyer) else None
+    if funds is None or not funds.active:
+        raise NotFound("CUSTOMER_NOT_FOUND", "no such customer")
+    available = funds.account_balance if payment_type is PaymentType.CASH else funds.available_credit
+    if available < offer.price:
+        raise Unprocessable("INSUFFICIENT_FUNDS", f"{payment_type.value} available: {available}, price: {offer.price}")
+    return PurchaseOrder(buyer, offer.id, offer.price, payment_type)
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    principal: str
+    key: str
+
+
+def _replayed(stored: StoredAnswer | None, fingerprint: str) -> dict[str, object] | None:
+    if stored is None:
+        return None
+    if stored.request_hash != fingerprint:
+        raise Unprocessable("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used for another request")
+    return stored.response
+
+
+def replay(uow: OrquestradorUnitOfWork, key: IdempotencyKey, fingerprint: str) -> dict[str, object] | None:
+    """The first answer to ``key``, if there was one."""
+    with uow:
+        return _replayed(uow.idempotency.get(key.principal, key.key), fingerprint)
+
+
 def start_purchase(
-    uow: OrquestradorUnitOfWork, customer_id: str, vehicle_id: str, amount: Decimal, payment_type: PaymentType
-) -> saga.SagaState:
-    decision = saga.start(str(uuid.uuid4()), customer_id, vehicle_id, amount, payment_type)
+    uow: OrquestradorUnitOfWork,
+    order: PurchaseOrder,
+    key: IdempotencyKey | None,
+    request_fingerprint: str,
+    answer: Callable[[saga.SagaState], dict[str, object]],
+) -> dict[str, object]:
+    """Persist the new saga, its first command and (with a key) the answer, in one transaction."""
+    decision = saga.start(str(uuid.uuid4()), order.customer_id, order.vehicle_id, order.amount, order.payment_type)
+    response = answer(decision.state)
     with uow:
         uow.sagas.add(decision.state)
         uow.sagas.record(decision.state, "PurchaseRequested", applied=True)
+        if key is not None and not uow.idempotency.claim(
+            key.principal, key.key, request_fingerprint, decision.state.transaction_id, response
+        ):
+            uow.rollback()  # a concurrent request with this key won; answer as it did
+            replayed = _replayed(uow.idempotency.get(key.principal, key.key), request_fingerprint)
+            assert replayed is not None, "the winner's answer is committed before our claim returns"
+            return replayed
         for command in decision.commands:
             uow.emit(command)
         uow.commit()
-    return decision.state
+    return response
+
+
+def list_purchases(
+    uow: OrquestradorUnitOfWork,
+    principal: Principal,
+    status: saga.SagaStatus | None,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> tuple[list[StoredSaga], int, tuple[datetime, str] | None]:
+    """The caller's purchases; staff see everyone's."""
+    with uow:
+        page, total = uow.sagas.page(
+            customer_id=None if principal.is_staff else principal.subject, status=status, before=before, limit=limit + 1
+        )
+    more, page = len(page) > limit, page[:limit]
+    following = (page[-1].created_at, page[-1].state.transaction_id) if more else None
+    return page, total, following
 
 
 def _not_found() -> NotFound:
