@@ -7,6 +7,7 @@ sums them up: ``N passed, N failed``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -43,7 +44,13 @@ def main() -> int:
         with open(work / "infra.log", "ab") as infra_log:
             postgres.start(infra_log)
             emulator.start(infra_log)
-        env = {**os.environ, "MV_TEST_PG_ADMIN_URL": postgres.admin_url, "PUBSUB_EMULATOR_HOST": emulator.host}
+        summary = work / "schemathesis.ndjson"
+        env = {
+            **os.environ,
+            "MV_TEST_PG_ADMIN_URL": postgres.admin_url,
+            "PUBSUB_EMULATOR_HOST": emulator.host,
+            "MV_SCHEMATHESIS_SUMMARY": str(summary),
+        }
         extra = sys.argv[1:]
         for suite in SUITES:
             junit = work / f"{suite.strip('.') or 'system'}.xml"
@@ -58,6 +65,7 @@ def main() -> int:
             if code != 0 and failed == 0:
                 failed = 1  # pytest itself failed (collection error, no tests ran)
             results.append((suite, passed, failed, skipped, time.monotonic() - started))
+        fuzzed = [json.loads(line) for line in summary.read_text().splitlines()] if summary.exists() else []
     except MissingDependency as missing:
         print(f"make test: {missing}", file=sys.stderr)
         return 2
@@ -66,6 +74,11 @@ def main() -> int:
         postgres.stop()
         shutil.rmtree(work, ignore_errors=True)
 
+    if fuzzed:
+        print("\n schemathesis        caller    cases  failures")
+        for run in fuzzed:
+            print(f" {run['service']:<19} {run['caller']:<8} {run['cases']:>6}  {run['failures']:>8}")
+        print(f" {'total':<28} {sum(r['cases'] for r in fuzzed):>6}  {sum(r['failures'] for r in fuzzed):>8}")
     print("\n suite               passed  failed  skipped  seconds")
     for suite, passed, failed, skipped, seconds in results:
         print(f" {suite if suite != '.' else 'system':<19} {passed:>6}  {failed:>6}  {skipped:>7}  {seconds:>7.1f}")

@@ -12,19 +12,22 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercado_shared import metrics
 from mercado_shared.auth import TokenVerifier
 from mercado_shared.db import check_database
-from mercado_shared.errors import BusinessError, business_error_handler
+from mercado_shared.errors import BusinessError, ErrorBody, business_error_handler, error_body
 from mercado_shared.messaging.bus import MessageBus
 from mercado_shared.messaging.outbox import OutboxRelay
 from mercado_shared.messaging.publisher import Publisher
@@ -69,6 +72,19 @@ class Runtime:
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "service": "orquestrador",
+                    "version": "0.1.0",
+                    "checks": {"database": "ok", "pubsub": "ok"},
+                }
+            ]
+        }
+    )
+
     status: str
     service: str
     version: str
@@ -104,6 +120,9 @@ def create_service_app(
     app.state.runtime = runtime
     app.state.token_verifier = runtime.token_verifier
     app.add_exception_handler(BusinessError, business_error_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    app.add_exception_handler(ValueError, _nul_character_handler)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.middleware("http")
     async def record_metrics(request: Request, call_next: Any) -> Response:
@@ -114,7 +133,13 @@ def create_service_app(
         metrics.HTTP_LATENCY.labels(runtime.service, request.method, route).observe(time.perf_counter() - started)
         return response
 
-    @app.get("/health", tags=["operations"], summary="Liveness and readiness", response_model=Health)
+    @app.get(
+        "/health",
+        tags=["operations"],
+        summary="Liveness and readiness: 200 when the database and Pub/Sub answer, 503 otherwise",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "a dependency does not answer"}},
+    )
     def health() -> JSONResponse:
         checks: dict[str, str] = {}
         for name, check in runtime.health_checks().items():
@@ -132,7 +157,13 @@ def create_service_app(
         )
         return JSONResponse(status_code=200 if ok else 503, content=body.model_dump())
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {"example": "http_requests_total{...} 42.0"}}}},
+    )
     def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -148,3 +179,72 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+async def _http_error_handler(request: Request, exc: Exception) -> Response:
+    """Errors raised by the framework (an unknown path, a body that does not parse) get a
+    stable code in the same ``{"detail": {"code", "message"}}`` shape as ours."""
+    assert isinstance(exc, StarletteHTTPException)
+    headers = getattr(exc, "headers", None)
+    if isinstance(exc.detail, dict):
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=headers)
+    code = {400: "MALFORMED_BODY"}.get(exc.status_code) or HTTPStatus(exc.status_code).name
+    return JSONResponse(status_code=exc.status_code, content=error_body(code, str(exc.detail)), headers=headers)
+
+
+async def _nul_character_handler(request: Request, exc: Exception) -> Response:
+    """PostgreSQL text cannot hold NUL; the driver refuses to send one. Wherever a client put
+    it (body, path, query), that is the client's invalid input, not a server error."""
+    if "NUL (0x00)" in str(exc):
+        return JSONResponse(
+            status_code=422, content=error_body("INVALID_CHARACTER", "text cannot contain the NUL character")
+        )
+    raise exc
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, plus the 400 every operation with a body can answer."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    schema.setdefault("components", {}).setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    for name, definition in (
+        ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items()
+    ):
+        schema["components"]["schemas"].setdefault(name, definition)
+    schema["components"]["schemas"]["ErrorBody"].pop("$defs", None)
+    error_body_ref = {"$ref": "#/components/schemas/ErrorBody"}
+    unprocessable = {"anyOf": [error_body_ref]}
+    if "HTTPValidationError" in schema["components"]["schemas"]:
+        unprocessable["anyOf"].append({"$ref": "#/components/schemas/HTTPValidationError"})
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            if "requestBody" in operation:
+                responses.setdefault(
+                    "400",
+                    {
+                        "description": "The body is not JSON (MALFORMED_BODY)",
+                        "content": {
+                            "application/json": {
+                                "schema": error_body_ref,
+                                "example": error_body("MALFORMED_BODY", "There was an error parsing the body"),
+                            }
+                        },
+                    },
+                )
+            if "requestBody" in operation or operation.get("parameters"):
+                # Any input can be refused by validation or by a rule (INVALID_CHARACTER, ...).
+                entry = responses.setdefault("422", {"description": "Invalid input"})
+                content = entry.setdefault("content", {}).setdefault("application/json", {})
+                content["schema"] = unprocessable
+    app.openapi_schema = schema
+    return schema

@@ -34,6 +34,15 @@ _NOT_FOUND = error_responses((404, "CUSTOMER_NOT_FOUND"))
     summary="Log in with email and password (OAuth2 password form)",
     response_model=TokenResponse,
     responses=error_responses((401, "INVALID_CREDENTIALS")),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "example": {"username": "maria@example.com", "password": "a-long-passphrase"}
+                }
+            }
+        }
+    },
 )
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -51,7 +60,16 @@ def login(
     return TokenResponse(access_token=issuer.issue(principal.subject, principal.role), expires_in=issuer.ttl_seconds)
 
 
-@identity.get("/.well-known/jwks.json", summary="Public keys that verify access tokens")
+_JWKS_EXAMPLE = {
+    "keys": [{"kty": "EC", "crv": "P-256", "x": "...", "y": "...", "kid": "Zt3...", "use": "sig", "alg": "ES256"}]
+}
+
+
+@identity.get(
+    "/.well-known/jwks.json",
+    summary="Public keys that verify access tokens",
+    responses={200: {"content": {"application/json": {"example": _JWKS_EXAMPLE}}}},
+)
 def jwks(issuer: IssuerDep) -> dict[str, Any]:
     return issuer.jwks()
 
@@ -88,7 +106,12 @@ def register(body: CustomerCreate, principal: OptionalUser, uow: UowDep, hasher:
     return CustomerRead.of(customer)
 
 
-@customers.get("", summary="All customers, oldest first (staff)", response_model=CustomerPage, responses=STAFF_ERRORS)
+@customers.get(
+    "",
+    summary="All customers, oldest first (staff)",
+    response_model=CustomerPage,
+    responses={**STAFF_ERRORS, **error_responses((422, "INVALID_CURSOR"))},
+)
 def list_customers(_: StaffUser, uow: UowDep, limit: Limit = 50, cursor: Cursor = None) -> CustomerPage:
     after = None
     if cursor is not None:
@@ -109,7 +132,12 @@ def _timestamp(value: str) -> datetime:
     return parsed
 
 
-@customers.get("/me", summary="The caller's own customer record", response_model=CustomerRead, responses=AUTH_ERRORS)
+@customers.get(
+    "/me",
+    summary="The caller's own customer record (a staff token has none: 404)",
+    response_model=CustomerRead,
+    responses={**AUTH_ERRORS, **_NOT_FOUND},
+)
 def me(principal: CurrentUser, uow: UowDep) -> CustomerRead:
     return CustomerRead.of(services.get_customer(uow, principal.subject, principal))
 

@@ -32,8 +32,14 @@ def _phone(value: str) -> str:
     return ("+" if value.strip().startswith("+") else "") + digits
 
 
-Cpf = Annotated[str, AfterValidator(_cpf)]
-Phone = Annotated[str, AfterValidator(_phone)]
+Cpf = Annotated[
+    str,
+    Field(
+        pattern=r"^\d{3}\.?\d{3}\.?\d{3}-?\d{2}$", examples=["529.982.247-25"], description="CPF; check digits verified"
+    ),
+    AfterValidator(_cpf),
+]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ().-]{10,20}$", examples=["+55 11 91234-5678"]), AfterValidator(_phone)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 
@@ -64,6 +70,26 @@ class CustomerCreate(BaseModel):
 
 
 class CustomerRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a",
+                    "name": "Maria Silva",
+                    "email": "maria@example.com",
+                    "phone": "+5511912345678",
+                    "document": "***.982.247-**",
+                    "account_balance": 50000.0,
+                    "credit_limit": 10000.0,
+                    "used_credit": 0.0,
+                    "available_credit": 10000.0,
+                    "status": "ACTIVE",
+                    "created_at": "2026-11-24T12:00:00Z",
+                }
+            ]
+        }
+    )
+
     id: str
     name: str
     email: str
@@ -109,6 +135,32 @@ class CustomerUpdate(BaseModel):
 
 
 class CustomerPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "customers": [
+                        {
+                            "id": "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a",
+                            "name": "Maria Silva",
+                            "email": "maria@example.com",
+                            "phone": "+5511912345678",
+                            "document": "***.982.247-**",
+                            "account_balance": 50000.0,
+                            "credit_limit": 10000.0,
+                            "used_credit": 0.0,
+                            "available_credit": 10000.0,
+                            "status": "ACTIVE",
+                            "created_at": "2026-11-24T12:00:00Z",
+                        }
+                    ],
+                    "total": 1,
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     customers: list[CustomerRead]
     total: int
     next_cursor: str | None
@@ -125,6 +177,37 @@ class HoldExport(BaseModel):
 
 class CustomerExport(BaseModel):
     """Every personal datum held about the customer, unmasked (LGPD right of access)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a",
+                    "name": "Maria Silva",
+                    "email": "maria@example.com",
+                    "phone": "+5511912345678",
+                    "document": "52998224725",
+                    "account_balance": 4099.9,
+                    "credit_limit": 10000.0,
+                    "used_credit": 0.0,
+                    "status": "ACTIVE",
+                    "created_at": "2026-11-24T12:00:00Z",
+                    "updated_at": "2026-11-24T12:05:00Z",
+                    "holds": [
+                        {
+                            "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
+                            "source": "cash",
+                            "amount": 45900.1,
+                            "status": "CAPTURED",
+                            "created_at": "2026-11-24T12:01:00Z",
+                            "updated_at": "2026-11-24T12:02:00Z",
+                        }
+                    ],
+                    "exported_at": "2026-11-24T13:00:00Z",
+                }
+            ]
+        }
+    )
 
     id: str
     name: str
@@ -171,6 +254,14 @@ class CustomerExport(BaseModel):
 
 
 class TokenResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6Ii4uLiJ9...", "token_type": "bearer", "expires_in": 3600}
+            ]
+        }
+    )
+
     access_token: str
     token_type: str = "bearer"  # noqa: S105 (the OAuth2 token type, not a secret)
     expires_in: int

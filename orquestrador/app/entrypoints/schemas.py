@@ -26,6 +26,20 @@ class PurchaseRequest(BaseModel):
 
 
 class PurchaseAccepted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
+                    "status": "STARTED",
+                    "current_step": "CREDIT_RESERVATION",
+                    "vehicle_price": 45900.1,
+                    "payment_type": "cash",
+                }
+            ]
+        }
+    )
+
     transaction_id: str
     status: SagaStatus
     current_step: CurrentStep
@@ -52,6 +66,27 @@ class HistoryItem(BaseModel):
 
 
 class PurchaseSummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
+                    "customer_id": "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a",
+                    "vehicle_id": "7ad1761a-de74-48f9-9506-3200836bb801",
+                    "amount": 45900.1,
+                    "payment_type": "cash",
+                    "status": "AWAITING_PAYMENT",
+                    "current_step": "PAYMENT_PROCESSING",
+                    "failure_reason": None,
+                    "payment_code": "MVRV6S3VI62Y7A3DKRM3ABTCNB",
+                    "payment_expires_at": "2026-11-24T12:30:00Z",
+                    "created_at": "2026-11-24T12:00:00Z",
+                    "updated_at": "2026-11-24T12:00:01Z",
+                }
+            ]
+        }
+    )
+
     transaction_id: str
     customer_id: str
     vehicle_id: str
@@ -85,12 +120,76 @@ class PurchaseSummary(BaseModel):
 
 
 class PurchasePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "purchases": [
+                        {
+                            "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
+                            "customer_id": "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a",
+                            "vehicle_id": "7ad1761a-de74-48f9-9506-3200836bb801",
+                            "amount": 45900.1,
+                            "payment_type": "cash",
+                            "status": "AWAITING_PAYMENT",
+                            "current_step": "PAYMENT_PROCESSING",
+                            "failure_reason": None,
+                            "payment_code": "MVRV6S3VI62Y7A3DKRM3ABTCNB",
+                            "payment_expires_at": "2026-11-24T12:30:00Z",
+                            "created_at": "2026-11-24T12:00:00Z",
+                            "updated_at": "2026-11-24T12:00:01Z",
+                        }
+                    ],
+                    "total": 1,
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     purchases: list[PurchaseSummary]
     total: int
     next_cursor: str | None
 
 
 class SagaStateRead(PurchaseSummary):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
+                    "customer_id": "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a",
+                    "vehicle_id": "7ad1761a-de74-48f9-9506-3200836bb801",
+                    "amount": 45900.1,
+                    "payment_type": "cash",
+                    "status": "AWAITING_PAYMENT",
+                    "current_step": "PAYMENT_PROCESSING",
+                    "failure_reason": None,
+                    "payment_code": "MVRV6S3VI62Y7A3DKRM3ABTCNB",
+                    "payment_expires_at": "2026-11-24T12:30:00Z",
+                    "created_at": "2026-11-24T12:00:00Z",
+                    "updated_at": "2026-11-24T12:00:01Z",
+                    "history": [
+                        {
+                            "at": "2026-11-24T12:00:00Z",
+                            "status": "STARTED",
+                            "current_step": "CREDIT_RESERVATION",
+                            "event": "PurchaseRequested",
+                            "applied": True,
+                        },
+                        {
+                            "at": "2026-11-24T12:00:01Z",
+                            "status": "AWAITING_PAYMENT",
+                            "current_step": "PAYMENT_PROCESSING",
+                            "event": "events.payment.code_generated",
+                            "applied": True,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     history: list[HistoryItem]
 
     @classmethod

@@ -85,7 +85,7 @@ def create_payment(body: PaymentCreate, principal: CurrentUser, uow: UowDep, clo
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": PaymentCreate.model_json_schema()}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaymentCreate"}}},
         }
     },
 )

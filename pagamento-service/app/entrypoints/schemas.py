@@ -11,6 +11,20 @@ from mercado_shared.money import Money
 
 
 class PaymentCodeRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "MVRV6S3VI62Y7A3DKRM3ABTCNB",
+                    "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
+                    "amount": 45900.1,
+                    "status": "PENDING",
+                    "expires_at": "2026-11-24T12:30:00Z",
+                }
+            ]
+        }
+    )
+
     code: str
     transaction_id: str
     amount: Money
@@ -39,6 +53,21 @@ class PaymentCreate(BaseModel):
 
 
 class PaymentRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "f373c58d-c03f-4bda-a736-13d17532c0dc",
+                    "payment_code": "MVRV6S3VI62Y7A3DKRM3ABTCNB",
+                    "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
+                    "amount": 45900.1,
+                    "status": "COMPLETED",
+                    "created_at": "2026-11-24T12:10:00Z",
+                }
+            ]
+        }
+    )
+
     id: str
     payment_code: str
     transaction_id: str

@@ -133,3 +133,22 @@ def test_the_webhook_answers_like_post_payments(client: Client) -> None:
         410,
         "PAYMENT_CODE_EXPIRED",
     )
+
+
+def test_text_with_a_nul_character_is_refused_not_a_server_error(client: Client) -> None:
+    _, buyer = client.new_code()
+    for response in (
+        client.pay("MV\u0000", buyer),
+        client.http.get("/payment-codes/MV%00", headers=buyer),
+        client.webhook({"payment_code": "\u0000", "payment_method": "pix"}),
+    ):
+        assert code_of(response) == (422, "INVALID_CHARACTER")
+
+
+def test_a_body_that_does_not_parse_is_a_4xx_with_a_stable_shape(client: Client) -> None:
+    _, buyer = client.new_code()
+    headers = {**buyer, "content-type": "application/json"}
+    not_json = client.http.post("/payments", content=b"{not json", headers=headers)
+    assert not_json.status_code == 422 and not_json.json()["detail"][0]["type"] == "json_invalid"
+    not_utf8 = client.http.post("/payments", content=b"\xc3\x28", headers=headers)
+    assert code_of(not_utf8) == (400, "MALFORMED_BODY")

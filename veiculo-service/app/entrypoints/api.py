@@ -56,7 +56,7 @@ def create_vehicle(body: VehicleCreate, _: StaffUser, uow: UowDep) -> VehicleSta
     "",
     summary="Vehicles ordered by price (ties by id), a page at a time; available = neither reserved nor sold",
     response_model=VehiclePage,
-    responses=error_responses((422, "INVALID_CURSOR")),
+    responses=error_responses((401, "NOT_AUTHENTICATED"), (422, "INVALID_CURSOR")),
 )
 def list_vehicles(
     principal: OptionalUser,
@@ -74,7 +74,7 @@ def list_vehicles(
     "/{vehicle_id}",
     summary="One vehicle (staff also see its identifiers and sale)",
     response_model=VehicleStaffRead | VehicleRead,
-    responses=error_responses((404, "VEHICLE_NOT_FOUND")),
+    responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "VEHICLE_NOT_FOUND")),
 )
 def get_vehicle(vehicle_id: str, principal: OptionalUser, uow: UowDep) -> VehicleRead:
     vehicle = services.get_vehicle(uow, vehicle_id)

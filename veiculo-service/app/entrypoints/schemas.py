@@ -27,9 +27,19 @@ def _checked(normalize: object) -> AfterValidator:
     return AfterValidator(check)
 
 
-Plate = Annotated[str, _checked(normalize_plate)]
-Chassis = Annotated[str, _checked(normalize_chassis)]
-Renavam = Annotated[str, _checked(normalize_renavam)]
+Plate = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z]{3}-?[0-9][A-Za-z0-9][0-9]{2}$", description="ABC1234 (old) or ABC1D23 (Mercosul)"),
+    _checked(normalize_plate),
+]
+Chassis = Annotated[
+    str,
+    Field(pattern=r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$", description="17 characters, no I, O or Q"),
+    _checked(normalize_chassis),
+]
+Renavam = Annotated[
+    str, Field(pattern=r"^[0-9]{9,11}$", description="11 digits with a check digit"), _checked(normalize_renavam)
+]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 PositivePrice = Annotated[Money, Field(gt=0)]
 
@@ -88,6 +98,26 @@ class VehicleUpdate(BaseModel):
 
 
 class VehicleRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "7ad1761a-de74-48f9-9506-3200836bb801",
+                    "brand": "Volkswagen",
+                    "model": "Gol",
+                    "year": 2019,
+                    "color": "Prata",
+                    "price": 45900.0,
+                    "license_plate": "ABC1D23",
+                    "is_reserved": False,
+                    "is_sold": False,
+                    "created_at": "2026-11-24T12:00:00Z",
+                    "updated_at": "2026-11-24T12:00:00Z",
+                }
+            ]
+        }
+    )
+
     id: str
     brand: str
     model: str
@@ -107,6 +137,32 @@ class VehicleRead(BaseModel):
 
 class VehicleStaffRead(VehicleRead):
     """What staff see: the identifiers and the sale."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "7ad1761a-de74-48f9-9506-3200836bb801",
+                    "brand": "Volkswagen",
+                    "model": "Gol",
+                    "year": 2019,
+                    "color": "Prata",
+                    "price": 45900.0,
+                    "license_plate": "ABC1D23",
+                    "is_reserved": False,
+                    "is_sold": False,
+                    "created_at": "2026-11-24T12:00:00Z",
+                    "updated_at": "2026-11-24T12:00:00Z",
+                    "chassi_number": "9BWZZZ377VT004251",
+                    "renavam": "12345678900",
+                    "sold_price": None,
+                    "sold_at": None,
+                    "buyer_id": None,
+                    "picked_up_at": None,
+                }
+            ]
+        }
+    )
 
     chassi_number: str
     renavam: str
@@ -147,6 +203,32 @@ def _public(v: Vehicle) -> dict[str, object]:
 
 
 class VehiclePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "vehicles": [
+                        {
+                            "id": "7ad1761a-de74-48f9-9506-3200836bb801",
+                            "brand": "Volkswagen",
+                            "model": "Gol",
+                            "year": 2019,
+                            "color": "Prata",
+                            "price": 45900.0,
+                            "license_plate": "ABC1D23",
+                            "is_reserved": False,
+                            "is_sold": False,
+                            "created_at": "2026-11-24T12:00:00Z",
+                            "updated_at": "2026-11-24T12:00:00Z",
+                        }
+                    ],
+                    "total": 1,
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     vehicles: list[VehicleStaffRead] | list[VehicleRead]
     total: int
     next_cursor: str | None
