@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -67,9 +68,19 @@ class MissingDependency(RuntimeError):
 
 # ---------------------------------------------------------------------------- helpers
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on, below the kernel's ephemeral range (32768 and up here):
+    a port the kernel hands out could be taken, before our server binds it, as the source
+    port of any outbound connection."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1) -> None:

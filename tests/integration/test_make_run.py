@@ -29,30 +29,33 @@ def reachable_tmp() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
+Process = tuple[int, int]  # pid and start time: pids are recycled fast (pid_max is small)
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def descendants(pid: int) -> set[Process]:
+    children: dict[int, list[Process]] = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = set(), [pid]
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+            children.setdefault(int(fields[1]), []).append((int(entry.name), int(fields[19])))
+    found: set[Process] = set()
+    todo = [pid]
     while todo:
         for child in children.get(todo.pop(), []):
             found.add(child)
-            todo.append(child)
+            todo.append(child[0])
     return found
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is gone
+def alive(process: Process) -> bool:
+    fields = _stat(process[0])
+    return fields is not None and int(fields[19]) == process[1] and fields[0] != "Z"  # a zombie is gone
 
 
 def port_in_use(port: int) -> bool:
@@ -99,5 +102,5 @@ def test_make_run_serves_the_system_and_stops_without_leaving_a_process(
         finally:
             if runner.poll() is None:
                 runner.kill()
-    assert not [pid for pid in started if alive(pid)], (tmp_path / "run.log").read_text()[-3000:]
+    assert not [p for p in started if alive(p)], (tmp_path / "run.log").read_text()[-3000:]
     assert not [port for port in ports.values() if port_in_use(port)]
