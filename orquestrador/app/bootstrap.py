@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from app.adapters import orm
 from app.adapters.participants import Participants
 from app.config import OrquestradorSettings
+from app.domain.deadlines import DeadlinePolicy
 from app.entrypoints.api import router
-from app.service_layer.handlers import HANDLERS
+from app.service_layer.handlers import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.auth import KeySource
 from mercado_shared.bootstrap import build_runtime
+from mercado_shared.clock import Clock, utcnow
 from mercado_shared.logs import configure_logging
 from mercado_shared.messaging.publisher import Publisher
+from mercado_shared.periodic import Periodic
 from mercado_shared.web import create_service_app
 
 SERVICE = "orquestrador"
@@ -23,21 +28,35 @@ def bootstrap(
     settings: OrquestradorSettings | None = None,
     publisher: Publisher | None = None,
     key_source: KeySource | None = None,
+    clock: Clock = utcnow,
 ) -> FastAPI:
     settings = settings or OrquestradorSettings()
     configure_logging(SERVICE, settings.log_level)
+    coordinator = Coordinator(
+        DeadlinePolicy(
+            step_timeout=timedelta(seconds=settings.saga_step_timeout_seconds),
+            max_step_timeout=timedelta(seconds=settings.saga_step_timeout_max_seconds),
+            payment_grace=timedelta(seconds=settings.payment_deadline_grace_seconds),
+        ),
+        clock,
+    )
     runtime = build_runtime(
         service=SERVICE,
         settings=settings,
         tables=orm.messaging,
         uow_class=OrquestradorUnitOfWork,
-        handlers=HANDLERS,
+        handlers=coordinator.handlers(),
         publisher=publisher,
         key_source=key_source,
     )
     participants = Participants(
         settings.cliente_service_url, settings.veiculo_service_url, settings.participant_timeout_seconds
     )
+    sweeper = Periodic(
+        "deadline-sweep", settings.deadline_sweep_interval_seconds, lambda: coordinator.sweep(runtime.uow_factory)
+    )
+    runtime.on_startup.append(sweeper.start)
+    runtime.on_shutdown.append(sweeper.stop)
     runtime.on_shutdown.append(participants.close)
     app = create_service_app(
         runtime=runtime,
@@ -47,4 +66,5 @@ def bootstrap(
         routers=[router],
     )
     app.state.participants = participants
+    app.state.coordinator = coordinator
     return app

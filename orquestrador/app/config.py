@@ -1,3 +1,5 @@
+from pydantic import Field
+
 from mercado_shared.settings import ServiceSettings
 
 
@@ -6,3 +8,7 @@ class OrquestradorSettings(ServiceSettings):
     cliente_service_url: str = "http://127.0.0.1:8080"
     veiculo_service_url: str = "http://127.0.0.1:8081"
     participant_timeout_seconds: float = 5.0
+    saga_step_timeout_seconds: float = Field(default=30, gt=0)
+    saga_step_timeout_max_seconds: float = Field(default=300, gt=0)
+    payment_deadline_grace_seconds: float = Field(default=10, ge=0)
+    deadline_sweep_interval_seconds: float = Field(default=1.0, gt=0)

@@ -28,6 +28,8 @@ sagas = sa.Table(
     sa.Column("payment_expires_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("payment_id", sa.Text, nullable=True),
     sa.Column("awaiting_compensations", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("deadline_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
@@ -52,6 +54,8 @@ history = sa.Table(
 )
 sa.Index("ix_saga_history_transaction", history.c.transaction_id, history.c.id)
 
+# The deadline sweep: only sagas still running have a deadline.
+sa.Index("ix_saga_states_deadline", sagas.c.deadline_at, postgresql_where=sagas.c.deadline_at.is_not(None))
 # Listing a buyer's purchases, newest first, and staff's by status.
 sa.Index(
     "ix_saga_states_customer_created", sagas.c.customer_id, sagas.c.created_at.desc(), sagas.c.transaction_id.desc()

@@ -22,6 +22,7 @@ class StoredSaga:
     version: int
     created_at: datetime
     updated_at: datetime
+    deadline_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ def _columns(state: SagaState) -> dict[str, object]:
         "payment_expires_at": state.payment_expires_at,
         "payment_id": state.payment_id,
         "awaiting_compensations": sorted(state.awaiting_compensations),
+        "attempts": state.attempts,
     }
 
 
@@ -72,6 +74,7 @@ def _state(row: sa.Row[object]) -> SagaState:
         payment_expires_at=m["payment_expires_at"],
         payment_id=m["payment_id"],
         awaiting_compensations=frozenset(m["awaiting_compensations"]),
+        attempts=m["attempts"],
     )
 
 
@@ -79,8 +82,12 @@ class SagaRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, state: SagaState) -> None:
-        self.session.execute(sa.insert(sagas).values(transaction_id=state.transaction_id, version=1, **_columns(state)))
+    def add(self, state: SagaState, deadline: datetime | None) -> None:
+        self.session.execute(
+            sa.insert(sagas).values(
+                transaction_id=state.transaction_id, version=1, deadline_at=deadline, **_columns(state)
+            )
+        )
 
     def get(self, transaction_id: str) -> StoredSaga | None:
         if not is_uuid(transaction_id):
@@ -88,14 +95,25 @@ class SagaRepository:
         row = self.session.execute(sa.select(sagas).where(sagas.c.transaction_id == transaction_id)).first()
         if row is None:
             return None
-        return StoredSaga(_state(row), row.version, row.created_at, row.updated_at)
+        return StoredSaga(_state(row), row.version, row.created_at, row.updated_at, row.deadline_at)
 
-    def update(self, state: SagaState, expected_version: int) -> None:
+    def due(self, now: datetime, limit: int) -> list[str]:
+        """Running sagas whose deadline has passed, oldest deadline first."""
+        return list(
+            self.session.scalars(
+                sa.select(sagas.c.transaction_id)
+                .where(sagas.c.deadline_at <= now)
+                .order_by(sagas.c.deadline_at)
+                .limit(limit)
+            )
+        )
+
+    def update(self, state: SagaState, expected_version: int, deadline: datetime | None) -> None:
         """Write ``state`` if nobody has since ``expected_version``; else ConcurrencyConflict."""
         result = self.session.execute(
             sa.update(sagas)
             .where(sagas.c.transaction_id == state.transaction_id, sagas.c.version == expected_version)
-            .values(version=expected_version + 1, updated_at=sa.func.now(), **_columns(state))
+            .values(version=expected_version + 1, updated_at=sa.func.now(), deadline_at=deadline, **_columns(state))
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrencyConflict(state.transaction_id)
@@ -141,7 +159,7 @@ class SagaRepository:
             query.order_by(sagas.c.created_at.desc(), sagas.c.transaction_id.desc()).limit(limit)
         ).all()
         total = self.session.scalar(sa.select(sa.func.count()).select_from(sagas).where(condition)) or 0
-        return [StoredSaga(_state(r), r.version, r.created_at, r.updated_at) for r in rows], int(total)
+        return [StoredSaga(_state(r), r.version, r.created_at, r.updated_at, r.deadline_at) for r in rows], int(total)
 
 
 class IdempotencyRepository:

@@ -84,6 +84,10 @@ class CurrentStep(StrEnum):
 class FailureReason(StrEnum):
     CUSTOMER_CANCELLED = "CUSTOMER_CANCELLED"
     PAYMENT_EXPIRED = "PAYMENT_EXPIRED"
+    PARTICIPANT_TIMEOUT = "PARTICIPANT_TIMEOUT"
+
+
+MAX_STEP_ATTEMPTS = 5  # sends of one step's command before the saga gives up and compensates
 
 
 class StepKind(StrEnum):
@@ -107,6 +111,7 @@ class SagaState:
     payment_expires_at: datetime | None = None
     payment_id: str | None = None
     awaiting_compensations: frozenset[str] = field(default_factory=frozenset)
+    attempts: int = 1  # sends of the current command (or of the compensations awaited)
 
     @property
     def current_step(self) -> CurrentStep:
@@ -121,11 +126,11 @@ class CancelRequested:
 
 
 @dataclass(frozen=True)
-class PaymentDeadlinePassed:
-    """The payment code's deadline passed without a payment."""
+class DeadlinePassed:
+    """The saga's deadline passed: the payment code's, or the wait for a participant's answer."""
 
 
-SagaInput: TypeAlias = Event | CancelRequested | PaymentDeadlinePassed
+SagaInput: TypeAlias = Event | CancelRequested | DeadlinePassed
 
 
 def input_name(message: SagaInput) -> str:
@@ -268,10 +273,8 @@ def decide(state: SagaState, message: SagaInput) -> Decision:
         if state.status is SagaStatus.COMPENSATING:
             return Decision(state, applied=False)
         return _compensate(state, FailureReason.CUSTOMER_CANCELLED, including_current=True)
-    if isinstance(message, PaymentDeadlinePassed):
-        if state.status is not SagaStatus.AWAITING_PAYMENT:
-            return Decision(state, applied=False)
-        return _compensate(state, FailureReason.PAYMENT_EXPIRED, including_current=True)
+    if isinstance(message, DeadlinePassed):
+        return _on_deadline(state)
     if state.status is SagaStatus.COMPENSATING:
         return _on_compensated(state, message)
     step = _BY_NAME[state.step]
@@ -283,12 +286,28 @@ def decide(state: SagaState, message: SagaInput) -> Decision:
     return Decision(state, applied=False)
 
 
+def _on_deadline(state: SagaState) -> Decision:
+    """Unpaid at the deadline: undo everything. No answer in time: send the (idempotent)
+    command again, and after MAX_STEP_ATTEMPTS give up and compensate. Compensations
+    are sent again for as long as it takes: they must complete."""
+    if state.status is SagaStatus.AWAITING_PAYMENT:
+        return _compensate(state, FailureReason.PAYMENT_EXPIRED, including_current=True)
+    if state.status is SagaStatus.COMPENSATING:
+        awaited = [s for s in PURCHASE_SAGA if s.name in state.awaiting_compensations and s.compensation]
+        commands = tuple(s.compensation(state) for s in awaited if s.compensation is not None)
+        return Decision(replace(state, attempts=state.attempts + 1), commands)
+    step = _BY_NAME[state.step]
+    if step.command is not None and state.attempts < MAX_STEP_ATTEMPTS:
+        return Decision(replace(state, attempts=state.attempts + 1), (step.command(state),))
+    return _compensate(state, FailureReason.PARTICIPANT_TIMEOUT, including_current=True)
+
+
 def _advance(state: SagaState, done: Step) -> Decision:
     following = _INDEX[done.name] + 1
     if following == len(PURCHASE_SAGA):
         return Decision(replace(state, status=SagaStatus.COMPLETED, step=CurrentStep.SAGA_COMPLETE.value))
     step = PURCHASE_SAGA[following]
-    state = replace(state, status=step.status_while, step=step.name)
+    state = replace(state, status=step.status_while, step=step.name, attempts=1)
     return Decision(state, (step.command(state),) if step.command else ())
 
 
@@ -305,7 +324,8 @@ def _compensate(state: SagaState, reason: str, *, including_current: bool) -> De
         return Decision(_ended(state))
     commands = tuple(s.compensation(state) for s in to_undo if s.compensation is not None)
     awaiting = frozenset(s.name for s in to_undo)
-    return Decision(replace(state, status=SagaStatus.COMPENSATING, awaiting_compensations=awaiting), commands)
+    compensating = replace(state, status=SagaStatus.COMPENSATING, awaiting_compensations=awaiting, attempts=1)
+    return Decision(compensating, commands)
 
 
 def _on_compensated(state: SagaState, message: SagaInput) -> Decision:

@@ -11,6 +11,7 @@ from app.adapters.participants import Participants
 from app.domain.saga import SagaStatus
 from app.entrypoints.schemas import PurchaseAccepted, PurchasePage, PurchaseRequest, PurchaseSummary, SagaStateRead
 from app.service_layer import services
+from app.service_layer.handlers import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.auth import CurrentUser
 from mercado_shared.errors import Unprocessable, error_responses
@@ -29,7 +30,13 @@ def _participants(request: Request) -> Participants:
     return participants
 
 
+def _coordinator(request: Request) -> Coordinator:
+    coordinator: Coordinator = request.app.state.coordinator
+    return coordinator
+
+
 UowDep = Annotated[OrquestradorUnitOfWork, Depends(_uow)]
+CoordinatorDep = Annotated[Coordinator, Depends(_coordinator)]
 ParticipantsDep = Annotated[Participants, Depends(_participants)]
 IdempotencyKeyHeader = Annotated[
     str | None,
@@ -65,6 +72,7 @@ def purchase(
     request: Request,
     uow: UowDep,
     participants: ParticipantsDep,
+    coordinator: CoordinatorDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     buyer = services.resolve_buyer(principal, body.customer_id)
@@ -78,7 +86,12 @@ def purchase(
     token = request.headers["authorization"].split(" ", 1)[1]
     order = services.prepare_purchase(participants, token, buyer, body.vehicle_id, body.payment_type)
     answer = services.start_purchase(
-        uow, order, key, request_fingerprint, lambda state: PurchaseAccepted.of(state).model_dump(mode="json")
+        coordinator,
+        uow,
+        order,
+        key,
+        request_fingerprint,
+        lambda state: PurchaseAccepted.of(state).model_dump(mode="json"),
     )
     return _accepted(answer)
 
@@ -141,5 +154,11 @@ def saga_state(transaction_id: str, principal: CurrentUser, uow: UowDep) -> Saga
     response_model=PurchaseAccepted,
     responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "PURCHASE_NOT_FOUND"), (409, "NOT_CANCELLABLE")),
 )
-def cancel(transaction_id: str, principal: CurrentUser, uow: UowDep) -> PurchaseAccepted:
-    return PurchaseAccepted.of(services.cancel_purchase(uow, transaction_id, principal))
+def cancel(transaction_id: str, principal: CurrentUser, uow: UowDep, coordinator: CoordinatorDep) -> PurchaseAccepted:
+    return PurchaseAccepted.of(services.cancel_purchase(coordinator, uow, transaction_id, principal))
+
+
+@router.post("/internal/deadlines/sweep", include_in_schema=False)
+def sweep_deadlines(request: Request, coordinator: CoordinatorDep) -> dict[str, int]:
+    """For Cloud Scheduler, where instances scale to zero: act on every passed deadline."""
+    return {"handled": coordinator.sweep(request.app.state.runtime.uow_factory)}

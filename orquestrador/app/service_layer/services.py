@@ -15,7 +15,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ra
 from app.adapters.participants import Participants
 from app.adapters.repository import HistoryEntry, StoredAnswer, StoredSaga
 from app.domain import saga
-from app.service_layer.handlers import apply
+from app.service_layer.handlers import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.auth import Principal
 from mercado_shared.contracts import PaymentType
@@ -87,6 +87,7 @@ def replay(uow: OrquestradorUnitOfWork, key: IdempotencyKey, fingerprint: str) -
 
 
 def start_purchase(
+    coordinator: Coordinator,
     uow: OrquestradorUnitOfWork,
     order: PurchaseOrder,
     key: IdempotencyKey | None,
@@ -97,8 +98,7 @@ def start_purchase(
     decision = saga.start(str(uuid.uuid4()), order.customer_id, order.vehicle_id, order.amount, order.payment_type)
     response = answer(decision.state)
     with uow:
-        uow.sagas.add(decision.state)
-        uow.sagas.record(decision.state, "PurchaseRequested", applied=True)
+        coordinator.begin(uow, decision)
         if key is not None and not uow.idempotency.claim(
             key.principal, key.key, request_fingerprint, decision.state.transaction_id, response
         ):
@@ -150,14 +150,16 @@ def get_saga(
     wait=wait_random_exponential(multiplier=0.005, max=0.2),
     reraise=True,
 )
-def cancel_purchase(uow: OrquestradorUnitOfWork, transaction_id: str, principal: Principal) -> saga.SagaState:
+def cancel_purchase(
+    coordinator: Coordinator, uow: OrquestradorUnitOfWork, transaction_id: str, principal: Principal
+) -> saga.SagaState:
     with uow:
         stored = uow.sagas.get(transaction_id)
         if stored is None or not (principal.is_staff or stored.state.customer_id == principal.subject):
             raise _not_found()
         if stored.state.status.is_terminal:
             raise Conflict("NOT_CANCELLABLE", f"the purchase is {stored.state.status.value}")
-        decision = apply(uow, transaction_id, saga.CancelRequested())
+        decision = coordinator.apply(uow, transaction_id, saga.CancelRequested())
         assert decision is not None
         for command in decision.commands:
             uow.emit(command)

@@ -29,16 +29,16 @@ def engine(migrated_database: Callable[[Path], str]) -> Iterator[sa.Engine]:
 def test_two_writers_of_one_version_cannot_both_win(engine: sa.Engine) -> None:
     started = start(str(uuid.uuid4()), "c1", "v1", Decimal("10.00"), PaymentType.CASH).state
     with Session(engine) as session:
-        SagaRepository(session).add(started)
+        SagaRepository(session).add(started, None)
         session.commit()
     reply = CreditReserved(transaction_id=started.transaction_id, customer_id="c1", amount=Decimal("10.00"))
     with Session(engine) as first, Session(engine) as second:
         a, b = SagaRepository(first).get(started.transaction_id), SagaRepository(second).get(started.transaction_id)
         assert a is not None and b is not None and a.version == b.version == 1
-        SagaRepository(first).update(decide(a.state, reply).state, a.version)
+        SagaRepository(first).update(decide(a.state, reply).state, a.version, None)
         first.commit()
         with pytest.raises(ConcurrencyConflict):
-            SagaRepository(second).update(decide(b.state, reply).state, b.version)
+            SagaRepository(second).update(decide(b.state, reply).state, b.version, None)
     with Session(engine) as session:
         stored = SagaRepository(session).get(started.transaction_id)
         assert stored is not None and (stored.version, stored.state.status) == (2, SagaStatus.IN_PROGRESS)
@@ -48,7 +48,7 @@ def test_the_history_cannot_be_rewritten(engine: sa.Engine) -> None:
     started = start(str(uuid.uuid4()), "c1", "v1", Decimal("10.00"), PaymentType.CASH).state
     with Session(engine) as session:
         repo = SagaRepository(session)
-        repo.add(started)
+        repo.add(started, None)
         repo.record(started, "PurchaseRequested", applied=True)
         session.commit()
     for statement in ("UPDATE saga_history SET event = 'forged'", "DELETE FROM saga_history"):

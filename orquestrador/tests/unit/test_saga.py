@@ -13,11 +13,12 @@ from decimal import Decimal
 import pytest
 
 from app.domain.saga import (
+    MAX_STEP_ATTEMPTS,
     PURCHASE_SAGA,
     CancelRequested,
     CurrentStep,
+    DeadlinePassed,
     Decision,
-    PaymentDeadlinePassed,
     SagaState,
     SagaStatus,
     StepKind,
@@ -243,20 +244,22 @@ def test_a_late_success_never_beats_a_cancel(started: Decision) -> None:
 
 def test_nothing_changes_a_completed_purchase(started: Decision) -> None:
     s = run(started.state, *HAPPY_REPLIES).state
-    for message in (CancelRequested(), PaymentDeadlinePassed(), credit_released(s)):
+    for message in (CancelRequested(), DeadlinePassed(), credit_released(s)):
         d = decide(s, message)
         assert not d.applied and d.state == s and d.commands == ()
 
 
 def test_the_payment_deadline_expires_an_unpaid_purchase(started: Decision) -> None:
     s = run(started.state, credit_reserved, vehicle_reserved, code_generated).state
-    d = run(decide(s, PaymentDeadlinePassed()).state, payment_refunded, vehicle_released, credit_released)
+    d = run(decide(s, DeadlinePassed()).state, payment_refunded, vehicle_released, credit_released)
     assert (d.state.status, d.state.failure_reason) == (SagaStatus.EXPIRED, "PAYMENT_EXPIRED")
 
 
-def test_the_deadline_means_nothing_once_paid(started: Decision) -> None:
+def test_once_paid_a_deadline_never_expires_the_purchase_it_presses_the_capture(started: Decision) -> None:
     s = run(started.state, *HAPPY_REPLIES[:4]).state
-    assert not decide(s, PaymentDeadlinePassed()).applied
+    d = decide(s, DeadlinePassed())
+    assert d.state.status is SagaStatus.IN_PROGRESS and d.state.failure_reason is None
+    assert only(d) == CaptureCredit(transaction_id=s.transaction_id, customer_id=s.customer_id)
 
 
 # ---------------------------------------------------------------- stale and duplicate replies
@@ -298,3 +301,44 @@ def test_decide_is_pure(started: Decision) -> None:
     first = decide(s, credit_reserved(s))
     second = decide(s, credit_reserved(s))
     assert first == second and s == started.state
+
+
+# ---------------------------------------------------------------- participants that do not answer
+def test_an_unanswered_step_is_sent_again_then_compensated(started: Decision) -> None:
+    s = run(started.state, credit_reserved).state  # ReserveVehicle sent once, no answer
+    sends = [only(started)]
+    d = Decision(s)
+    for _ in range(MAX_STEP_ATTEMPTS - 1):
+        d = decide(d.state, DeadlinePassed())
+        assert d.state.status is SagaStatus.IN_PROGRESS
+        sends.append(only(d))
+    assert sends[1:] == [
+        ReserveVehicle(transaction_id=s.transaction_id, vehicle_id=s.vehicle_id, customer_id=s.customer_id, price=PRICE)
+    ] * (MAX_STEP_ATTEMPTS - 1)
+    gave_up = decide(d.state, DeadlinePassed())
+    assert (gave_up.state.status, gave_up.state.failure_reason) == (SagaStatus.COMPENSATING, "PARTICIPANT_TIMEOUT")
+    assert set(gave_up.commands) == {
+        ReleaseVehicle(transaction_id=s.transaction_id, vehicle_id=s.vehicle_id),
+        ReleaseCredit(transaction_id=s.transaction_id, customer_id=s.customer_id, payment_type=PaymentType.CASH),
+    }
+    assert run(gave_up.state, vehicle_released, credit_released).state.status is SagaStatus.FAILED
+
+
+def test_an_answer_resets_the_attempts(started: Decision) -> None:
+    d = decide(started.state, DeadlinePassed())
+    assert d.state.attempts == 2
+    assert run(d.state, credit_reserved).state.attempts == 1
+
+
+def test_unanswered_compensations_are_sent_again_for_as_long_as_it_takes(started: Decision) -> None:
+    s = run(started.state, credit_reserved, vehicle_reserved, code_generated).state
+    d = decide(s, CancelRequested())
+    d = run(d.state, credit_released)
+    for _ in range(MAX_STEP_ATTEMPTS * 2):
+        d = decide(d.state, DeadlinePassed())
+        assert d.state.status is SagaStatus.COMPENSATING
+        assert set(d.commands) == {
+            ReleaseVehicle(transaction_id=s.transaction_id, vehicle_id=s.vehicle_id),
+            RefundPayment(transaction_id=s.transaction_id, customer_id=s.customer_id, amount=PRICE),
+        }
+    assert run(d.state, vehicle_released, payment_refunded).state.status is SagaStatus.CANCELLED

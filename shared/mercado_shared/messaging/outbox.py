@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 from mercado_shared import metrics
 from mercado_shared.contracts import Envelope
 from mercado_shared.messaging.publisher import OutgoingMessage, Publisher
+from mercado_shared.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,7 @@ class OutboxRelay:
         self.interval = interval
         self.grace = timedelta(seconds=grace)
         self.batch_size = batch_size
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Periodic("outbox-relay", interval, self._drain)
 
     # ------------------------------------------------------------------ publishing
     def _publish(self, rows: Sequence[OutboxRow]) -> list[int]:
@@ -136,25 +135,14 @@ class OutboxRelay:
 
     # ------------------------------------------------------------------ background loop
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._loop.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                while self.sweep() == self.batch_size and not self._stop.is_set():
-                    pass
-            except Exception:
-                log.exception("outbox sweep failed; retrying at the next interval")
+    def _drain(self) -> None:
+        while self.sweep() == self.batch_size:
+            pass
 
 
 def _attributes(value: object) -> dict[str, str]:
