@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PACKAGES := shared cliente-service veiculo-service pagamento-service orquestrador
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean check-invariants
 
 run: $(INSTALLED) ## start the whole system locally, in the foreground, until Ctrl-C
 	$(PY) scripts/run.py
@@ -19,6 +19,9 @@ lint: $(INSTALLED) ## ruff (lint and format) and mypy, package by package
 	  echo "mypy $$p"; \
 	  (cd $$p && MYPYPATH=$(CURDIR)/shared ../$(VENV)/bin/mypy --config-file ../pyproject.toml $$( [ $$p = shared ] && echo mercado_shared || echo app ) tests) || exit 1; \
 	done
+
+check-invariants: $(INSTALLED) ## check the purchase invariants across every service's database
+	$(PY) -m mercado_shared.invariants $(ARGS)
 
 format: $(INSTALLED)
 	$(VENV)/bin/ruff check --fix .

@@ -392,6 +392,7 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, repo_root: Path, env: Mapping[str, str], log_file: IO[Any] | None = None) -> None:
+        self._launch = (repo_root, dict(env), log_file)
         self.proc = spawn(
             [
                 sys.executable,
@@ -423,6 +424,18 @@ class ServiceProcess:
     def stop(self) -> None:
         stop_process(self.proc)
 
+    def signal(self, sig: int) -> None:
+        """SIGKILL, SIGSTOP, SIGCONT… to the service's whole process group."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, sig)
+        if sig == signal.SIGKILL:
+            self.proc.wait(10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start(*self._launch)
+        self.wait_healthy()
+
 
 @dataclass
 class StackConfig:
@@ -451,7 +464,14 @@ class LocalStack:
         self.admin_url = ""
 
     def url(self, service: str) -> str:
-        return next(s.url for s in self.services if s.service.name == service)
+        return self.service(service).url
+
+    def service(self, name: str) -> ServiceProcess:
+        return next(s for s in self.services if s.service.name == name)
+
+    def databases(self) -> dict[str, str]:
+        """Each service's database URL, keyed as the invariant checker names them."""
+        return {s.database: self.database_urls[s.name] for s in SERVICES}
 
     def start(self) -> None:
         c = self.config

@@ -149,7 +149,15 @@ class Api:
             assert saga["status"] in statuses, saga["status"]
             return saga
 
-        return eventually(reached, timeout=30)
+        return eventually(reached, timeout=60)
+
+    def saga_step_reaches(self, transaction_id: str, headers: dict[str, str], step: str) -> dict[str, Any]:
+        def reached() -> dict[str, Any]:
+            saga = self.saga(transaction_id, headers)
+            assert saga["current_step"] == step, saga["current_step"]
+            return saga
+
+        return eventually(reached, timeout=30, interval=0.005)
 
 
 @pytest.fixture

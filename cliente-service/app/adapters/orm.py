@@ -26,6 +26,7 @@ customers = sa.Table(
     sa.Column("account_balance", MONEY, nullable=False),
     sa.Column("credit_limit", MONEY, nullable=False),
     sa.Column("used_credit", MONEY, nullable=False),
+    sa.Column("opening_balance", MONEY, nullable=False, server_default="0"),
     sa.Column("status", str_enum(CustomerStatus), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column(

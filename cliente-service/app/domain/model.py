@@ -70,6 +70,7 @@ class Customer:
     credit_limit: Decimal = ZERO
     used_credit: Decimal = ZERO
     status: CustomerStatus = CustomerStatus.ACTIVE
+    opening_balance: Decimal = ZERO  # the balance given at registration: what holds are checked against
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

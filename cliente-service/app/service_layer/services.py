@@ -49,6 +49,7 @@ def register_customer(uow: ClienteUnitOfWork, hasher: PasswordHasher, new: NewCu
         password_hash=hasher.hash(new.password),
         account_balance=new.account_balance,
         credit_limit=new.credit_limit,
+        opening_balance=new.account_balance,
     )
     with uow:
         uow.customers.add(customer)

@@ -80,6 +80,7 @@ class PaymentCode:
         )
 
     def close(self, now: datetime) -> None:
-        """The purchase is being undone: an unpaid code can no longer be paid."""
+        """The purchase is being undone: an unpaid code can no longer be paid. One closed
+        at or after its deadline reads EXPIRED, so a late payment hears 410, not 409."""
         if self.status is CodeStatus.PENDING:
-            self.status = CodeStatus.CANCELLED
+            self.status = CodeStatus.EXPIRED if now >= self.expires_at else CodeStatus.CANCELLED

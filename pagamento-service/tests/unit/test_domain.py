@@ -45,3 +45,12 @@ def test_a_closed_code_cannot_be_paid_and_a_refund_is_idempotent() -> None:
     payment = paid.pay("p1", PaymentMethod.PIX, NOW)
     assert payment.refund(NOW) == Decimal("10.00") and payment.refund(NOW) == 0
     assert payment.status is PaymentStatus.REFUNDED and payment.refunded_at == NOW
+
+
+def test_a_code_closed_after_its_deadline_reads_expired() -> None:
+    late = code()
+    late.close(late.expires_at)
+    assert late.status is CodeStatus.EXPIRED
+    with pytest.raises(CodeNotPayable) as refused:
+        late.pay("p1", PaymentMethod.PIX, late.expires_at)
+    assert refused.value.status is CodeStatus.EXPIRED

@@ -1,0 +1,55 @@
+"""Many buyers, one vehicle; one buyer, more purchases than money."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from tests.e2e.conftest import Api
+
+
+def settle(api: Api, started: list[tuple[httpx.Response, dict[str, str]]]) -> list[str]:
+    ends = []
+    for response, headers in started:
+        if response.status_code != 202:
+            ends.append(response.json()["detail"]["code"])
+            continue
+        saga = api.saga_reaches(response.json()["transaction_id"], headers, "AWAITING_PAYMENT", "FAILED", "COMPLETED")
+        ends.append(saga["status"] if saga["status"] != "FAILED" else f"FAILED:{saga['failure_reason']}")
+    return ends
+
+
+def test_fifty_buyers_racing_for_one_vehicle(api: Api) -> None:
+    vehicle = api.new_vehicle(10000)
+    buyers = [api.new_customer(balance=10000, credit=10000)[1] for _ in range(50)]
+    with ThreadPoolExecutor(25) as pool:
+        started = list(pool.map(lambda b: (api.start(vehicle["id"], b, payment_type="cash"), b), buyers))
+    ends = settle(api, started)
+    assert ends.count("AWAITING_PAYMENT") == 1, ends
+    assert set(ends) - {"AWAITING_PAYMENT"} <= {"VEHICLE_UNAVAILABLE", "FAILED:VEHICLE_UNAVAILABLE"}, ends
+    winner = started[ends.index("AWAITING_PAYMENT")]
+    code = api.saga(winner[0].json()["transaction_id"], winner[1])["payment_code"]
+    assert api.pay(code, winner[1]).status_code == 201
+    api.saga_reaches(winner[0].json()["transaction_id"], winner[1], "COMPLETED")
+    balances = sorted(api.customer(b)["account_balance"] for b in buyers)
+    assert balances == [0] + [10000] * 49  # every loser got its hold back
+
+
+def test_one_buyer_with_funds_for_one_car_starting_two_purchases(api: Api) -> None:
+    for payment_type in ("cash", "credit"):
+        first, second = api.new_vehicle(30000), api.new_vehicle(30000)
+        _, buyer = api.new_customer(balance=45000, credit=45000)
+        with ThreadPoolExecutor(2) as pool:
+            started = list(
+                pool.map(lambda v, b=buyer, t=payment_type: (api.start(v["id"], b, payment_type=t), b), (first, second))
+            )
+        ends = sorted(settle(api, started))
+        assert ends in (
+            ["AWAITING_PAYMENT", "FAILED:INSUFFICIENT_FUNDS"],
+            ["AWAITING_PAYMENT", "INSUFFICIENT_FUNDS"],
+        ), ends
+        me = api.customer(buyer)
+        assert (me["account_balance"], me["available_credit"]) == (
+            (15000, 45000) if payment_type == "cash" else (45000, 15000)
+        )
