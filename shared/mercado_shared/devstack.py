@@ -37,7 +37,7 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from mercado_shared.topology import Topology, load_topology
+from mercado_shared.topology import SubscriptionPolicy, Topology, load_topology
 
 log = logging.getLogger("devstack")
 
@@ -326,8 +326,13 @@ def provision(
     project_id: str,
     endpoints: Mapping[str, str],
     topology: Topology | None = None,
+    policy: SubscriptionPolicy | None = None,
 ) -> None:
-    """Create the topology's topics and subscriptions; push to ``endpoints[service]``."""
+    """Create the topology's topics and subscriptions; push to ``endpoints[service]``.
+
+    ``policy`` replaces the retry and dead-letter numbers (the fault tests shorten them so
+    that a poison message is dead-lettered in seconds); names and wiring never change.
+    """
     from google.api_core.exceptions import AlreadyExists
     from google.cloud import pubsub_v1
 
@@ -348,7 +353,7 @@ def provision(
         for sub in topology.subscriptions():
             if sub.service not in endpoints:
                 continue
-            p = sub.policy
+            p = policy or sub.policy
             request = {
                 "name": subscriber.subscription_path(project_id, sub.name),
                 "topic": publisher.topic_path(project_id, sub.topic),
@@ -451,6 +456,7 @@ class StackConfig:
     durable: bool = True
     env: dict[str, str] = field(default_factory=dict)
     log_file: IO[Any] | None = None  # None: inherit the terminal
+    subscription_policy: SubscriptionPolicy | None = None  # tests only: faster retries
 
 
 class LocalStack:
@@ -495,7 +501,7 @@ class LocalStack:
             log.info("migrating %s", s.name)
             migrate(c.repo_root, s, self.database_urls[s.name])
         endpoints = {p.service.name: p.url for p in self.services}
-        provision(self.emulator_host, c.project_id, endpoints)
+        provision(self.emulator_host, c.project_id, endpoints, policy=c.subscription_policy)
         key_file = self._jwt_key_file()
         common = {
             **os.environ,

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -122,6 +123,8 @@ def create_service_app(
     app.add_exception_handler(BusinessError, business_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     app.add_exception_handler(ValueError, _nul_character_handler)
+    app.add_exception_handler(OperationalError, _database_unavailable_handler)
+    app.add_exception_handler(InterfaceError, _database_unavailable_handler)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.middleware("http")
@@ -190,6 +193,16 @@ async def _http_error_handler(request: Request, exc: Exception) -> Response:
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=headers)
     code = {400: "MALFORMED_BODY"}.get(exc.status_code) or HTTPStatus(exc.status_code).name
     return JSONResponse(status_code=exc.status_code, content=error_body(code, str(exc.detail)), headers=headers)
+
+
+async def _database_unavailable_handler(request: Request, exc: Exception) -> Response:
+    """The database is down or unreachable: nothing the client did; it may retry."""
+    log.warning("database unavailable", extra={"error": type(exc).__name__, "path": request.url.path})
+    return JSONResponse(
+        status_code=503,
+        content=error_body("SERVICE_UNAVAILABLE", "the service cannot reach its database; retry"),
+        headers={"Retry-After": "2"},
+    )
 
 
 async def _nul_character_handler(request: Request, exc: Exception) -> Response:

@@ -4,6 +4,8 @@ and the invariant checker run after every scenario."""
 from __future__ import annotations
 
 import random
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +23,10 @@ SEED = 4
 
 
 @pytest.fixture(scope="session")
-def fault_stack(
-    pg_admin_url: str, emulator_host: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LocalStack]:
-    run_dir = tmp_path_factory.mktemp("faults")
+def fault_stack() -> Iterator[LocalStack]:
+    """Its own PostgreSQL and emulator: the scenarios stop and freeze them."""
+    run_dir = Path(tempfile.mkdtemp(prefix="mv-faults-"))
+    run_dir.chmod(0o755)  # the postgres user must reach its data folder
     tag = uuid.uuid4().hex[:8]
     with open(run_dir / "services.log", "ab") as log_file:
         stack = LocalStack(
@@ -32,8 +34,9 @@ def fault_stack(
                 repo_root=ROOT,
                 run_dir=run_dir,
                 project_id=f"mv-faults-{tag}",
-                database_url=pg_admin_url,
-                emulator_host=emulator_host,
+                pg_port=free_port(),
+                emulator_port=free_port(),
+                durable=False,
                 service_ports={s.name: free_port() for s in SERVICES},
                 database_prefix=f"faults_{tag}_",
                 log_file=log_file,
@@ -56,6 +59,7 @@ def fault_stack(
             yield stack
         finally:
             stack.stop()
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @pytest.fixture
