@@ -144,9 +144,16 @@ class SagaRepository:
         status: SagaStatus | None,
         before: tuple[datetime, str] | None,
         limit: int,
+        stuck_at: datetime | None = None,
     ) -> tuple[list[StoredSaga], int]:
-        """Newest first, ties by id; ``before`` is the last item of the previous page."""
+        """Newest first, ties by id; ``before`` is the last item of the previous page.
+
+        ``stuck_at``: only running sagas that are being retried or past their deadline then.
+        """
         filters: list[sa.ColumnElement[bool]] = []
+        if stuck_at is not None:
+            running = sagas.c.deadline_at.is_not(None)  # only a running saga has a deadline
+            filters.append(sa.and_(running, sa.or_(sagas.c.attempts > 1, sagas.c.deadline_at < stuck_at)))
         if customer_id is not None:
             filters.append(sagas.c.customer_id == customer_id)
         if status is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
@@ -106,7 +106,7 @@ def _accepted(answer: dict[str, object]) -> Response:
 
 @router.get(
     "/purchases",
-    summary="The caller's purchases, newest first; staff see all, and may filter by status",
+    summary="The caller's purchases, newest first; staff see all; filter by status, or stuck ones",
     response_model=PurchasePage,
     responses=error_responses((401, "NOT_AUTHENTICATED"), (422, "INVALID_CURSOR")),
 )
@@ -114,6 +114,9 @@ def list_purchases(
     principal: CurrentUser,
     uow: UowDep,
     status_filter: Annotated[SagaStatus | None, Query(alias="status")] = None,
+    stuck: Annotated[
+        bool, Query(description="only purchases still running that are being retried or past their deadline")
+    ] = False,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> PurchasePage:
@@ -121,7 +124,8 @@ def list_purchases(
     if cursor is not None:
         created_at, transaction_id = decode_cursor(cursor, 2)
         before = (_timestamp(created_at), transaction_id)
-    page, total, following = services.list_purchases(uow, principal, status_filter, before, limit)
+    stuck_at = datetime.now(UTC) if stuck else None
+    page, total, following = services.list_purchases(uow, principal, status_filter, before, limit, stuck_at)
     next_cursor = encode_cursor(following[0].isoformat(), following[1]) if following else None
     return PurchasePage(purchases=[PurchaseSummary.of(p) for p in page], total=total, next_cursor=next_cursor)
 

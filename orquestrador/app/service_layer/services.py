@@ -118,11 +118,16 @@ def list_purchases(
     status: saga.SagaStatus | None,
     before: tuple[datetime, str] | None,
     limit: int,
+    stuck_at: datetime | None = None,
 ) -> tuple[list[StoredSaga], int, tuple[datetime, str] | None]:
     """The caller's purchases; staff see everyone's."""
     with uow:
         page, total = uow.sagas.page(
-            customer_id=None if principal.is_staff else principal.subject, status=status, before=before, limit=limit + 1
+            customer_id=None if principal.is_staff else principal.subject,
+            status=status,
+            before=before,
+            limit=limit + 1,
+            stuck_at=stuck_at,
         )
     more, page = len(page) > limit, page[:limit]
     following = (page[-1].created_at, page[-1].state.transaction_id) if more else None
