@@ -42,3 +42,17 @@ def str_enum(enum_cls: type[StrEnum], length: int = 20) -> sa.Enum:
         values_callable=lambda e: [m.value for m in e],
         name=f"ck_{enum_cls.__name__.lower()}",
     )
+
+
+def timestamp_columns() -> list[sa.Column[object]]:
+    """created_at and updated_at, both set by the database."""
+    return [
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            server_default=sa.func.now(),
+            onupdate=sa.func.now(),
+        ),
+    ]

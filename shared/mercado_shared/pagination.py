@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -33,3 +34,19 @@ def decode_cursor(cursor: str, arity: int) -> tuple[str, ...]:
     if not isinstance(key, list) or len(key) != arity or not all(isinstance(k, str) for k in key):
         raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
     return tuple(key)
+
+
+def encode_time_cursor(at: datetime, item_id: str) -> str:
+    """A cursor for listings ordered by a timestamp, ties by id."""
+    return encode_cursor(at.isoformat(), item_id)
+
+
+def decode_time_cursor(cursor: str) -> tuple[datetime, str]:
+    at, item_id = decode_cursor(cursor, 2)
+    try:
+        parsed = datetime.fromisoformat(at)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
+    return parsed, item_id

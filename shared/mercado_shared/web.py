@@ -261,3 +261,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 content["schema"] = unprocessable
     app.openapi_schema = schema
     return schema
+
+
+def new_unit_of_work(request: Request) -> Any:
+    """A route's unit of work (each service types it: ``Annotated[XUnitOfWork, Depends(...)]``)."""
+    return request.app.state.runtime.uow_factory()

@@ -151,6 +151,19 @@ class Api:
 
         return eventually(reached, timeout=60)
 
+    def ends(self, started: list[tuple[httpx.Response, dict[str, str]]]) -> list[str]:
+        """Each request's end: the code it was refused with at once, or where its saga settled."""
+        found = []
+        for response, headers in started:
+            if response.status_code != 202:
+                found.append(str(response.json()["detail"]["code"]))
+                continue
+            saga = self.saga_reaches(
+                response.json()["transaction_id"], headers, "AWAITING_PAYMENT", "FAILED", "COMPLETED"
+            )
+            found.append(saga["status"] if saga["status"] != "FAILED" else f"FAILED:{saga['failure_reason']}")
+        return found
+
     def saga_step_reaches(self, transaction_id: str, headers: dict[str, str], step: str) -> dict[str, Any]:
         def reached() -> dict[str, Any]:
             saga = self.saga(transaction_id, headers)

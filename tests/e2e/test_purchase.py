@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
-
 from tests.e2e.conftest import Api
 
 
@@ -105,24 +103,12 @@ def test_what_cannot_succeed_is_refused_at_once(api: Api) -> None:
     assert api.customer(late)["account_balance"] == 80000
 
 
-def outcomes(api: Api, started: list[tuple[httpx.Response, dict[str, str]]]) -> list[str]:
-    """Each request's end: the code it was refused with at once, or where its saga settled."""
-    ends = []
-    for response, headers in started:
-        if response.status_code != 202:
-            ends.append(response.json()["detail"]["code"])
-            continue
-        saga = api.saga_reaches(response.json()["transaction_id"], headers, "AWAITING_PAYMENT", "FAILED", "COMPLETED")
-        ends.append(saga["status"] if saga["status"] != "FAILED" else f"FAILED:{saga['failure_reason']}")
-    return ends
-
-
 def test_buyers_racing_for_one_vehicle_one_wins_and_the_others_get_their_funds_back(api: Api) -> None:
     vehicle = api.new_vehicle(20000)
     buyers = [api.new_customer(balance=25000)[1] for _ in range(6)]
     with ThreadPoolExecutor(len(buyers)) as pool:
         started = list(pool.map(lambda b: (api.start(vehicle["id"], b), b), buyers))
-    ends = outcomes(api, started)
+    ends = api.ends(started)
     assert ends.count("AWAITING_PAYMENT") == 1, ends
     assert set(ends) - {"AWAITING_PAYMENT"} <= {"VEHICLE_UNAVAILABLE", "FAILED:VEHICLE_UNAVAILABLE"}, ends
     balances = sorted(api.customer(b)["account_balance"] for b in buyers)
@@ -134,7 +120,7 @@ def test_one_buyer_racing_itself_beyond_its_funds_buys_one_vehicle(api: Api) -> 
     _, buyer = api.new_customer(balance=45000)
     with ThreadPoolExecutor(2) as pool:
         started = list(pool.map(lambda v: (api.start(v["id"], buyer), buyer), (first, second)))
-    ends = outcomes(api, started)
+    ends = api.ends(started)
     assert sorted(ends) in (
         ["AWAITING_PAYMENT", "FAILED:INSUFFICIENT_FUNDS"],
         ["AWAITING_PAYMENT", "INSUFFICIENT_FUNDS"],

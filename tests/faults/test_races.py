@@ -4,20 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
-
 from tests.e2e.conftest import Api
-
-
-def settle(api: Api, started: list[tuple[httpx.Response, dict[str, str]]]) -> list[str]:
-    ends = []
-    for response, headers in started:
-        if response.status_code != 202:
-            ends.append(response.json()["detail"]["code"])
-            continue
-        saga = api.saga_reaches(response.json()["transaction_id"], headers, "AWAITING_PAYMENT", "FAILED", "COMPLETED")
-        ends.append(saga["status"] if saga["status"] != "FAILED" else f"FAILED:{saga['failure_reason']}")
-    return ends
 
 
 def test_fifty_buyers_racing_for_one_vehicle(api: Api) -> None:
@@ -25,7 +12,7 @@ def test_fifty_buyers_racing_for_one_vehicle(api: Api) -> None:
     buyers = [api.new_customer(balance=10000, credit=10000)[1] for _ in range(50)]
     with ThreadPoolExecutor(25) as pool:
         started = list(pool.map(lambda b: (api.start(vehicle["id"], b, payment_type="cash"), b), buyers))
-    ends = settle(api, started)
+    ends = api.ends(started)
     assert ends.count("AWAITING_PAYMENT") == 1, ends
     assert set(ends) - {"AWAITING_PAYMENT"} <= {"VEHICLE_UNAVAILABLE", "FAILED:VEHICLE_UNAVAILABLE"}, ends
     winner = started[ends.index("AWAITING_PAYMENT")]
@@ -44,7 +31,7 @@ def test_one_buyer_with_funds_for_one_car_starting_two_purchases(api: Api) -> No
             started = list(
                 pool.map(lambda v, b=buyer, t=payment_type: (api.start(v["id"], b, payment_type=t), b), (first, second))
             )
-        ends = sorted(settle(api, started))
+        ends = sorted(api.ends(started))
         assert ends in (
             ["AWAITING_PAYMENT", "FAILED:INSUFFICIENT_FUNDS"],
             ["AWAITING_PAYMENT", "INSUFFICIENT_FUNDS"],

@@ -7,7 +7,7 @@ from sqlalchemy.orm import registry
 
 from app.domain.model import Customer, CustomerStatus, Hold, HoldStatus, StaffMember
 from mercado_shared.contracts import PaymentType
-from mercado_shared.db import str_enum
+from mercado_shared.db import str_enum, timestamp_columns
 from mercado_shared.messaging.schema import messaging_tables
 
 metadata = sa.MetaData()
@@ -28,14 +28,7 @@ customers = sa.Table(
     sa.Column("used_credit", MONEY, nullable=False),
     sa.Column("opening_balance", MONEY, nullable=False, server_default="0"),
     sa.Column("status", str_enum(CustomerStatus), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.Column(
-        "updated_at",
-        sa.DateTime(timezone=True),
-        nullable=False,
-        server_default=sa.func.now(),
-        onupdate=sa.func.now(),
-    ),
+    *timestamp_columns(),
     sa.CheckConstraint("account_balance >= 0", name="ck_customers_balance_not_negative"),
     sa.CheckConstraint("credit_limit >= 0", name="ck_customers_credit_limit_not_negative"),
     sa.CheckConstraint(
@@ -51,14 +44,7 @@ holds = sa.Table(
     sa.Column("source", str_enum(PaymentType), nullable=False),
     sa.Column("amount", MONEY, nullable=False),
     sa.Column("status", str_enum(HoldStatus), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.Column(
-        "updated_at",
-        sa.DateTime(timezone=True),
-        nullable=False,
-        server_default=sa.func.now(),
-        onupdate=sa.func.now(),
-    ),
+    *timestamp_columns(),
     sa.CheckConstraint("amount >= 0", name="ck_holds_amount_not_negative"),
 )
 

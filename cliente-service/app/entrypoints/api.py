@@ -19,9 +19,9 @@ from app.entrypoints.schemas import (
 )
 from app.service_layer import services
 from mercado_shared.auth import CurrentUser, OptionalUser, StaffUser
-from mercado_shared.errors import AUTH_ERRORS, STAFF_ERRORS, Forbidden, Unprocessable, error_body, error_responses
+from mercado_shared.errors import AUTH_ERRORS, STAFF_ERRORS, Forbidden, error_body, error_responses
 from mercado_shared.money import ZERO
-from mercado_shared.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
 
 identity = APIRouter(tags=["identity"])
 customers = APIRouter(prefix="/customers", tags=["customers"])
@@ -115,21 +115,10 @@ def register(body: CustomerCreate, principal: OptionalUser, uow: UowDep, hasher:
 def list_customers(_: StaffUser, uow: UowDep, limit: Limit = 50, cursor: Cursor = None) -> CustomerPage:
     after = None
     if cursor is not None:
-        created_at, customer_id = decode_cursor(cursor, 2)
-        after = (_timestamp(created_at), customer_id)
+        after = decode_time_cursor(cursor)
     page, total, following = services.list_customers(uow, after, limit)
-    next_cursor = encode_cursor(following[0].isoformat(), following[1]) if following else None
+    next_cursor = encode_time_cursor(*following) if following else None
     return CustomerPage(customers=[CustomerRead.of(c) for c in page], total=total, next_cursor=next_cursor)
-
-
-def _timestamp(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
-    return parsed
 
 
 @customers.get(

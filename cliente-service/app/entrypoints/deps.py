@@ -9,11 +9,7 @@ from fastapi import Depends, Request
 from app.adapters.passwords import Argon2PasswordHasher
 from app.adapters.tokens import TokenIssuer
 from app.service_layer.unit_of_work import ClienteUnitOfWork
-
-
-def _uow(request: Request) -> ClienteUnitOfWork:
-    uow: ClienteUnitOfWork = request.app.state.runtime.uow_factory()
-    return uow
+from mercado_shared.web import new_unit_of_work
 
 
 def _hasher(request: Request) -> Argon2PasswordHasher:
@@ -26,6 +22,6 @@ def _issuer(request: Request) -> TokenIssuer:
     return issuer
 
 
-UowDep = Annotated[ClienteUnitOfWork, Depends(_uow)]
+UowDep = Annotated[ClienteUnitOfWork, Depends(new_unit_of_work)]
 HasherDep = Annotated[Argon2PasswordHasher, Depends(_hasher)]
 IssuerDep = Annotated[TokenIssuer, Depends(_issuer)]

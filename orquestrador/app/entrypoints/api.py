@@ -14,15 +14,11 @@ from app.service_layer import services
 from app.service_layer.handlers import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.auth import CurrentUser
-from mercado_shared.errors import Unprocessable, error_responses
-from mercado_shared.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from mercado_shared.errors import error_responses
+from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
+from mercado_shared.web import new_unit_of_work
 
 router = APIRouter(tags=["purchases"])
-
-
-def _uow(request: Request) -> OrquestradorUnitOfWork:
-    uow: OrquestradorUnitOfWork = request.app.state.runtime.uow_factory()
-    return uow
 
 
 def _participants(request: Request) -> Participants:
@@ -35,7 +31,7 @@ def _coordinator(request: Request) -> Coordinator:
     return coordinator
 
 
-UowDep = Annotated[OrquestradorUnitOfWork, Depends(_uow)]
+UowDep = Annotated[OrquestradorUnitOfWork, Depends(new_unit_of_work)]
 CoordinatorDep = Annotated[Coordinator, Depends(_coordinator)]
 ParticipantsDep = Annotated[Participants, Depends(_participants)]
 IdempotencyKeyHeader = Annotated[
@@ -122,22 +118,11 @@ def list_purchases(
 ) -> PurchasePage:
     before = None
     if cursor is not None:
-        created_at, transaction_id = decode_cursor(cursor, 2)
-        before = (_timestamp(created_at), transaction_id)
+        before = decode_time_cursor(cursor)
     stuck_at = datetime.now(UTC) if stuck else None
     page, total, following = services.list_purchases(uow, principal, status_filter, before, limit, stuck_at)
-    next_cursor = encode_cursor(following[0].isoformat(), following[1]) if following else None
+    next_cursor = encode_time_cursor(*following) if following else None
     return PurchasePage(purchases=[PurchaseSummary.of(p) for p in page], total=total, next_cursor=next_cursor)
-
-
-def _timestamp(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
-    return parsed
 
 
 @router.get(

@@ -16,13 +16,9 @@ from app.service_layer.unit_of_work import PagamentoUnitOfWork
 from mercado_shared.auth import CurrentUser
 from mercado_shared.clock import Clock
 from mercado_shared.errors import BusinessError, Unprocessable, error_responses
+from mercado_shared.web import new_unit_of_work
 
 router = APIRouter(tags=["payments"])
-
-
-def _uow(request: Request) -> PagamentoUnitOfWork:
-    uow: PagamentoUnitOfWork = request.app.state.runtime.uow_factory()
-    return uow
 
 
 def _clock(request: Request) -> Clock:
@@ -35,7 +31,7 @@ def _settings(request: Request) -> PagamentoSettings:
     return settings
 
 
-UowDep = Annotated[PagamentoUnitOfWork, Depends(_uow)]
+UowDep = Annotated[PagamentoUnitOfWork, Depends(new_unit_of_work)]
 ClockDep = Annotated[Clock, Depends(_clock)]
 SettingsDep = Annotated[PagamentoSettings, Depends(_settings)]
 _PAY_ERRORS = (

@@ -6,25 +6,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import registry
 
 from app.domain.model import Reservation, ReservationStatus, Vehicle
-from mercado_shared.db import str_enum
+from mercado_shared.db import str_enum, timestamp_columns
 from mercado_shared.messaging.schema import messaging_tables
 
 metadata = sa.MetaData()
 mapper_registry = registry(metadata=metadata)
 MONEY = sa.Numeric(14, 2)
-
-
-def _timestamps() -> list[sa.Column[object]]:
-    return [
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            nullable=False,
-            server_default=sa.func.now(),
-            onupdate=sa.func.now(),
-        ),
-    ]
 
 
 vehicles = sa.Table(
@@ -46,7 +33,7 @@ vehicles = sa.Table(
     sa.Column("sold_price", MONEY, nullable=True),
     sa.Column("sold_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("picked_up_at", sa.DateTime(timezone=True), nullable=True),
-    *_timestamps(),
+    *timestamp_columns(),
     sa.CheckConstraint("price > 0", name="ck_vehicles_price_positive"),
     sa.CheckConstraint("year BETWEEN 1900 AND 2100", name="ck_vehicles_year_range"),
     sa.CheckConstraint(
@@ -81,7 +68,7 @@ reservations = sa.Table(
     sa.Column("vehicle_id", sa.Text, nullable=False),
     sa.Column("customer_id", sa.Text, nullable=False),
     sa.Column("status", str_enum(ReservationStatus), nullable=False),
-    *_timestamps(),
+    *timestamp_columns(),
 )
 # At most one live reservation or sale per vehicle, whatever the code does.
 sa.Index(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 
 from app.adapters.repository import Listing
 from app.entrypoints.schemas import (
@@ -22,16 +22,12 @@ from app.service_layer.unit_of_work import VeiculoUnitOfWork
 from mercado_shared.auth import OptionalUser, StaffUser
 from mercado_shared.errors import error_responses
 from mercado_shared.pagination import Cursor, Limit
+from mercado_shared.web import new_unit_of_work
 
 vehicles = APIRouter(prefix="/vehicles", tags=["vehicles"])
 
 
-def _uow(request: Request) -> VeiculoUnitOfWork:
-    uow: VeiculoUnitOfWork = request.app.state.runtime.uow_factory()
-    return uow
-
-
-UowDep = Annotated[VeiculoUnitOfWork, Depends(_uow)]
+UowDep = Annotated[VeiculoUnitOfWork, Depends(new_unit_of_work)]
 _DUPLICATES = (
     (409, "PLATE_ALREADY_REGISTERED"),
     (409, "CHASSIS_ALREADY_REGISTERED"),
