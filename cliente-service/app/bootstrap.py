@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from app.adapters import orm
 from app.adapters.passwords import Argon2PasswordHasher
-from app.adapters.tokens import TokenIssuer, load_or_generate_key
+from app.adapters.tokens import TokenIssuer, load_or_generate_key, load_public_keys
 from app.config import ClienteSettings
 from app.entrypoints.api import customers, identity
 from app.service_layer import services
@@ -30,6 +30,7 @@ def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | No
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
+        retired=load_public_keys(settings.jwt_retired_public_keys),
     )
     runtime = build_runtime(
         service=SERVICE,

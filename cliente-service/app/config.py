@@ -13,6 +13,9 @@ class ClienteSettings(ServiceSettings):
     staff_password: str = Field(default=LOCAL_STAFF_PASSWORD, min_length=8)
     jwt_private_key: str | None = None
     jwt_private_key_file: str | None = None
+    # Rotation: the public keys of signing keys just retired, still published in the JWKS so
+    # that tokens they signed stay valid until they expire (PEM, several concatenated).
+    jwt_retired_public_keys: str | None = None
     access_token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
 
     @model_validator(mode="after")

@@ -28,8 +28,20 @@ def load_or_generate_key(pem: str | None, path: str | None) -> ec.EllipticCurveP
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _public_jwk(key: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
-    jwk = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+def load_public_keys(pems: str | None) -> list[ec.EllipticCurvePublicKey]:
+    """Every PEM public key in ``pems`` (retired signing keys, during a rotation)."""
+    keys = []
+    for block in (pems or "").split("-----END PUBLIC KEY-----"):
+        if "-----BEGIN PUBLIC KEY-----" in block:
+            key = serialization.load_pem_public_key((block.strip() + "\n-----END PUBLIC KEY-----\n").encode())
+            if not isinstance(key, ec.EllipticCurvePublicKey):
+                raise ValueError("a retired JWT key must be an EC P-256 public key")
+            keys.append(key)
+    return keys
+
+
+def _public_jwk(key: ec.EllipticCurvePublicKey) -> dict[str, Any]:
+    jwk = jwt.algorithms.ECAlgorithm.to_jwk(key, as_dict=True)
     # RFC 7638 thumbprint as the key id: stable for a key, different for every key.
     canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"))
     kid = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
@@ -44,9 +56,11 @@ class TokenIssuer:
         issuer: str,
         audience: str,
         ttl_seconds: int,
+        retired: list[ec.EllipticCurvePublicKey] | None = None,
     ) -> None:
         self._key = signing_key
-        self._jwk = _public_jwk(signing_key)
+        self._jwk = _public_jwk(signing_key.public_key())
+        self._retired = [_public_jwk(k) for k in retired or []]
         self.issuer = issuer
         self.audience = audience
         self.ttl_seconds = ttl_seconds
@@ -65,4 +79,5 @@ class TokenIssuer:
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self._jwk["kid"]})
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [self._jwk]}
+        """The signing key first, then retired ones still trusted for the tokens they signed."""
+        return {"keys": [self._jwk, *self._retired]}
