@@ -16,6 +16,7 @@ from mercado_shared.auth import StaticKeySource
 from mercado_shared.bootstrap import build_runtime
 from mercado_shared.logs import configure_logging
 from mercado_shared.messaging.publisher import Publisher
+from mercado_shared.ratelimit import RateLimiter
 from mercado_shared.web import create_service_app
 
 SERVICE = "cliente-service"
@@ -53,5 +54,8 @@ def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | No
         routers=[identity, customers],
     )
     app.state.password_hasher = hasher
+    app.state.login_limiter = RateLimiter(
+        runtime.engine, settings.login_failures_per_window, settings.login_window_seconds
+    )
     app.state.token_issuer = issuer
     return app

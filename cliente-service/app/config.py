@@ -17,6 +17,8 @@ class ClienteSettings(ServiceSettings):
     # that tokens they signed stay valid until they expire (PEM, several concatenated).
     jwt_retired_public_keys: str | None = None
     access_token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    login_failures_per_window: int = Field(default=5, ge=1)
+    login_window_seconds: float = Field(default=60, gt=0)
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> ClienteSettings:

@@ -19,6 +19,7 @@ from mercado_shared.clock import Clock, utcnow
 from mercado_shared.logs import configure_logging
 from mercado_shared.messaging.publisher import Publisher
 from mercado_shared.periodic import Periodic
+from mercado_shared.ratelimit import RateLimiter
 from mercado_shared.web import create_service_app
 
 SERVICE = "orquestrador"
@@ -67,4 +68,8 @@ def bootstrap(
     )
     app.state.participants = participants
     app.state.coordinator = coordinator
+    app.state.purchase_limiter = RateLimiter(
+        runtime.engine, settings.purchase_starts_per_window, settings.purchase_window_seconds
+    )
+    app.state.max_active_purchases = settings.max_active_purchases
     return app

@@ -12,3 +12,6 @@ class OrquestradorSettings(ServiceSettings):
     saga_step_timeout_max_seconds: float = Field(default=300, gt=0)
     payment_deadline_grace_seconds: float = Field(default=10, ge=0)
     deadline_sweep_interval_seconds: float = Field(default=1.0, gt=0)
+    purchase_starts_per_window: int = Field(default=10, ge=1)
+    purchase_window_seconds: float = Field(default=60, gt=0)
+    max_active_purchases: int = Field(default=5, ge=1)

@@ -13,6 +13,7 @@ class BusinessError(Exception):
     """Raised by use cases; rendered as ``{"detail": {"code", "message"}}``."""
 
     status_code = 400
+    headers: dict[str, str] | None = None
 
     def __init__(self, code: str, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
@@ -48,7 +49,7 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
 
 async def business_error_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BusinessError)
-    return JSONResponse(status_code=exc.status_code, content=error_body(exc.code, exc.message))
+    return JSONResponse(status_code=exc.status_code, content=error_body(exc.code, exc.message), headers=exc.headers)
 
 
 class ErrorDetail(BaseModel):

@@ -7,6 +7,7 @@ entrypoint — so a service's own code is only its routers and handlers.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -72,6 +73,39 @@ class Runtime:
         }
 
 
+class BodySizeLimit:
+    """Refuse request bodies over ``max_bytes`` with 413, declared or streamed."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(send)
+            return
+        received = 0
+
+        async def counted() -> Any:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise StarletteHTTPException(413, "the request body is too large")
+            return message
+
+        await self.app(scope, counted, send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = json.dumps(error_body("BODY_TOO_LARGE", f"at most {self.max_bytes} bytes")).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+
 class Health(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -100,6 +134,7 @@ def create_service_app(
     description: str,
     routers: Sequence[APIRouter],
     openapi_tags: list[dict[str, str]] | None = None,
+    max_body_bytes: int = 64 * 1024,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -120,6 +155,7 @@ def create_service_app(
     )
     app.state.runtime = runtime
     app.state.token_verifier = runtime.token_verifier
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_exception_handler(BusinessError, business_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     app.add_exception_handler(ValueError, _nul_character_handler)
@@ -191,7 +227,7 @@ async def _http_error_handler(request: Request, exc: Exception) -> Response:
     headers = getattr(exc, "headers", None)
     if isinstance(exc.detail, dict):
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=headers)
-    code = {400: "MALFORMED_BODY"}.get(exc.status_code) or HTTPStatus(exc.status_code).name
+    code = {400: "MALFORMED_BODY", 413: "BODY_TOO_LARGE"}.get(exc.status_code) or HTTPStatus(exc.status_code).name
     return JSONResponse(status_code=exc.status_code, content=error_body(code, str(exc.detail)), headers=headers)
 
 
@@ -242,6 +278,18 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for operation in operations.values():
             responses = operation["responses"]
             if "requestBody" in operation:
+                responses.setdefault(
+                    "413",
+                    {
+                        "description": "The body is over the size limit (BODY_TOO_LARGE)",
+                        "content": {
+                            "application/json": {
+                                "schema": error_body_ref,
+                                "example": error_body("BODY_TOO_LARGE", "at most 65536 bytes"),
+                            }
+                        },
+                    },
+                )
                 responses.setdefault(
                     "400",
                     {

@@ -121,3 +121,13 @@ def test_a_completed_purchase_cannot_be_cancelled(api: Api) -> None:
     refused = api.client.post(api.url("orquestrador", f"/purchase/{tx}/cancel"), headers=api.staff())
     assert (refused.status_code, refused.json()["detail"]["code"]) == (409, "NOT_CANCELLABLE")
     assert api.customer(me)["account_balance"] == 0
+
+
+def test_a_buyer_has_few_purchases_in_progress_and_starts_few_a_minute(api: Api) -> None:
+    _, me = api.new_customer(balance=100000)
+    vehicles = [api.new_vehicle(100) for _ in range(11)]
+    answers = [api.start(v["id"], me) for v in vehicles]
+    codes = [a.json()["detail"]["code"] if a.status_code != 202 else "started" for a in answers]
+    assert codes == ["started"] * 5 + ["TOO_MANY_ACTIVE_PURCHASES"] * 5 + ["TOO_MANY_REQUESTS"]
+    assert {a.status_code for a in answers[5:]} == {429}
+    assert all(int(a.headers["Retry-After"]) >= 1 for a in answers[5:])

@@ -51,6 +51,7 @@ def fault_stack() -> Iterator[LocalStack]:
                     "DEADLINE_SWEEP_INTERVAL_SECONDS": "0.2",
                     "OUTBOX_RELAY_INTERVAL_SECONDS": "0.2",
                     "OUTBOX_RELAY_GRACE_SECONDS": "1",
+                    "PURCHASE_STARTS_PER_WINDOW": "1000",  # the batches' clients retry, legitimately
                 },
             )
         )

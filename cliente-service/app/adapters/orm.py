@@ -9,6 +9,7 @@ from app.domain.model import Customer, CustomerStatus, Hold, HoldStatus, StaffMe
 from mercado_shared.contracts import PaymentType
 from mercado_shared.db import str_enum, timestamp_columns
 from mercado_shared.messaging.schema import messaging_tables
+from mercado_shared.ratelimit import rate_limit_table
 
 metadata = sa.MetaData()
 mapper_registry = registry(metadata=metadata)
@@ -58,6 +59,7 @@ staff = sa.Table(
 )
 
 messaging = messaging_tables(metadata)
+rate_limits = rate_limit_table(metadata)
 
 
 def start_mappers() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.entrypoints.deps import HasherDep, IssuerDep, UowDep
@@ -22,6 +22,7 @@ from mercado_shared.auth import CurrentUser, OptionalUser, StaffUser
 from mercado_shared.errors import AUTH_ERRORS, STAFF_ERRORS, Forbidden, error_body, error_responses
 from mercado_shared.money import ZERO
 from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
+from mercado_shared.ratelimit import RateLimiter, TooManyRequests
 
 identity = APIRouter(tags=["identity"])
 customers = APIRouter(prefix="/customers", tags=["customers"])
@@ -33,7 +34,7 @@ _NOT_FOUND = error_responses((404, "CUSTOMER_NOT_FOUND"))
     "/auth/token",
     summary="Log in with email and password (OAuth2 password form)",
     response_model=TokenResponse,
-    responses=error_responses((401, "INVALID_CREDENTIALS")),
+    responses=error_responses((401, "INVALID_CREDENTIALS"), (429, "TOO_MANY_ATTEMPTS")),
     openapi_extra={
         "requestBody": {
             "content": {
@@ -46,12 +47,19 @@ _NOT_FOUND = error_responses((404, "CUSTOMER_NOT_FOUND"))
 )
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     uow: UowDep,
     hasher: HasherDep,
     issuer: IssuerDep,
 ) -> TokenResponse:
+    limiter: RateLimiter = request.app.state.login_limiter
+    account = f"login:{form.username.strip().lower()}"
+    wait = limiter.wait(account)  # after too many failures, even the right password waits
+    if wait is not None:
+        raise TooManyRequests("TOO_MANY_ATTEMPTS", "too many failed logins for this account; wait", wait)
     principal = services.authenticate(uow, hasher, form.username, form.password)
     if principal is None:
+        limiter.take(account)
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail=error_body("INVALID_CREDENTIALS", "wrong email or password")["detail"],

@@ -219,3 +219,15 @@ def test_erasure_waits_for_purchases_in_progress_then_forgets_the_person(client:
     login = client.http.post("/auth/token", data={"username": customer["email"], "password": "a-long-passphrase"})
     assert login.status_code == 401
     client.register(email=customer["email"], document=cpf)  # the person may come back as a new customer
+
+
+def test_failed_logins_are_limited_per_account_with_retry_after(client: Client) -> None:
+    customer, _ = client.register()
+    wrong = {"username": customer["email"], "password": "not-the-password"}
+    for _ in range(5):
+        assert client.http.post("/auth/token", data=wrong).status_code == 401
+    limited = client.http.post("/auth/token", data={**wrong, "password": "a-long-passphrase"})
+    assert code_of(limited) == (429, "TOO_MANY_ATTEMPTS")  # even the right password waits
+    assert int(limited.headers["Retry-After"]) >= 1
+    _, other = client.register()  # another account is not affected
+    assert client.http.get("/customers/me", headers=other).status_code == 200

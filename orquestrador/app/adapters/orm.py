@@ -9,6 +9,7 @@ from app.domain.saga import CurrentStep, SagaStatus
 from mercado_shared.contracts import PaymentType
 from mercado_shared.db import str_enum
 from mercado_shared.messaging.schema import messaging_tables
+from mercado_shared.ratelimit import rate_limit_table
 
 metadata = sa.MetaData()
 MONEY = sa.Numeric(14, 2)
@@ -74,3 +75,4 @@ idempotency_keys = sa.Table(
 )
 
 messaging = messaging_tables(metadata)
+rate_limits = rate_limit_table(metadata)

@@ -97,6 +97,14 @@ class SagaRepository:
             return None
         return StoredSaga(_state(row), row.version, row.created_at, row.updated_at, row.deadline_at)
 
+    def lock_customer(self, customer_id: str) -> None:
+        """Until this transaction ends, other starts for this customer wait (the active cap)."""
+        self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(customer_id))))
+
+    def active_count(self, customer_id: str) -> int:
+        query = sa.select(sa.func.count()).where(sagas.c.customer_id == customer_id, sagas.c.deadline_at.is_not(None))
+        return int(self.session.scalar(query) or 0)
+
     def due(self, now: datetime, limit: int) -> list[str]:
         """Running sagas whose deadline has passed, oldest deadline first."""
         return list(

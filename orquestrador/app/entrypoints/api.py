@@ -16,6 +16,7 @@ from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.auth import CurrentUser
 from mercado_shared.errors import error_responses
 from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
+from mercado_shared.ratelimit import RateLimiter, TooManyRequests
 from mercado_shared.web import new_unit_of_work
 
 router = APIRouter(tags=["purchases"])
@@ -59,6 +60,8 @@ IdempotencyKeyHeader = Annotated[
         (422, "INSUFFICIENT_FUNDS"),
         (422, "CUSTOMER_REQUIRED"),
         (422, "IDEMPOTENCY_KEY_REUSED"),
+        (429, "TOO_MANY_REQUESTS"),
+        (429, "TOO_MANY_ACTIVE_PURCHASES"),
         (503, "SERVICE_UNAVAILABLE"),
     ),
 )
@@ -79,6 +82,10 @@ def purchase(
         replayed = services.replay(uow, key, request_fingerprint)
         if replayed is not None:
             return _accepted(replayed)
+    limiter: RateLimiter = request.app.state.purchase_limiter
+    wait = limiter.take(f"purchase:{buyer}")
+    if wait is not None:
+        raise TooManyRequests("TOO_MANY_REQUESTS", "too many purchases started; wait", wait)
     token = request.headers["authorization"].split(" ", 1)[1]
     order = services.prepare_purchase(participants, token, buyer, body.vehicle_id, body.payment_type)
     answer = services.start_purchase(
@@ -88,6 +95,7 @@ def purchase(
         key,
         request_fingerprint,
         lambda state: PurchaseAccepted.of(state).model_dump(mode="json"),
+        request.app.state.max_active_purchases,
     )
     return _accepted(answer)
 

@@ -22,6 +22,7 @@ from mercado_shared.contracts import PaymentType
 from mercado_shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from mercado_shared.ids import is_uuid
 from mercado_shared.messaging.bus import ConcurrencyConflict
+from mercado_shared.ratelimit import TooManyRequests
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,17 @@ def start_purchase(
     key: IdempotencyKey | None,
     request_fingerprint: str,
     answer: Callable[[saga.SagaState], dict[str, object]],
+    max_active: int,
 ) -> dict[str, object]:
     """Persist the new saga, its first command and (with a key) the answer, in one transaction."""
     decision = saga.start(str(uuid.uuid4()), order.customer_id, order.vehicle_id, order.amount, order.payment_type)
     response = answer(decision.state)
     with uow:
+        uow.sagas.lock_customer(order.customer_id)
+        if uow.sagas.active_count(order.customer_id) >= max_active:
+            raise TooManyRequests(
+                "TOO_MANY_ACTIVE_PURCHASES", f"at most {max_active} purchases in progress at once", retry_after=60
+            )
         coordinator.begin(uow, decision)
         if key is not None and not uow.idempotency.claim(
             key.principal, key.key, request_fingerprint, decision.state.transaction_id, response

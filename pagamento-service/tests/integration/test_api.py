@@ -152,3 +152,14 @@ def test_a_body_that_does_not_parse_is_a_4xx_with_a_stable_shape(client: Client)
     assert not_json.status_code == 422 and not_json.json()["detail"][0]["type"] == "json_invalid"
     not_utf8 = client.http.post("/payments", content=b"\xc3\x28", headers=headers)
     assert code_of(not_utf8) == (400, "MALFORMED_BODY")
+
+
+def test_an_oversized_body_is_413_declared_or_streamed(client: Client) -> None:
+    _, buyer = client.new_code()
+    big = b'{"payment_code": "' + b"x" * 70_000 + b'", "payment_method": "pix"}'
+    declared = client.http.post("/payments", content=big, headers={**buyer, "content-type": "application/json"})
+    assert code_of(declared) == (413, "BODY_TOO_LARGE")
+    streamed = client.http.post(
+        "/payments", content=iter([big[:40_000], big[40_000:]]), headers={**buyer, "content-type": "application/json"}
+    )
+    assert code_of(streamed) == (413, "BODY_TOO_LARGE")

@@ -1,0 +1,75 @@
+"""Rate limits that hold across every instance: token buckets in the service's database.
+
+One atomic upsert refills a bucket for the time passed and takes a token; instances on
+Cloud Run share the database, so they share the buckets (an in-memory limiter would give
+each instance its own allowance).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from mercado_shared.errors import BusinessError
+
+TABLE = "rate_limits"
+
+
+def rate_limit_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(TABLE, metadata, *_columns())
+
+
+def _columns() -> list[Any]:
+    return [
+        sa.Column("key", sa.Text, primary_key=True),
+        sa.Column("tokens", sa.Float, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    ]
+
+
+def create_rate_limit_table(op: Any) -> None:
+    op.create_table(TABLE, *_columns())
+
+
+class TooManyRequests(BusinessError):
+    status_code = 429
+
+    def __init__(self, code: str, message: str, retry_after: float) -> None:
+        super().__init__(code, message)
+        self.headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
+
+
+# A bucket holds at most :capacity tokens and refills at :rate tokens a second.
+_TAKE = sa.text(
+    "INSERT INTO rate_limits (key, tokens, updated_at) VALUES (:key, :capacity - 1, now()) "
+    "ON CONFLICT (key) DO UPDATE SET updated_at = now(), tokens = LEAST(:capacity, rate_limits.tokens"
+    " + EXTRACT(EPOCH FROM now() - rate_limits.updated_at) * :rate) - 1 "
+    "RETURNING tokens"
+)
+_PEEK = sa.text(
+    "SELECT LEAST(:capacity, tokens + EXTRACT(EPOCH FROM now() - updated_at) * :rate) FROM rate_limits WHERE key = :key"
+)
+
+
+class RateLimiter:
+    """``capacity`` requests at once, refilled at ``capacity`` per ``window_seconds``."""
+
+    def __init__(self, engine: Engine, capacity: int, window_seconds: float) -> None:
+        self.engine = engine
+        self.capacity = capacity
+        self.rate = capacity / window_seconds
+
+    def take(self, key: str) -> float | None:
+        """Spend a token; None if allowed, else seconds until one is back."""
+        with self.engine.begin() as conn:
+            tokens = float(conn.execute(_TAKE, {"key": key, "capacity": self.capacity, "rate": self.rate}).scalar_one())
+        return None if tokens >= 0 else -tokens / self.rate
+
+    def wait(self, key: str) -> float | None:
+        """Without spending: None if a token is there, else seconds until one is back."""
+        with self.engine.connect() as conn:
+            tokens = conn.execute(_PEEK, {"key": key, "capacity": self.capacity, "rate": self.rate}).scalar()
+        return None if tokens is None or tokens >= 1 else (1 - float(tokens)) / self.rate
