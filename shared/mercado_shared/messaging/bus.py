@@ -86,12 +86,12 @@ class MessageBus(Generic[U]):
             ):
                 with attempt, self.uow_factory() as uow:
                     outcome = self._handle_once(envelope, message, handler, uow)
+            log.info(  # inside: the line carries the purchase's correlation id
+                "message %s",
+                outcome.value,
+                extra={"type": envelope.type, "message_id": str(envelope.message_id)},
+            )
         metrics.HANDLER_LATENCY.labels(self.service, envelope.type).observe(time.perf_counter() - started)
-        log.info(
-            "message %s",
-            outcome.value,
-            extra={"type": envelope.type, "message_id": str(envelope.message_id)},
-        )
         return outcome
 
     def _handle_once(self, envelope: Envelope, message: Message, handler: Handler[U], uow: U) -> Outcome:

@@ -1,0 +1,58 @@
+"""No personal value, token, password or payment code in any log line the services write."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+from tests.e2e.conftest import Api
+
+
+def test_a_full_purchase_leaves_no_personal_value_in_the_logs(api: Api) -> None:
+    marker = uuid.uuid4().hex[:10]
+    name, email, password = f"Zuleika {marker} Prado", f"zuleika.{marker}@example.com", f"pass-{marker}-phrase"
+    digits = [api.rng.randrange(10) for _ in range(9)]
+    for length in (9, 10):
+        total = sum(d * (length + 1 - i) for i, d in enumerate(digits))
+        digits.append(total * 10 % 11 % 10)
+    cpf = "".join(map(str, digits))
+    phone = f"+55 11 9{api.rng.randrange(10**7, 10**8)}"
+    created = api.client.post(
+        api.url("cliente-service", "/customers"),
+        json={
+            "name": name,
+            "email": email,
+            "phone": phone,
+            "document": cpf,
+            "password": password,
+            "initial_balance": 9000,
+        },
+        headers=api.staff(),
+    )
+    assert created.status_code == 201
+    bad_login = api.client.post(
+        api.url("cliente-service", "/auth/token"), data={"username": email, "password": "wrong"}
+    )
+    assert bad_login.status_code == 401
+    me = api.login(email, password)
+    vehicle = api.new_vehicle(8000)
+    tx = api.purchase(vehicle["id"], me)["transaction_id"]
+    code = api.saga_reaches(tx, me, "AWAITING_PAYMENT")["payment_code"]
+    api.client.get(api.url("pagamento-service", f"/payment-codes/{code}"), headers=me)
+    assert api.pay(code, me).status_code == 201
+    api.saga_reaches(tx, me, "COMPLETED")
+    api.client.get(api.url("cliente-service", f"/customers/{created.json()['id']}/export"), headers=me)
+
+    logs = (Path(api.stack.config.run_dir) / "services.log").read_text(errors="replace")
+    assert tx in logs  # the lines of this purchase were written (with its correlation id)
+    secrets = {
+        "name": marker,  # every personal value above carries the marker
+        "cpf": cpf,
+        "formatted cpf": f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}",
+        "phone": re.sub(r"\D", "", phone)[-8:],
+        "token": me["Authorization"].split()[1][-40:],
+        "payment code": code,
+    }
+    found = {what for what, value in secrets.items() if value in logs}
+    assert found == set(), f"found in the logs: {found}"
