@@ -13,6 +13,7 @@ from mercado_shared.db import create_engine, session_factory
 from mercado_shared.messaging.bus import Handler, MessageBus
 from mercado_shared.messaging.outbox import OutboxRelay
 from mercado_shared.messaging.publisher import Publisher, PubSubPublisher
+from mercado_shared.messaging.push_auth import GoogleOidc, LoopbackOnly, PushAuthenticator
 from mercado_shared.messaging.schema import MessagingTables
 from mercado_shared.messaging.unit_of_work import SqlUnitOfWork
 from mercado_shared.settings import ServiceSettings
@@ -53,6 +54,10 @@ def build_runtime(
         audience=settings.jwt_audience,
     )
     bus: MessageBus[Any] = MessageBus(service, uow_factory, handlers)
+    push_authenticator: PushAuthenticator = LoopbackOnly()
+    if settings.push_auth == "oidc":
+        assert settings.push_audience and settings.push_service_account, "checked by the settings"
+        push_authenticator = GoogleOidc(settings.push_audience, settings.push_service_account)
     return Runtime(
         service=service,
         engine=engine,
@@ -61,4 +66,5 @@ def build_runtime(
         bus=bus,
         uow_factory=uow_factory,
         token_verifier=verifier,
+        push_authenticator=push_authenticator,
     )

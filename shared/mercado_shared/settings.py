@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,12 @@ class ServiceSettings(BaseSettings):
     outbox_relay_interval_seconds: float = Field(default=1.0, gt=0)
     outbox_relay_grace_seconds: float = Field(default=2.0, ge=0)
 
+    # Who may push messages: "loopback" (local, the emulator sends no token) or "oidc"
+    # (Pub/Sub's Google-signed token for PUSH_AUDIENCE from PUSH_SERVICE_ACCOUNT).
+    push_auth: Literal["loopback", "oidc"] = "loopback"
+    push_audience: str | None = None
+    push_service_account: str | None = None
+
     jwks_url: str = "http://127.0.0.1:8080/.well-known/jwks.json"
     jwt_issuer: str = "mercado-veiculo"
     jwt_audience: str = "mercado-veiculo-api"
@@ -48,4 +55,6 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("PUBSUB_EMULATOR_HOST must not be set in production")
             if not self.jwks_url.startswith("https://"):
                 raise ValueError("JWKS_URL must be https in production")
+            if self.push_auth != "oidc" or not (self.push_audience and self.push_service_account):
+                raise ValueError("production needs PUSH_AUTH=oidc, PUSH_AUDIENCE and PUSH_SERVICE_ACCOUNT")
         return self

@@ -34,6 +34,7 @@ from mercado_shared.messaging.bus import MessageBus
 from mercado_shared.messaging.outbox import OutboxRelay
 from mercado_shared.messaging.publisher import Publisher
 from mercado_shared.messaging.push import push_router
+from mercado_shared.messaging.push_auth import PushAuthenticator
 from mercado_shared.topology import load_topology
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class Runtime:
     bus: MessageBus[Any]
     uow_factory: Callable[[], Any]
     token_verifier: TokenVerifier
+    push_authenticator: PushAuthenticator
     on_startup: list[Callable[[], None]] = field(default_factory=list)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
@@ -213,6 +215,7 @@ def create_service_app(
             topology.services[runtime.service].push_path,
             runtime.bus,
             topology.subscription_defaults.max_delivery_attempts,
+            runtime.push_authenticator,
         )
     )
     for router in routers:

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from mercado_shared import metrics
 from mercado_shared.contracts import Envelope, UnknownMessageType
 from mercado_shared.messaging.bus import MessageBus, NoHandler
+from mercado_shared.messaging.push_auth import PushAuthenticator, PushRefused
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +71,19 @@ def decode(body: bytes) -> tuple[PushRequest, Envelope]:
     return request, envelope
 
 
-def push_router(service: str, path: str, bus: MessageBus[Any], max_attempts: int) -> APIRouter:
+def push_router(
+    service: str, path: str, bus: MessageBus[Any], max_attempts: int, authenticator: PushAuthenticator
+) -> APIRouter:
     router = APIRouter()
 
     @router.post(path, include_in_schema=False)
     async def receive_push(request: Request) -> Response:
+        try:
+            authenticator.check(request)
+        except PushRefused as refused:
+            metrics.MESSAGES.labels(service, "unknown", "refused").inc()
+            log.warning("push refused", extra={"reason": refused.reason})
+            return Response(status_code=refused.status_code)
         body = await request.body()
         try:
             push, envelope = decode(body)
