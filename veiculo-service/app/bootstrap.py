@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from app.adapters import orm
 from app.config import VeiculoSettings
-from app.entrypoints.api import vehicles
+from app.entrypoints.api import staff_only, vehicles
 from app.service_layer.handlers import HANDLERS
 from app.service_layer.unit_of_work import VeiculoUnitOfWork
 from mercado_shared.auth import KeySource
@@ -40,5 +40,5 @@ def bootstrap(
         title="Mercado Veículo — veiculo-service",
         version=settings.version,
         description="Vehicles for sale: registration, listings ordered by price, reservation and sale.",
-        routers=[vehicles],
+        routers=[staff_only, vehicles],
     )

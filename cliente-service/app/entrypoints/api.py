@@ -17,9 +17,9 @@ from app.entrypoints.schemas import (
     CustomerUpdate,
     TokenResponse,
 )
-from app.service_layer import services
+from app.service_layer import access, services
 from mercado_shared.auth import CurrentUser, OptionalUser, StaffUser
-from mercado_shared.errors import AUTH_ERRORS, STAFF_ERRORS, Forbidden, error_body, error_responses
+from mercado_shared.errors import AUTH_ERRORS, STAFF_ERRORS, error_body, error_responses
 from mercado_shared.money import ZERO
 from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
 from mercado_shared.ratelimit import RateLimiter, TooManyRequests
@@ -95,9 +95,7 @@ def jwks(issuer: IssuerDep) -> dict[str, Any]:
     ),
 )
 def register(body: CustomerCreate, principal: OptionalUser, uow: UowDep, hasher: HasherDep) -> CustomerRead:
-    staff_fields = body.initial_balance is not None or body.credit_limit is not None
-    if staff_fields and (principal is None or not principal.is_staff):
-        raise Forbidden("STAFF_ONLY_FIELD", "only staff may set initial_balance or credit_limit")
+    access.write_fields(principal, {f for f in access.STAFF_ONLY_FIELDS if getattr(body, f) is not None})
     customer = services.register_customer(
         uow,
         hasher,

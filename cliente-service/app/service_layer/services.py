@@ -12,9 +12,10 @@ from typing import Protocol
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.model import CreditLimitBelowUsed, Customer, Hold, PurchaseInProgress, StaffMember
+from app.service_layer import access
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared.auth import Principal, Role
-from mercado_shared.errors import Conflict, Forbidden, NotFound
+from mercado_shared.errors import Conflict, NotFound
 
 
 class PasswordHasher(Protocol):
@@ -64,12 +65,6 @@ def _not_found() -> NotFound:
     return NotFound("CUSTOMER_NOT_FOUND", "no such customer")
 
 
-def _check_reach(customer_id: str, principal: Principal) -> None:
-    """The customer itself or staff; to anyone else the record does not exist."""
-    if not principal.is_staff and principal.subject != customer_id:
-        raise _not_found()
-
-
 def _unique_violation(exc: IntegrityError) -> Conflict:
     constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
     code, message = _UNIQUE_CONSTRAINTS.get(constraint or "", ("CUSTOMER_ALREADY_REGISTERED", "this customer exists"))
@@ -77,7 +72,7 @@ def _unique_violation(exc: IntegrityError) -> Conflict:
 
 
 def get_customer(uow: ClienteUnitOfWork, customer_id: str, principal: Principal) -> Customer:
-    _check_reach(customer_id, principal)
+    access.reach(principal, customer_id)
     with uow:
         customer = uow.customers.get(customer_id)
     if customer is None:
@@ -108,9 +103,8 @@ class CustomerChanges:
 def update_customer(
     uow: ClienteUnitOfWork, hasher: PasswordHasher, customer_id: str, principal: Principal, changes: CustomerChanges
 ) -> Customer:
-    _check_reach(customer_id, principal)
-    if changes.credit_limit is not None and not principal.is_staff:
-        raise Forbidden("STAFF_ONLY_FIELD", "only staff may set credit_limit")
+    access.reach(principal, customer_id)
+    access.write_fields(principal, {"credit_limit"} if changes.credit_limit is not None else set())
     with uow:
         customer = uow.customers.get_for_update(customer_id)
         if customer is None:
@@ -138,10 +132,7 @@ def update_customer(
 
 def export_customer(uow: ClienteUnitOfWork, customer_id: str, principal: Principal) -> tuple[Customer, list[Hold]]:
     """Everything held about the customer (LGPD access), for the customer itself."""
-    if principal.subject != customer_id:
-        if principal.is_staff:
-            raise Forbidden("FORBIDDEN", "only the customer may export its data")
-        raise _not_found()
+    access.export(principal, customer_id)
     with uow:
         customer = uow.customers.get(customer_id)
         if customer is None:
@@ -151,7 +142,7 @@ def export_customer(uow: ClienteUnitOfWork, customer_id: str, principal: Princip
 
 def anonymise_customer(uow: ClienteUnitOfWork, customer_id: str, principal: Principal) -> None:
     """LGPD erasure. Refused while a purchase holds the customer's funds. Idempotent."""
-    _check_reach(customer_id, principal)
+    access.reach(principal, customer_id)
     with uow:
         customer = uow.customers.get_for_update(customer_id)  # no hold can start meanwhile
         if customer is None:

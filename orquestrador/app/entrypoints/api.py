@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from app.adapters.participants import Participants
 from app.domain.saga import SagaStatus
 from app.entrypoints.schemas import PurchaseAccepted, PurchasePage, PurchaseRequest, PurchaseSummary, SagaStateRead
-from app.service_layer import services
+from app.service_layer import access, services
 from app.service_layer.handlers import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.auth import CurrentUser
@@ -74,7 +74,7 @@ def purchase(
     coordinator: CoordinatorDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    buyer = services.resolve_buyer(principal, body.customer_id)
+    buyer = access.buyer_of_new_purchase(principal, body.customer_id)
     request_fingerprint = services.fingerprint(buyer, body.vehicle_id, body.payment_type)
     key = services.IdempotencyKey(principal.subject, idempotency_key) if idempotency_key else None
     if key is not None:

@@ -15,11 +15,12 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ra
 from app.adapters.participants import Participants
 from app.adapters.repository import HistoryEntry, StoredAnswer, StoredSaga
 from app.domain import saga
+from app.service_layer import access
 from app.service_layer.handlers import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.auth import Principal
 from mercado_shared.contracts import PaymentType
-from mercado_shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from mercado_shared.errors import Conflict, NotFound, Unprocessable
 from mercado_shared.ids import is_uuid
 from mercado_shared.messaging.bus import ConcurrencyConflict
 from mercado_shared.ratelimit import TooManyRequests
@@ -36,17 +37,6 @@ class PurchaseOrder:
 def fingerprint(buyer: str, vehicle_id: str, payment_type: PaymentType) -> str:
     """What an Idempotency-Key is bound to: the same key must name the same purchase."""
     return hashlib.sha256(json.dumps([buyer, vehicle_id, payment_type.value]).encode()).hexdigest()
-
-
-def resolve_buyer(principal: Principal, requested: str | None) -> str:
-    """A customer buys for itself; staff must name the customer."""
-    if principal.is_staff:
-        if requested is None:
-            raise Unprocessable("CUSTOMER_REQUIRED", "staff must name the customer_id")
-        return requested
-    if requested is not None and requested != principal.subject:
-        raise Forbidden("FORBIDDEN", "a customer can only buy for itself")
-    return principal.subject
 
 
 def prepare_purchase(
@@ -130,7 +120,7 @@ def list_purchases(
     """The caller's purchases; staff see everyone's."""
     with uow:
         page, total = uow.sagas.page(
-            customer_id=None if principal.is_staff else principal.subject,
+            customer_id=access.listed_customer(principal),
             status=status,
             before=before,
             limit=limit + 1,
@@ -141,18 +131,11 @@ def list_purchases(
     return page, total, following
 
 
-def _not_found() -> NotFound:
-    return NotFound("PURCHASE_NOT_FOUND", "no such purchase")
-
-
 def get_saga(
     uow: OrquestradorUnitOfWork, transaction_id: str, principal: Principal
 ) -> tuple[StoredSaga, list[HistoryEntry]]:
-    """The buyer or staff; to anyone else the purchase does not exist."""
     with uow:
-        stored = uow.sagas.get(transaction_id)
-        if stored is None or not (principal.is_staff or stored.state.customer_id == principal.subject):
-            raise _not_found()
+        stored = access.reachable(principal, uow.sagas.get(transaction_id))
         return stored, uow.sagas.history(transaction_id)
 
 
@@ -166,9 +149,7 @@ def cancel_purchase(
     coordinator: Coordinator, uow: OrquestradorUnitOfWork, transaction_id: str, principal: Principal
 ) -> saga.SagaState:
     with uow:
-        stored = uow.sagas.get(transaction_id)
-        if stored is None or not (principal.is_staff or stored.state.customer_id == principal.subject):
-            raise _not_found()
+        stored = access.reachable(principal, uow.sagas.get(transaction_id))
         if stored.state.status.is_terminal:
             raise Conflict("NOT_CANCELLABLE", f"the purchase is {stored.state.status.value}")
         decision = coordinator.apply(uow, transaction_id, saga.CancelRequested())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from app.domain.model import CodeNotPayable, CodeStatus, Payment, PaymentCode, PaymentMethod
+from app.service_layer import access
 from app.service_layer.unit_of_work import PagamentoUnitOfWork
 from mercado_shared.auth import Principal
 from mercado_shared.clock import Clock
@@ -22,14 +23,10 @@ def _code_not_found() -> NotFound:
     return NotFound("PAYMENT_CODE_NOT_FOUND", "no such payment code")
 
 
-def _visible(owner: str, principal: Principal) -> bool:
-    return principal.is_staff or principal.subject == owner
-
-
 def get_code(uow: PagamentoUnitOfWork, code_value: str, principal: Principal) -> PaymentCode:
     with uow:
         code = uow.codes.get(code_value)
-    if code is None or not _visible(code.customer_id, principal):
+    if code is None or not access.reaches(principal, code.customer_id):
         raise _code_not_found()
     return code
 
@@ -44,7 +41,7 @@ def pay(
     """
     with uow:
         code = uow.codes.get(code_value, for_update=True)
-        if code is None or (payer is not None and not _visible(code.customer_id, payer)):
+        if code is None or not access.reaches(payer, code.customer_id):
             raise _code_not_found()
         try:
             payment = code.pay(str(uuid.uuid4()), method, clock())
@@ -71,6 +68,6 @@ def pay(
 def get_payment(uow: PagamentoUnitOfWork, payment_id: str, principal: Principal) -> Payment:
     with uow:
         payment = uow.payments.get(payment_id)
-    if payment is None or not _visible(payment.customer_id, principal):
+    if payment is None or not access.reaches(principal, payment.customer_id):
         raise NotFound("PAYMENT_NOT_FOUND", "no such payment")
     return payment
