@@ -19,6 +19,8 @@ lint: $(INSTALLED) ## ruff (lint and format) and mypy, package by package
 	  echo "mypy $$p"; \
 	  (cd $$p && MYPYPATH=$(CURDIR)/shared ../$(VENV)/bin/mypy --config-file ../pyproject.toml $$( [ $$p = shared ] && echo mercado_shared || echo app ) tests) || exit 1; \
 	done
+	@echo "mypy tests (cross-service)"
+	MYPYPATH=$(CURDIR)/shared $(VENV)/bin/mypy --config-file pyproject.toml tests scripts
 
 check-invariants: $(INSTALLED) ## check the purchase invariants across every service's database
 	$(PY) -m mercado_shared.invariants $(ARGS)

@@ -39,6 +39,10 @@ class InvalidToken(Exception):
     pass
 
 
+class KeysUnavailable(Exception):
+    """The keys could not be fetched: the token may well be valid; try again."""
+
+
 class KeySource(Protocol):
     def key_for(self, kid: str) -> Any: ...
 
@@ -61,6 +65,8 @@ class JwksKeySource:
     def key_for(self, kid: str) -> Any:
         try:
             return self._client.get_signing_key(kid)
+        except jwt.PyJWKClientConnectionError:
+            raise KeysUnavailable from None
         except jwt.PyJWKClientError as exc:
             raise InvalidToken(str(exc)) from None
 
@@ -112,6 +118,12 @@ def current_principal(
         return verifier.verify(credentials.credentials)
     except InvalidToken:
         raise _unauthorized("the token is invalid or expired") from None
+    except KeysUnavailable:
+        raise HTTPException(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail={"code": "SERVICE_UNAVAILABLE", "message": "cannot check tokens right now; retry"},
+            headers={"Retry-After": "2"},
+        ) from None
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]

@@ -305,6 +305,19 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                         },
                     },
                 )
+            if operation.get("security"):
+                responses.setdefault(
+                    "503",
+                    {
+                        "description": "Tokens cannot be checked right now (SERVICE_UNAVAILABLE); retry",
+                        "content": {
+                            "application/json": {
+                                "schema": error_body_ref,
+                                "example": error_body("SERVICE_UNAVAILABLE", "cannot check tokens right now; retry"),
+                            }
+                        },
+                    },
+                )
             if "requestBody" in operation or operation.get("parameters"):
                 # Any input can be refused by validation or by a rule (INVALID_CHARACTER, ...).
                 entry = responses.setdefault("422", {"description": "Invalid input"})

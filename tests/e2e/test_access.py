@@ -32,11 +32,16 @@ def victim(api: Api) -> dict[str, Any]:
 def test_another_customer_reaches_none_of_it(api: Api, victim: dict[str, Any]) -> None:
     _, intruder = api.new_customer(balance=50000)
     cid, tx, code, pid = victim["customer"]["id"], victim["pending"], victim["pending_code"], victim["payment"]["id"]
-    c, o, p = (
-        (lambda path: api.url("cliente-service", path)),
-        (lambda path: api.url("orquestrador", path)),
-        (lambda path: api.url("pagamento-service", path)),
-    )
+
+    def c(path: str) -> str:
+        return api.url("cliente-service", path)
+
+    def o(path: str) -> str:
+        return api.url("orquestrador", path)
+
+    def p(path: str) -> str:
+        return api.url("pagamento-service", path)
+
     attempts = [
         ("GET", c(f"/customers/{cid}"), None),
         ("PATCH", c(f"/customers/{cid}"), {"phone": "+55 11 90000-0000"}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from tests.e2e.conftest import Api
 
@@ -12,7 +13,9 @@ def listing(api: Api, status_filter: str) -> list[str]:
     ids: list[str] = []
     cursor = None
     while True:
-        params = {"status_filter": status_filter, "limit": 100, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, Any] = {"status_filter": status_filter, "limit": 100}
+        if cursor:
+            params["cursor"] = cursor
         page = api.client.get(api.url("veiculo-service", "/vehicles"), params=params).json()
         ids += [v["id"] for v in page["vehicles"]]
         cursor = page["next_cursor"]

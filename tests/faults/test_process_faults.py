@@ -17,6 +17,7 @@ import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from mercado_shared.devstack import SERVICES, LocalStack
+from mercado_shared.testing.helpers import eventually
 from tests.e2e.conftest import Api
 from tests.faults.conftest import SEED
 
@@ -54,19 +55,18 @@ def buy(api: Api, vehicle_id: str, buyer: dict[str, str]) -> str:
         response = persist(lambda: api.client.get(api.url("orquestrador", f"/saga-states/{tx}"), headers=buyer))
         return dict(response.json())
 
-    deadline = time.monotonic() + 240
-    paid = False
-    while time.monotonic() < deadline:
+    def reaches(statuses: set[str]) -> dict[str, Any]:
         state = saga()
-        if state["status"] in TERMINAL:
-            return str(state["status"])
-        if state["status"] == "AWAITING_PAYMENT" and not paid:
-            code = str(state["payment_code"])
-            answer = persist(lambda code=code: api.pay(code, buyer))
-            assert answer.status_code in (201, 409, 410), answer.text
-            paid = True
-        time.sleep(0.1)  # polling interval of a client following its purchase
-    raise AssertionError(f"{tx} did not finish: {saga()}")
+        assert state["status"] in statuses, state["status"]
+        return state
+
+    state = eventually(lambda: reaches({"AWAITING_PAYMENT"} | TERMINAL), timeout=240, interval=0.1)
+    if state["status"] == "AWAITING_PAYMENT":
+        code = str(state["payment_code"])
+        answer = persist(lambda: api.pay(code, buyer))
+        assert answer.status_code in (201, 409, 410), answer.text
+        state = eventually(lambda: reaches(TERMINAL), timeout=240, interval=0.1)
+    return str(state["status"])
 
 
 def run_batch(api: Api, size: int, disturb: Callable[[Callable[[], bool]], None]) -> Counter[str]:
@@ -127,8 +127,12 @@ def test_a_frozen_broker_and_a_stopped_database_lose_nothing(api: Api, fault_sta
     assert "pubsub" in seen_unhealthy and "database" in seen_unhealthy
 
 
+HEALTH_PROBE_INTERVAL = 0.5
+
+
 def watch_health(url: str, seconds: float, seen: list[str], failing: str) -> None:
-    """For ``seconds`` (the outage's length), note whether /health reported ``failing``."""
+    """Keep the outage on for ``seconds`` (its length is the fault itself), probing /health
+    every HEALTH_PROBE_INTERVAL to note whether it reported ``failing``."""
     until = time.monotonic() + seconds
     while time.monotonic() < until:
         try:
@@ -137,4 +141,4 @@ def watch_health(url: str, seconds: float, seen: list[str], failing: str) -> Non
                 seen.append(failing)
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
+        time.sleep(HEALTH_PROBE_INTERVAL)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import signal
 
+from mercado_shared.devstack import LocalStack
 from mercado_shared.testing.helpers import eventually
 from tests.e2e.conftest import Api
-from tests.faults.conftest import LocalStack
 
 
 def test_a_payment_service_that_never_answers_makes_the_purchase_fail_cleanly(

@@ -98,3 +98,26 @@ def test_no_token_or_a_forged_one_is_refused(keys: Keys, certs_url: str) -> None
 
 def test_locally_only_loopback_may_push() -> None:
     assert pushed(LoopbackOnly(), {}) == 403  # the test client is not loopback
+
+
+def test_keys_that_cannot_be_fetched_are_a_503_not_a_401() -> None:
+    """A valid token must not be refused because the key server is down for a moment."""
+    from fastapi import Depends
+
+    from mercado_shared.auth import CurrentUser, Role, TokenVerifier, current_principal
+    from mercado_shared.devstack import free_port
+    from mercado_shared.testing.tokens import AUDIENCE, ISSUER, TestTokens
+
+    app = FastAPI()
+    app.state.token_verifier = TokenVerifier(
+        JwksKeySource(f"http://127.0.0.1:{free_port()}/nothing-listens-here"), issuer=ISSUER, audience=AUDIENCE
+    )
+
+    @app.get("/me", dependencies=[Depends(current_principal)])
+    def me(principal: CurrentUser) -> str:
+        return principal.subject
+
+    with TestClient(app) as client:
+        response = client.get("/me", headers={"Authorization": f"Bearer {TestTokens().token('c1', Role.CUSTOMER)}"})
+    assert (response.status_code, response.json()["detail"]["code"]) == (503, "SERVICE_UNAVAILABLE")
+    assert response.headers["Retry-After"] == "2"
