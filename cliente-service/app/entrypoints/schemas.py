@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic.config import JsonDict
 
 from app.domain.cpf import InvalidCpf, mask_cpf, normalize_cpf
 from app.domain.model import Customer, CustomerStatus, Hold
@@ -69,26 +70,23 @@ class CustomerCreate(BaseModel):
     credit_limit: Money | None = Field(default=None, description="staff only")
 
 
+_CUSTOMER_READ_EXAMPLE: JsonDict = {
+    "id": "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a",
+    "name": "Maria Silva",
+    "email": "maria@example.com",
+    "phone": "+5511912345678",
+    "document": "***.982.247-**",
+    "account_balance": 50000.0,
+    "credit_limit": 10000.0,
+    "used_credit": 0.0,
+    "available_credit": 10000.0,
+    "status": "ACTIVE",
+    "created_at": "2026-11-24T12:00:00Z",
+}
+
+
 class CustomerRead(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a",
-                    "name": "Maria Silva",
-                    "email": "maria@example.com",
-                    "phone": "+5511912345678",
-                    "document": "***.982.247-**",
-                    "account_balance": 50000.0,
-                    "credit_limit": 10000.0,
-                    "used_credit": 0.0,
-                    "available_credit": 10000.0,
-                    "status": "ACTIVE",
-                    "created_at": "2026-11-24T12:00:00Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_CUSTOMER_READ_EXAMPLE]})
 
     id: str
     name: str
@@ -136,29 +134,7 @@ class CustomerUpdate(BaseModel):
 
 class CustomerPage(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "customers": [
-                        {
-                            "id": "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a",
-                            "name": "Maria Silva",
-                            "email": "maria@example.com",
-                            "phone": "+5511912345678",
-                            "document": "***.982.247-**",
-                            "account_balance": 50000.0,
-                            "credit_limit": 10000.0,
-                            "used_credit": 0.0,
-                            "available_credit": 10000.0,
-                            "status": "ACTIVE",
-                            "created_at": "2026-11-24T12:00:00Z",
-                        }
-                    ],
-                    "total": 1,
-                    "next_cursor": None,
-                }
-            ]
-        }
+        json_schema_extra={"examples": [{"customers": [_CUSTOMER_READ_EXAMPLE], "total": 1, "next_cursor": None}]}
     )
 
     customers: list[CustomerRead]

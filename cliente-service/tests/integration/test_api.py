@@ -6,7 +6,9 @@ import uuid
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
+from app.config import ClienteSettings
 from mercado_shared.contracts import Envelope, PaymentType, ReleaseCredit, ReserveCredit
 from tests.conftest import Client
 
@@ -231,3 +233,22 @@ def test_failed_logins_are_limited_per_account_with_retry_after(client: Client) 
     assert int(limited.headers["Retry-After"]) >= 1
     _, other = client.register()  # another account is not affected
     assert client.http.get("/customers/me", headers=other).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "corruption",
+    [
+        "UPDATE customers SET account_balance = -0.01 WHERE id = :id",
+        "UPDATE customers SET used_credit = credit_limit + 0.01 WHERE id = :id",
+        "UPDATE customers SET used_credit = -0.01 WHERE id = :id",
+    ],
+)
+def test_the_database_itself_refuses_negative_money(client: Client, settings: ClienteSettings, corruption: str) -> None:
+    """Whatever the code does: the CHECK constraints hold the line."""
+    customer, _ = client.register(client.staff(), initial_balance=10, credit_limit=10)
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text(corruption), {"id": customer["id"]})
+    finally:
+        engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from app.adapters.repository import HistoryEntry, StoredSaga
 from app.domain.saga import CurrentStep, SagaState, SagaStatus
@@ -65,27 +66,24 @@ class HistoryItem(BaseModel):
     applied: bool = Field(description="false: the message came after the saga had moved on and was ignored")
 
 
+_PURCHASE_SUMMARY_EXAMPLE: JsonDict = {
+    "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
+    "customer_id": "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a",
+    "vehicle_id": "7ad1761a-de74-48f9-9506-3200836bb801",
+    "amount": 45900.1,
+    "payment_type": "cash",
+    "status": "AWAITING_PAYMENT",
+    "current_step": "PAYMENT_PROCESSING",
+    "failure_reason": None,
+    "payment_code": "MVRV6S3VI62Y7A3DKRM3ABTCNB",
+    "payment_expires_at": "2026-11-24T12:30:00Z",
+    "created_at": "2026-11-24T12:00:00Z",
+    "updated_at": "2026-11-24T12:00:01Z",
+}
+
+
 class PurchaseSummary(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
-                    "customer_id": "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a",
-                    "vehicle_id": "7ad1761a-de74-48f9-9506-3200836bb801",
-                    "amount": 45900.1,
-                    "payment_type": "cash",
-                    "status": "AWAITING_PAYMENT",
-                    "current_step": "PAYMENT_PROCESSING",
-                    "failure_reason": None,
-                    "payment_code": "MVRV6S3VI62Y7A3DKRM3ABTCNB",
-                    "payment_expires_at": "2026-11-24T12:30:00Z",
-                    "created_at": "2026-11-24T12:00:00Z",
-                    "updated_at": "2026-11-24T12:00:01Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_PURCHASE_SUMMARY_EXAMPLE]})
 
     transaction_id: str
     customer_id: str
@@ -121,30 +119,7 @@ class PurchaseSummary(BaseModel):
 
 class PurchasePage(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "purchases": [
-                        {
-                            "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
-                            "customer_id": "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a",
-                            "vehicle_id": "7ad1761a-de74-48f9-9506-3200836bb801",
-                            "amount": 45900.1,
-                            "payment_type": "cash",
-                            "status": "AWAITING_PAYMENT",
-                            "current_step": "PAYMENT_PROCESSING",
-                            "failure_reason": None,
-                            "payment_code": "MVRV6S3VI62Y7A3DKRM3ABTCNB",
-                            "payment_expires_at": "2026-11-24T12:30:00Z",
-                            "created_at": "2026-11-24T12:00:00Z",
-                            "updated_at": "2026-11-24T12:00:01Z",
-                        }
-                    ],
-                    "total": 1,
-                    "next_cursor": None,
-                }
-            ]
-        }
+        json_schema_extra={"examples": [{"purchases": [_PURCHASE_SUMMARY_EXAMPLE], "total": 1, "next_cursor": None}]}
     )
 
     purchases: list[PurchaseSummary]
@@ -157,18 +132,7 @@ class SagaStateRead(PurchaseSummary):
         json_schema_extra={
             "examples": [
                 {
-                    "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
-                    "customer_id": "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a",
-                    "vehicle_id": "7ad1761a-de74-48f9-9506-3200836bb801",
-                    "amount": 45900.1,
-                    "payment_type": "cash",
-                    "status": "AWAITING_PAYMENT",
-                    "current_step": "PAYMENT_PROCESSING",
-                    "failure_reason": None,
-                    "payment_code": "MVRV6S3VI62Y7A3DKRM3ABTCNB",
-                    "payment_expires_at": "2026-11-24T12:30:00Z",
-                    "created_at": "2026-11-24T12:00:00Z",
-                    "updated_at": "2026-11-24T12:00:01Z",
+                    **_PURCHASE_SUMMARY_EXAMPLE,
                     "history": [
                         {
                             "at": "2026-11-24T12:00:00Z",

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
 from app.adapters.repository import Position
 from app.domain.identifiers import InvalidIdentifier, normalize_chassis, normalize_plate, normalize_renavam
@@ -97,26 +98,23 @@ class VehicleUpdate(BaseModel):
     renavam: Renavam | None = None
 
 
+_VEHICLE_READ_EXAMPLE: JsonDict = {
+    "id": "7ad1761a-de74-48f9-9506-3200836bb801",
+    "brand": "Volkswagen",
+    "model": "Gol",
+    "year": 2019,
+    "color": "Prata",
+    "price": 45900.0,
+    "license_plate": "ABC1D23",
+    "is_reserved": False,
+    "is_sold": False,
+    "created_at": "2026-11-24T12:00:00Z",
+    "updated_at": "2026-11-24T12:00:00Z",
+}
+
+
 class VehicleRead(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "7ad1761a-de74-48f9-9506-3200836bb801",
-                    "brand": "Volkswagen",
-                    "model": "Gol",
-                    "year": 2019,
-                    "color": "Prata",
-                    "price": 45900.0,
-                    "license_plate": "ABC1D23",
-                    "is_reserved": False,
-                    "is_sold": False,
-                    "created_at": "2026-11-24T12:00:00Z",
-                    "updated_at": "2026-11-24T12:00:00Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_VEHICLE_READ_EXAMPLE]})
 
     id: str
     brand: str
@@ -142,17 +140,7 @@ class VehicleStaffRead(VehicleRead):
         json_schema_extra={
             "examples": [
                 {
-                    "id": "7ad1761a-de74-48f9-9506-3200836bb801",
-                    "brand": "Volkswagen",
-                    "model": "Gol",
-                    "year": 2019,
-                    "color": "Prata",
-                    "price": 45900.0,
-                    "license_plate": "ABC1D23",
-                    "is_reserved": False,
-                    "is_sold": False,
-                    "created_at": "2026-11-24T12:00:00Z",
-                    "updated_at": "2026-11-24T12:00:00Z",
+                    **_VEHICLE_READ_EXAMPLE,
                     "chassi_number": "9BWZZZ377VT004251",
                     "renavam": "12345678900",
                     "sold_price": None,
@@ -204,29 +192,7 @@ def _public(v: Vehicle) -> dict[str, object]:
 
 class VehiclePage(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "vehicles": [
-                        {
-                            "id": "7ad1761a-de74-48f9-9506-3200836bb801",
-                            "brand": "Volkswagen",
-                            "model": "Gol",
-                            "year": 2019,
-                            "color": "Prata",
-                            "price": 45900.0,
-                            "license_plate": "ABC1D23",
-                            "is_reserved": False,
-                            "is_sold": False,
-                            "created_at": "2026-11-24T12:00:00Z",
-                            "updated_at": "2026-11-24T12:00:00Z",
-                        }
-                    ],
-                    "total": 1,
-                    "next_cursor": None,
-                }
-            ]
-        }
+        json_schema_extra={"examples": [{"vehicles": [_VEHICLE_READ_EXAMPLE], "total": 1, "next_cursor": None}]}
     )
 
     vehicles: list[VehicleStaffRead] | list[VehicleRead]
