@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from app.adapters import orm
+from app.adapters.keys import kek_from_settings, vault_for
 from app.adapters.passwords import Argon2PasswordHasher
 from app.adapters.tokens import TokenIssuer, load_or_generate_key, load_public_keys
 from app.config import ClienteSettings
@@ -42,6 +43,9 @@ def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | No
         publisher=publisher,
         key_source=StaticKeySource(issuer.jwks()),  # our own keys: no HTTP round trip
     )
+    vault = vault_for(runtime.engine, kek_from_settings(settings))
+    orm.attach_vault(runtime.engine, vault)
+    runtime.on_startup.append(vault.reload)  # a wrong key-encryption key stops startup, loudly
     hasher = Argon2PasswordHasher()
     runtime.on_startup.append(
         lambda: services.ensure_staff(runtime.uow_factory(), hasher, settings.staff_email, settings.staff_password)
@@ -54,6 +58,7 @@ def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | No
         routers=[identity, customers],
     )
     app.state.password_hasher = hasher
+    app.state.vault = vault
     app.state.login_limiter = RateLimiter(
         runtime.engine, settings.login_failures_per_window, settings.login_window_seconds
     )

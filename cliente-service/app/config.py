@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from mercado_shared.settings import Environment, ServiceSettings
 
@@ -19,6 +19,21 @@ class ClienteSettings(ServiceSettings):
     access_token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     login_failures_per_window: int = Field(default=5, ge=1)
     login_window_seconds: float = Field(default=60, gt=0)
+    # The key-encryption key that wraps the data keys of personal data: Cloud KMS in
+    # production (KMS_KEY_NAME, projects/…/cryptoKeys/…); locally 32 random bytes in
+    # base64 (DATA_KEK, or a file holding them: DATA_KEK_FILE). `make run` generates one.
+    kms_key_name: str | None = None
+    data_kek: SecretStr | None = None
+    data_kek_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_key_encryption_key(self) -> ClienteSettings:
+        sources = [s for s in (self.kms_key_name, self.data_kek, self.data_kek_file) if s]
+        if len(sources) != 1:
+            raise ValueError("set exactly one of KMS_KEY_NAME, DATA_KEK or DATA_KEK_FILE")
+        if self.environment is Environment.PRODUCTION and not self.kms_key_name:
+            raise ValueError("production keeps its key-encryption key in Cloud KMS: set KMS_KEY_NAME")
+        return self
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> ClienteSettings:

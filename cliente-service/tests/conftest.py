@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import os
 import random
 import uuid
 from collections.abc import Callable, Iterator
@@ -39,6 +41,7 @@ def settings(migrated_database: Callable[[Path], str], emulator_host: str, proje
         pubsub_project_id=project_id,
         staff_email=STAFF[0],
         staff_password=STAFF[1],
+        data_kek=base64.b64encode(os.urandom(32)).decode(),
     )
 
 

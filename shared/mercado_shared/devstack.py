@@ -12,6 +12,7 @@ process behind.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ctypes
 import glob
@@ -512,6 +513,7 @@ class LocalStack:
             "VEICULO_SERVICE_URL": self.url("veiculo-service"),
             "PAGAMENTO_SERVICE_URL": self.url("pagamento-service"),
             "JWT_PRIVATE_KEY_FILE": str(key_file),
+            "DATA_KEK_FILE": str(self._data_kek_file()),
             **c.env,
         }
         for proc in self.services:
@@ -536,6 +538,14 @@ class LocalStack:
                 )
             )
             path.chmod(0o600)
+        return path
+
+    def _data_kek_file(self) -> Path:
+        """The local key-encryption key of personal data, kept with the database it unlocks."""
+        path = self.config.run_dir / "data-kek"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(base64.b64encode(os.urandom(32)).decode())
         return path
 
     def stop(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,21 @@ from mercado_shared.testing.helpers import eventually
 ROOT = Path(__file__).resolve().parents[2]
 STAFF = ("staff@e2e.local", "staff-e2e-password")
 TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "EXPIRED"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``after_everything`` look at what the whole session left behind."""
+    items.sort(key=lambda item: item.get_closest_marker("after_everything") is not None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "after_everything: runs after every other test of the session")
+
+
+@pytest.fixture(scope="session")
+def personal_values() -> set[str]:
+    """Every name, email, phone and CPF the session registered through ``Api``."""
+    return set()
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +67,7 @@ class Api:
     stack: LocalStack
     client: httpx.Client
     rng: random.Random
+    personal_values: set[str] = field(default_factory=set)
 
     def url(self, service: str, path: str) -> str:
         return self.stack.url(service) + path
@@ -98,13 +114,17 @@ class Api:
             total = sum(d * (length + 1 - i) for i, d in enumerate(digits))
             digits.append(total * 10 % 11 % 10)
         email, password = f"{uuid.uuid4().hex}@example.com", "a-long-passphrase"
+        personal = {
+            "name": f"Maria {self.rng.choice(['Silva', 'Souza', 'Lima'])} {uuid.uuid4().hex[:6]}",
+            "email": email,
+            "phone": f"+55 11 9{self.rng.randrange(10**7, 10**8)}",
+            "document": "".join(map(str, digits)),
+        }
+        self.personal_values.update(personal.values())
         response = self.client.post(
             self.url("cliente-service", "/customers"),
             json={
-                "name": "Maria Silva",
-                "email": email,
-                "phone": "+55 11 91234-5678",
-                "document": "".join(map(str, digits)),
+                **personal,
                 "password": password,
                 "initial_balance": balance,
                 "credit_limit": credit,
@@ -174,6 +194,6 @@ class Api:
 
 
 @pytest.fixture
-def api(stack: LocalStack) -> Iterator[Api]:
+def api(stack: LocalStack, personal_values: set[str]) -> Iterator[Api]:
     with httpx.Client(timeout=15) as client:
-        yield Api(stack, client, random.Random())
+        yield Api(stack, client, random.Random(), personal_values)

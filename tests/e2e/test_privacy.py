@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import uuid
 from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
 
 from tests.e2e.conftest import Api
 
@@ -18,6 +23,7 @@ def test_a_full_purchase_leaves_no_personal_value_in_the_logs(api: Api) -> None:
         digits.append(total * 10 % 11 % 10)
     cpf = "".join(map(str, digits))
     phone = f"+55 11 9{api.rng.randrange(10**7, 10**8)}"
+    api.personal_values.update({name, email, cpf, phone})
     created = api.client.post(
         api.url("cliente-service", "/customers"),
         json={
@@ -56,3 +62,25 @@ def test_a_full_purchase_leaves_no_personal_value_in_the_logs(api: Api) -> None:
     }
     found = {what for what, value in secrets.items() if value in logs}
     assert found == set(), f"found in the logs: {found}"
+
+
+@pytest.mark.after_everything
+def test_a_dump_of_every_database_holds_no_personal_value_in_clear(api: Api) -> None:
+    """Encryption at rest: after the whole session, a plain SQL dump (what a stolen backup
+    or a read-only SQL account sees) shows none of the names, emails, phones or CPFs, in
+    cliente-service's database (encrypted there) or in any other (never copied there)."""
+    assert len(api.personal_values) >= 4 * 10, "the session registered customers through Api"
+    pg_dump = shutil.which("pg_dump")
+    assert pg_dump, "pg_dump comes with PostgreSQL (scripts/install.sh)"
+    dumps = {}
+    for database, url in api.stack.databases().items():
+        libpq_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        dumps[database] = subprocess.run(
+            [pg_dump, "--no-owner", "--inserts", libpq_url], capture_output=True, text=True, check=True
+        ).stdout
+    customer_rows = re.findall(r"INSERT INTO public\.customers VALUES \(([^\n]*)\);", dumps["cliente"])
+    assert len(customer_rows) >= len(api.personal_values) // 4  # the customers are in the dump…
+    assert all(row.count("'v1.") == 4 for row in customer_rows)  # …with four ciphertexts each
+    variants = {v for value in api.personal_values for v in (value, value.lower(), re.sub(r"\D", "", value))}
+    found = sorted((database, v) for database, dump in dumps.items() for v in variants if len(v) >= 8 and v in dump)
+    assert found == [], f"in clear in a dump: {found[:5]}"

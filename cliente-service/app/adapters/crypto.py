@@ -9,7 +9,8 @@
 - ``BlindIndex`` gives exact-match lookups (email at login, CPF for duplicates) without
   decrypting: a keyed HMAC of the normalised value, per column.
 
-Not yet wired into the schema (issue 5): these are the tested building blocks.
+``keys.py`` stores the wrapped keys in the ``data_keys`` table; ``orm.py`` applies them
+to the columns through ``PersonalDataVault``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import importlib
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,6 +34,10 @@ _NONCE = 12
 
 class DecryptionFailed(Exception):
     pass
+
+
+class UnknownDataKey(DecryptionFailed):
+    """The ciphertext names a data key this process has not loaded (another rotated it)."""
 
 
 class Kek(Protocol):
@@ -44,6 +52,7 @@ class LocalKek:
         if len(key) != 32:
             raise ValueError("the key-encryption key must be 32 bytes")
         self._aead = AESGCM(key)
+        self.fingerprint = hashlib.sha256(b"kek-fingerprint\x00" + key).hexdigest()[:16]
 
     def wrap(self, data_key: bytes) -> bytes:
         nonce = os.urandom(_NONCE)
@@ -75,6 +84,14 @@ class FieldCipher:
         self._keys = {k.key_id: AESGCM(kek.unwrap(k.wrapped)) for k in keys}
         self._current = keys[-1].key_id
 
+    @property
+    def current_key_id(self) -> str:
+        return self._current
+
+    @staticmethod
+    def key_id_of(token: str) -> str:
+        return token.split(".", 2)[1]
+
     def encrypt(self, plaintext: str, column: str) -> str:
         nonce = os.urandom(_NONCE)
         sealed = self._keys[self._current].encrypt(nonce, plaintext.encode(), column.encode())
@@ -86,8 +103,11 @@ class FieldCipher:
             raw = base64.urlsafe_b64decode(payload)
             if version != VERSION:
                 raise ValueError(version)
-            return self._keys[key_id].decrypt(raw[:_NONCE], raw[_NONCE:], column.encode()).decode()
-        except (ValueError, KeyError, InvalidTag) as exc:
+            aead = self._keys.get(key_id)
+            if aead is None:
+                raise UnknownDataKey(f"{column}: data key {key_id!r} not loaded")
+            return aead.decrypt(raw[:_NONCE], raw[_NONCE:], column.encode()).decode()
+        except (ValueError, InvalidTag) as exc:
             raise DecryptionFailed(f"{column}: {type(exc).__name__}") from None
 
 
@@ -100,3 +120,94 @@ class BlindIndex:
     def of(self, value: str, column: str) -> str:
         message = f"{column}\x00{value.strip().lower()}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+
+class CloudKmsKek:
+    """The key-encryption key in Cloud KMS (production): the key material never leaves KMS.
+
+    Wrapping calls KMS once per data key (at startup, when keys are loaded), with CRC32C
+    integrity checks on both directions as Google recommends. ``client`` is a
+    ``google.cloud.kms.KeyManagementServiceClient``.
+    """
+
+    def __init__(self, key_name: str, client: Any | None = None) -> None:
+        if client is None:  # imported here: only production loads the KMS client
+            kms = importlib.import_module("google.cloud.kms")
+            client = kms.KeyManagementServiceClient()
+        self.key_name = key_name
+        self._client = client
+
+    def wrap(self, data_key: bytes) -> bytes:
+        response = self._client.encrypt(
+            request={
+                "name": self.key_name,
+                "plaintext": data_key,
+                "plaintext_crc32c": _crc32c(data_key),
+                "additional_authenticated_data": b"data-key",
+            }
+        )
+        if not response.verified_plaintext_crc32c or response.ciphertext_crc32c != _crc32c(response.ciphertext):
+            raise DecryptionFailed("Cloud KMS encrypt: the request or response was corrupted in transit")
+        return bytes(response.ciphertext)
+
+    def unwrap(self, wrapped: bytes) -> bytes:
+        response = self._client.decrypt(
+            request={
+                "name": self.key_name,
+                "ciphertext": wrapped,
+                "ciphertext_crc32c": _crc32c(wrapped),
+                "additional_authenticated_data": b"data-key",
+            }
+        )
+        if response.plaintext_crc32c != _crc32c(response.plaintext):
+            raise DecryptionFailed("Cloud KMS decrypt: the response was corrupted in transit")
+        return bytes(response.plaintext)
+
+
+def _crc32c(data: bytes) -> int:
+    import google_crc32c
+
+    return int(google_crc32c.value(data))
+
+
+class PersonalDataVault:
+    """What the mapped columns use: encrypt, decrypt and index, with keys reloaded on demand.
+
+    ``load`` returns the field keys (oldest first) and the blind-index key from the key
+    store. A ciphertext naming a key this process has not seen (another instance rotated
+    keys since it started) reloads them once before giving up.
+    """
+
+    def __init__(self, kek: Kek, load: Callable[[], tuple[list[WrappedKey], WrappedKey]]) -> None:
+        self._kek = kek
+        self._load = load
+        self._lock = threading.Lock()
+        self._keys: tuple[FieldCipher, BlindIndex] | None = None  # loaded at startup or first use
+
+    def reload(self) -> None:
+        with self._lock:
+            field_keys, index_key = self._load()
+            self._keys = FieldCipher(self._kek, field_keys), BlindIndex(self._kek.unwrap(index_key.wrapped))
+
+    def _loaded(self) -> tuple[FieldCipher, BlindIndex]:
+        if self._keys is None:
+            self.reload()
+        assert self._keys is not None
+        return self._keys
+
+    @property
+    def current_key_id(self) -> str:
+        return self._loaded()[0].current_key_id
+
+    def encrypt(self, plaintext: str, column: str) -> str:
+        return self._loaded()[0].encrypt(plaintext, column)
+
+    def decrypt(self, token: str, column: str) -> str:
+        try:
+            return self._loaded()[0].decrypt(token, column)
+        except UnknownDataKey:
+            self.reload()
+            return self._loaded()[0].decrypt(token, column)
+
+    def index(self, value: str, column: str) -> str:
+        return self._loaded()[1].of(value, column)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import registry
 
+from app.adapters.crypto import PersonalDataVault
 from app.domain.model import Customer, CustomerStatus, Hold, HoldStatus, StaffMember
 from mercado_shared.contracts import PaymentType
 from mercado_shared.db import str_enum, timestamp_columns
@@ -15,14 +19,65 @@ metadata = sa.MetaData()
 mapper_registry = registry(metadata=metadata)
 MONEY = sa.Numeric(14, 2)
 
+
+def attach_vault(engine: Engine, vault: PersonalDataVault) -> None:
+    """Personal data read or written through ``engine`` is encrypted with ``vault``'s keys.
+
+    The vault hangs off the engine's dialect, the one object column types see, so two
+    engines (two databases, as in the tests) never share keys.
+    """
+    engine.dialect.personal_data_vault = vault  # type: ignore[attr-defined]
+
+
+def _vault(dialect: Dialect) -> PersonalDataVault:
+    vault: PersonalDataVault | None = getattr(dialect, "personal_data_vault", None)
+    if vault is None:
+        raise RuntimeError("no key vault attached to this engine: call orm.attach_vault(engine, vault)")
+    return vault
+
+
+class Encrypted(sa.TypeDecorator[str]):
+    """Text stored as AES-GCM ciphertext bound to its column (``v1.<key id>.<nonce+ct>``)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def __init__(self, column: str) -> None:
+        super().__init__()
+        self.column = column
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else _vault(dialect).encrypt(str(value), self.column)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else _vault(dialect).decrypt(value, self.column)
+
+
+class BlindIndexed(sa.TypeDecorator[str]):
+    """A keyed HMAC of a value: equal values match (``column == plaintext`` in a query);
+    nothing else about the value can be learnt from it."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def __init__(self, column: str) -> None:
+        super().__init__()
+        self.column = column
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else _vault(dialect).index(str(value), self.column)
+
+
 customers = sa.Table(
     "customers",
     metadata,
     sa.Column("id", sa.Uuid(as_uuid=False), primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("email", sa.Text, nullable=False, unique=True),
-    sa.Column("phone", sa.Text, nullable=False),
-    sa.Column("document", sa.Text, nullable=False, unique=True),
+    sa.Column("name", Encrypted("name"), nullable=False),
+    sa.Column("email", Encrypted("email"), nullable=False),
+    sa.Column("email_index", BlindIndexed("email"), nullable=False, unique=True),
+    sa.Column("phone", Encrypted("phone"), nullable=False),
+    sa.Column("document", Encrypted("document"), nullable=False),
+    sa.Column("document_index", BlindIndexed("document"), nullable=False, unique=True),
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("account_balance", MONEY, nullable=False),
     sa.Column("credit_limit", MONEY, nullable=False),
@@ -58,13 +113,33 @@ staff = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
 
+data_keys = sa.Table(
+    "data_keys",
+    metadata,
+    sa.Column("key_id", sa.Text, primary_key=True),
+    sa.Column("purpose", sa.Text, nullable=False),
+    sa.Column("wrapped", sa.LargeBinary, nullable=False),
+    sa.Column("kek_id", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.CheckConstraint("purpose IN ('field', 'index')", name="ck_data_keys_purpose"),
+)
+
 messaging = messaging_tables(metadata)
 rate_limits = rate_limit_table(metadata)
+
+
+def _index_personal_data(_mapper: Any, _connection: Any, customer: Customer) -> None:
+    """email and document are each written twice: encrypted, and as their blind index
+    (the plaintext assigned here is turned into its HMAC by ``BlindIndexed``)."""
+    customer.email_index = customer.email  # type: ignore[attr-defined]
+    customer.document_index = customer.document  # type: ignore[attr-defined]
 
 
 def start_mappers() -> None:
     if mapper_registry.mappers:
         return
     mapper_registry.map_imperatively(Customer, customers, eager_defaults=True)
+    sa.event.listen(Customer, "before_insert", _index_personal_data)
+    sa.event.listen(Customer, "before_update", _index_personal_data)
     mapper_registry.map_imperatively(Hold, holds, eager_defaults=True)
     mapper_registry.map_imperatively(StaffMember, staff, eager_defaults=True)

@@ -29,7 +29,8 @@ class CustomerRepository:
         return self.session.get(Customer, customer_id, with_for_update=True)
 
     def by_email(self, email: str) -> Customer | None:
-        return self.session.scalars(sa.select(Customer).filter_by(email=email)).first()
+        """By the email's blind index: the query carries its HMAC, never the address."""
+        return self.session.scalars(sa.select(Customer).where(customers.c.email_index == email)).first()
 
     def page(self, after: tuple[datetime, str] | None, limit: int) -> tuple[list[Customer], int]:
         """Oldest first, ties by id."""

@@ -53,7 +53,8 @@ def login(
     issuer: IssuerDep,
 ) -> TokenResponse:
     limiter: RateLimiter = request.app.state.login_limiter
-    account = f"login:{form.username.strip().lower()}"
+    # Keyed by a blind index: the rate-limit table must not hold the address in clear either.
+    account = f"login:{request.app.state.vault.index(form.username, 'login')}"
     wait = limiter.wait(account)  # after too many failures, even the right password waits
     if wait is not None:
         raise TooManyRequests("TOO_MANY_ATTEMPTS", "too many failed logins for this account; wait", wait)

@@ -35,8 +35,8 @@ class NewCustomer:
 
 
 _UNIQUE_CONSTRAINTS = {
-    "customers_email_key": ("EMAIL_ALREADY_REGISTERED", "a customer with this email exists"),
-    "customers_document_key": ("DOCUMENT_ALREADY_REGISTERED", "a customer with this CPF exists"),
+    "customers_email_index_key": ("EMAIL_ALREADY_REGISTERED", "a customer with this email exists"),
+    "customers_document_index_key": ("DOCUMENT_ALREADY_REGISTERED", "a customer with this CPF exists"),
 }
 
 

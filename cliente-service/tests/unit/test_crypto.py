@@ -1,8 +1,11 @@
 import os
+from types import SimpleNamespace
+from typing import Any
 
+import google_crc32c
 import pytest
 
-from app.adapters.crypto import BlindIndex, DecryptionFailed, FieldCipher, LocalKek, new_data_key
+from app.adapters.crypto import BlindIndex, CloudKmsKek, DecryptionFailed, FieldCipher, LocalKek, new_data_key
 
 
 @pytest.fixture
@@ -49,3 +52,36 @@ def test_the_blind_index_matches_equal_values_only_with_its_key() -> None:
     assert index.of("Maria@Example.com ", "email") == index.of("maria@example.com", "email")
     assert index.of("maria@example.com", "email") != index.of("maria@example.com", "document")
     assert index.of("maria@example.com", "email") != BlindIndex(os.urandom(32)).of("maria@example.com", "email")
+
+
+class FakeKms:
+    """Cloud KMS cannot run here: this stands in for its encrypt/decrypt calls, checking
+    what the adapter sends (key name, AAD, CRC32C) as the real service does."""
+
+    def __init__(self, corrupt: bool = False) -> None:
+        self._aead = LocalKek(os.urandom(32))
+        self.corrupt = corrupt
+        self.calls: list[str] = []
+
+    def encrypt(self, request: dict[str, Any]) -> SimpleNamespace:
+        assert request["additional_authenticated_data"] == b"data-key"
+        verified = request["plaintext_crc32c"] == google_crc32c.value(request["plaintext"])
+        ciphertext = self._aead.wrap(request["plaintext"])
+        self.calls.append(request["name"])
+        crc = google_crc32c.value(ciphertext) ^ (1 if self.corrupt else 0)
+        return SimpleNamespace(ciphertext=ciphertext, ciphertext_crc32c=crc, verified_plaintext_crc32c=verified)
+
+    def decrypt(self, request: dict[str, Any]) -> SimpleNamespace:
+        assert request["ciphertext_crc32c"] == google_crc32c.value(request["ciphertext"])
+        plaintext = self._aead.unwrap(request["ciphertext"])
+        return SimpleNamespace(plaintext=plaintext, plaintext_crc32c=google_crc32c.value(plaintext))
+
+
+def test_cloud_kms_wraps_data_keys_with_integrity_checks() -> None:
+    kms = FakeKms()
+    kek = CloudKmsKek("projects/p/locations/l/keyRings/r/cryptoKeys/data-keys", client=kms)
+    cipher = FieldCipher(kek, [new_data_key(kek, "k1")])
+    assert cipher.decrypt(cipher.encrypt("Maria", "name"), "name") == "Maria"
+    assert kms.calls == ["projects/p/locations/l/keyRings/r/cryptoKeys/data-keys"]
+    with pytest.raises(DecryptionFailed, match="corrupted"):
+        new_data_key(CloudKmsKek("k", client=FakeKms(corrupt=True)), "k2")
