@@ -9,7 +9,7 @@ from app.adapters.keys import kek_from_settings, vault_for
 from app.adapters.passwords import Argon2PasswordHasher
 from app.adapters.tokens import TokenIssuer, load_or_generate_key, load_public_keys
 from app.config import ClienteSettings
-from app.entrypoints.api import customers, identity
+from app.entrypoints.api import customers, identity, internal
 from app.service_layer import services
 from app.service_layer.handlers import HANDLERS
 from app.service_layer.unit_of_work import ClienteUnitOfWork
@@ -55,7 +55,7 @@ def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | No
         title="Mercado Veículo — cliente-service",
         version=settings.version,
         description="Customers, their balance and credit line, and identity (login, JWT, JWKS).",
-        routers=[identity, customers],
+        routers=[identity, customers, internal],
     )
     app.state.password_hasher = hasher
     app.state.vault = vault

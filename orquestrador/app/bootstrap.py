@@ -51,7 +51,10 @@ def bootstrap(
         key_source=key_source,
     )
     participants = Participants(
-        settings.cliente_service_url, settings.veiculo_service_url, settings.participant_timeout_seconds
+        settings.cliente_service_url,
+        settings.veiculo_service_url,
+        settings.participant_timeout_seconds,
+        runtime.id_tokens,
     )
     sweeper = Periodic(
         "deadline-sweep", settings.deadline_sweep_interval_seconds, lambda: coordinator.sweep(runtime.uow_factory)

@@ -13,9 +13,9 @@ from mercado_shared.db import create_engine, session_factory
 from mercado_shared.messaging.bus import Handler, MessageBus
 from mercado_shared.messaging.outbox import OutboxRelay
 from mercado_shared.messaging.publisher import Publisher, PubSubPublisher
-from mercado_shared.messaging.push_auth import GoogleOidc, LoopbackOnly, PushAuthenticator
 from mercado_shared.messaging.schema import MessagingTables
 from mercado_shared.messaging.unit_of_work import SqlUnitOfWork
+from mercado_shared.platform_auth import CallerAuthenticator, GoogleOidc, IdTokens, LoopbackOnly, google_id_token
 from mercado_shared.settings import ServiceSettings
 from mercado_shared.web import Runtime
 
@@ -54,10 +54,14 @@ def build_runtime(
         audience=settings.jwt_audience,
     )
     bus: MessageBus[Any] = MessageBus(service, uow_factory, handlers)
-    push_authenticator: PushAuthenticator = LoopbackOnly()
-    if settings.push_auth == "oidc":
-        assert settings.push_audience and settings.push_service_account, "checked by the settings"
-        push_authenticator = GoogleOidc(settings.push_audience, settings.push_service_account)
+    push_authenticator: CallerAuthenticator = LoopbackOnly()
+    internal_authenticator: CallerAuthenticator = LoopbackOnly()
+    id_tokens = IdTokens.none()
+    if settings.platform_auth == "oidc":
+        assert settings.service_audience and settings.push_service_account, "checked by the settings"
+        push_authenticator = GoogleOidc(settings.service_audience, settings.push_service_account)
+        internal_authenticator = GoogleOidc(settings.service_audience, settings.internal_callers)
+        id_tokens = IdTokens(google_id_token)
     return Runtime(
         service=service,
         engine=engine,
@@ -67,4 +71,6 @@ def build_runtime(
         uow_factory=uow_factory,
         token_verifier=verifier,
         push_authenticator=push_authenticator,
+        internal_authenticator=internal_authenticator,
+        id_tokens=id_tokens,
     )

@@ -34,11 +34,14 @@ class ServiceSettings(BaseSettings):
     outbox_relay_interval_seconds: float = Field(default=1.0, gt=0)
     outbox_relay_grace_seconds: float = Field(default=2.0, ge=0)
 
-    # Who may push messages: "loopback" (local, the emulator sends no token) or "oidc"
-    # (Pub/Sub's Google-signed token for PUSH_AUDIENCE from PUSH_SERVICE_ACCOUNT).
-    push_auth: Literal["loopback", "oidc"] = "loopback"
-    push_audience: str | None = None
+    # Who is the platform (mercado_shared.platform_auth): "loopback" locally (nobody sends
+    # tokens) or "oidc" (Google-signed ID tokens whose audience is SERVICE_AUDIENCE, this
+    # service's URL: from PUSH_SERVICE_ACCOUNT on pushes, from INTERNAL_CALLERS on
+    # /internal/… routes). With "oidc" the service also sends ID tokens on its own calls.
+    platform_auth: Literal["loopback", "oidc"] = "loopback"
+    service_audience: str | None = None
     push_service_account: str | None = None
+    internal_callers: list[str] = Field(default_factory=list)
 
     jwks_url: str = "http://127.0.0.1:8080/.well-known/jwks.json"
     jwt_issuer: str = "mercado-veiculo"
@@ -55,6 +58,6 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("PUBSUB_EMULATOR_HOST must not be set in production")
             if not self.jwks_url.startswith("https://"):
                 raise ValueError("JWKS_URL must be https in production")
-            if self.push_auth != "oidc" or not (self.push_audience and self.push_service_account):
-                raise ValueError("production needs PUSH_AUTH=oidc, PUSH_AUDIENCE and PUSH_SERVICE_ACCOUNT")
+            if self.platform_auth != "oidc" or not (self.service_audience and self.push_service_account):
+                raise ValueError("production needs PLATFORM_AUTH=oidc, SERVICE_AUDIENCE and PUSH_SERVICE_ACCOUNT")
         return self

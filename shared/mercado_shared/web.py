@@ -34,7 +34,7 @@ from mercado_shared.messaging.bus import MessageBus
 from mercado_shared.messaging.outbox import OutboxRelay
 from mercado_shared.messaging.publisher import Publisher
 from mercado_shared.messaging.push import push_router
-from mercado_shared.messaging.push_auth import PushAuthenticator
+from mercado_shared.platform_auth import CallerAuthenticator, IdTokens
 from mercado_shared.topology import load_topology
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,9 @@ class Runtime:
     bus: MessageBus[Any]
     uow_factory: Callable[[], Any]
     token_verifier: TokenVerifier
-    push_authenticator: PushAuthenticator
+    push_authenticator: CallerAuthenticator
+    internal_authenticator: CallerAuthenticator
+    id_tokens: IdTokens
     on_startup: list[Callable[[], None]] = field(default_factory=list)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
+from mercado_shared.devstack import SERVICES
 from tests.e2e.conftest import Api
 
 
@@ -83,3 +85,21 @@ def test_customers_reach_no_staff_function(api: Api, victim: dict[str, Any]) -> 
     staff_view = api.client.get(api.url("veiculo-service", f"/vehicles/{vid}"), headers=api.staff()).json()
     assert (staff_view["color"], staff_view["picked_up_at"]) == ("Prata", None)
     assert api.customer(me)["credit_limit"] == 1000
+
+
+def test_platform_routes_refuse_anyone_but_the_platform(api: Api) -> None:
+    """Locally the platform is loopback (127.0.0.1). A caller from another address, even
+    with staff's token, cannot deliver messages, read funds or run the deadline sweep."""
+    customer, _ = api.new_customer(balance=10)
+    routes = [
+        ("orquestrador", "POST", "/internal/deadlines/sweep"),
+        ("cliente-service", "GET", f"/internal/customers/{customer['id']}/funds"),
+        *((s.name, "POST", "/pubsub/push") for s in SERVICES),
+    ]
+    stranger = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=15)
+    with stranger:
+        for service, method, path in routes:
+            response = stranger.request(method, api.url(service, path), headers=api.staff(), json={})
+            assert response.status_code == 403, (service, path, response.status_code)
+    sweep = api.client.post(api.url("orquestrador", "/internal/deadlines/sweep"))  # from loopback: let in
+    assert sweep.status_code == 200

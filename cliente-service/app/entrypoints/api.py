@@ -12,6 +12,7 @@ from app.entrypoints.deps import HasherDep, IssuerDep, UowDep
 from app.entrypoints.schemas import (
     CustomerCreate,
     CustomerExport,
+    CustomerFunds,
     CustomerPage,
     CustomerRead,
     CustomerUpdate,
@@ -22,10 +23,13 @@ from mercado_shared.auth import CurrentUser, OptionalUser, StaffUser
 from mercado_shared.errors import AUTH_ERRORS, STAFF_ERRORS, error_body, error_responses
 from mercado_shared.money import ZERO
 from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
+from mercado_shared.platform_auth import internal_caller
 from mercado_shared.ratelimit import RateLimiter, TooManyRequests
 
 identity = APIRouter(tags=["identity"])
 customers = APIRouter(prefix="/customers", tags=["customers"])
+# Platform-only reads for the other services (ID tokens in production, loopback locally).
+internal = APIRouter(prefix="/internal", dependencies=[Depends(internal_caller)], include_in_schema=False)
 
 _NOT_FOUND = error_responses((404, "CUSTOMER_NOT_FOUND"))
 
@@ -194,3 +198,9 @@ def export_customer(customer_id: str, principal: CurrentUser, uow: UowDep) -> Cu
 def anonymise_customer(customer_id: str, principal: CurrentUser, uow: UowDep) -> Response:
     services.anonymise_customer(uow, customer_id, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@internal.get("/customers/{customer_id}/funds", response_model=CustomerFunds)
+def customer_funds(customer_id: str, uow: UowDep) -> CustomerFunds:
+    """What the orchestrator checks before a purchase starts: money, no personal data."""
+    return CustomerFunds.of(services.funds_of(uow, customer_id))

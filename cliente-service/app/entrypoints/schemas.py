@@ -241,3 +241,15 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 (the OAuth2 token type, not a secret)
     expires_in: int
+
+
+class CustomerFunds(BaseModel):
+    """Internal: what a purchase needs to know about its buyer, and nothing personal."""
+
+    account_balance: Money
+    available_credit: Money
+    status: CustomerStatus
+
+    @classmethod
+    def of(cls, c: Customer) -> CustomerFunds:
+        return cls(account_balance=c.account_balance, available_credit=c.available_credit, status=c.status)

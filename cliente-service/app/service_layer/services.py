@@ -80,6 +80,15 @@ def get_customer(uow: ClienteUnitOfWork, customer_id: str, principal: Principal)
     return customer
 
 
+def funds_of(uow: ClienteUnitOfWork, customer_id: str) -> Customer:
+    """For the platform's internal route (its caller was authenticated there): any customer."""
+    with uow:
+        customer = uow.customers.get(customer_id)
+    if customer is None:
+        raise _not_found()
+    return customer
+
+
 def list_customers(
     uow: ClienteUnitOfWork, after: tuple[datetime, str] | None, limit: int
 ) -> tuple[list[Customer], int, tuple[datetime, str] | None]:

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from app.bootstrap import bootstrap
 from app.config import ClienteSettings
 from mercado_shared.contracts import Envelope, PaymentType, ReleaseCredit, ReserveCredit
 from tests.conftest import Client
@@ -252,3 +254,16 @@ def test_the_database_itself_refuses_negative_money(client: Client, settings: Cl
             conn.execute(sa.text(corruption), {"id": customer["id"]})
     finally:
         engine.dispose()
+
+
+# ------------------------------------------------------------------ internal
+def test_the_orchestrators_funds_read_is_for_the_platform_and_carries_nothing_personal(
+    client: Client, settings: ClienteSettings
+) -> None:
+    customer, headers = client.register(client.staff(), initial_balance=700, credit_limit=300)
+    path = f"/internal/customers/{customer['id']}/funds"
+    assert client.http.get(path, headers=headers).status_code == 403  # not loopback: a user's token is no pass
+    with TestClient(bootstrap(settings), client=("127.0.0.1", 40000)) as local:
+        assert local.get(path).json() == {"account_balance": 700, "available_credit": 300, "status": "ACTIVE"}
+        assert code_of(local.get(f"/internal/customers/{uuid.uuid4()}/funds")) == (404, "CUSTOMER_NOT_FOUND")
+    assert "/internal/customers/{customer_id}/funds" not in client.http.get("/openapi.json").json()["paths"]

@@ -12,6 +12,7 @@ from decimal import Decimal
 import httpx
 
 from mercado_shared.errors import BusinessError
+from mercado_shared.platform_auth import IdTokens
 
 
 class ParticipantUnavailable(BusinessError):
@@ -37,9 +38,15 @@ class CustomerFunds:
 
 
 class Participants:
-    def __init__(self, cliente_url: str, veiculo_url: str, timeout: float) -> None:
+    """``id_tokens`` identifies the orchestrator to the participants' internal routes (a
+    Google ID token for each one's URL on Cloud Run; nothing locally, where loopback is
+    checked). The vehicle read is public data and needs no identity."""
+
+    def __init__(self, cliente_url: str, veiculo_url: str, timeout: float, id_tokens: IdTokens) -> None:
+        self._cliente_url = cliente_url
         self._cliente = httpx.Client(base_url=cliente_url, timeout=timeout)
         self._veiculo = httpx.Client(base_url=veiculo_url, timeout=timeout)
+        self._id_tokens = id_tokens
 
     def vehicle(self, vehicle_id: str) -> VehicleOffer | None:
         """``vehicle_id`` must be a UUID (checked by the caller): it goes into the path."""
@@ -54,14 +61,15 @@ class Participants:
         body = response.json()
         return VehicleOffer(body["id"], Decimal(str(body["price"])), body["is_reserved"], body["is_sold"])
 
-    def customer(self, customer_id: str, bearer_token: str) -> CustomerFunds | None:
-        """Read with the caller's own token (a customer reads itself, staff anyone).
+    def customer(self, customer_id: str) -> CustomerFunds | None:
+        """The buyer's funds, read as the platform (never with the buyer's token, which
+        would let any service holding it act as the buyer).
 
         ``customer_id`` must be a UUID (checked by the caller): it goes into the path.
         """
         try:
             response = self._cliente.get(
-                f"/customers/{customer_id}", headers={"Authorization": f"Bearer {bearer_token}"}
+                f"/internal/customers/{customer_id}/funds", headers=self._id_tokens.headers(self._cliente_url)
             )
         except httpx.HTTPError:
             raise ParticipantUnavailable("cliente-service") from None

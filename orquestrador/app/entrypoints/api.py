@@ -16,6 +16,7 @@ from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.auth import CurrentUser
 from mercado_shared.errors import error_responses
 from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
+from mercado_shared.platform_auth import internal_caller
 from mercado_shared.ratelimit import RateLimiter, TooManyRequests
 from mercado_shared.web import new_unit_of_work
 
@@ -86,8 +87,7 @@ def purchase(
     wait = limiter.take(f"purchase:{buyer}")
     if wait is not None:
         raise TooManyRequests("TOO_MANY_REQUESTS", "too many purchases started; wait", wait)
-    token = request.headers["authorization"].split(" ", 1)[1]
-    order = services.prepare_purchase(participants, token, buyer, body.vehicle_id, body.payment_type)
+    order = services.prepare_purchase(participants, buyer, body.vehicle_id, body.payment_type)
     answer = services.start_purchase(
         coordinator,
         uow,
@@ -155,7 +155,7 @@ def cancel(transaction_id: str, principal: CurrentUser, uow: UowDep, coordinator
     return PurchaseAccepted.of(services.cancel_purchase(coordinator, uow, transaction_id, principal))
 
 
-@router.post("/internal/deadlines/sweep", include_in_schema=False)
+@router.post("/internal/deadlines/sweep", include_in_schema=False, dependencies=[Depends(internal_caller)])
 def sweep_deadlines(request: Request, coordinator: CoordinatorDep) -> dict[str, int]:
     """For Cloud Scheduler, where instances scale to zero: act on every passed deadline."""
     return {"handled": coordinator.sweep(request.app.state.runtime.uow_factory)}

@@ -40,7 +40,7 @@ def fingerprint(buyer: str, vehicle_id: str, payment_type: PaymentType) -> str:
 
 
 def prepare_purchase(
-    participants: Participants, bearer_token: str, buyer: str, vehicle_id: str, payment_type: PaymentType
+    participants: Participants, buyer: str, vehicle_id: str, payment_type: PaymentType
 ) -> PurchaseOrder:
     """Refuse at once what cannot succeed; the saga still decides, under every race."""
     offer = participants.vehicle(vehicle_id) if is_uuid(vehicle_id) else None
@@ -48,7 +48,7 @@ def prepare_purchase(
         raise NotFound("VEHICLE_NOT_FOUND", "no such vehicle")
     if offer.is_reserved or offer.is_sold:
         raise Conflict("VEHICLE_UNAVAILABLE", "this vehicle is reserved or sold")
-    funds = participants.customer(buyer, bearer_token) if is_uuid(buyer) else None
+    funds = participants.customer(buyer) if is_uuid(buyer) else None
     if funds is None or not funds.active:
         raise NotFound("CUSTOMER_NOT_FOUND", "no such customer")
     available = funds.account_balance if payment_type is PaymentType.CASH else funds.available_credit

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from mercado_shared import metrics
 from mercado_shared.contracts import Envelope, UnknownMessageType
 from mercado_shared.messaging.bus import MessageBus, NoHandler
-from mercado_shared.messaging.push_auth import PushAuthenticator, PushRefused
+from mercado_shared.platform_auth import CallerAuthenticator, CallerRefused
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def decode(body: bytes) -> tuple[PushRequest, Envelope]:
 
 
 def push_router(
-    service: str, path: str, bus: MessageBus[Any], max_attempts: int, authenticator: PushAuthenticator
+    service: str, path: str, bus: MessageBus[Any], max_attempts: int, authenticator: CallerAuthenticator
 ) -> APIRouter:
     router = APIRouter()
 
@@ -80,7 +80,7 @@ def push_router(
     async def receive_push(request: Request) -> Response:
         try:
             authenticator.check(request)
-        except PushRefused as refused:
+        except CallerRefused as refused:
             metrics.MESSAGES.labels(service, "unknown", "refused").inc()
             log.warning("push refused", extra={"reason": refused.reason})
             return Response(status_code=refused.status_code)

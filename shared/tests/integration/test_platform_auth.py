@@ -1,23 +1,27 @@
-"""Only Pub/Sub may push: a Google-style OIDC token, checked against keys served locally."""
+"""Only the platform may push or call internal routes: Google-style OIDC ID tokens,
+signed and served locally as Google serves its keys; loopback in development."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from mercado_shared.auth import JwksKeySource
+from mercado_shared.auth import JwksKeySource, Role
 from mercado_shared.messaging.bus import MessageBus
 from mercado_shared.messaging.push import push_router
-from mercado_shared.messaging.push_auth import GoogleOidc, LoopbackOnly, PushAuthenticator
+from mercado_shared.platform_auth import CallerAuthenticator, GoogleOidc, IdTokens, LoopbackOnly, internal_caller
 from mercado_shared.testing.helpers import serve
+from mercado_shared.testing.tokens import TestTokens
 
 AUDIENCE = "https://orquestrador.example.run.app/pubsub/push"
 PUSHER = "pubsub-push@project.iam.gserviceaccount.com"
@@ -59,7 +63,7 @@ def certs_url(keys: Keys) -> Iterator[str]:
         yield url + "/oauth2/v3/certs"
 
 
-def pushed(authenticator: PushAuthenticator, headers: dict[str, str]) -> int:
+def pushed(authenticator: CallerAuthenticator, headers: dict[str, str]) -> int:
     app = FastAPI()
     app.include_router(push_router("svc", "/pubsub/push", MessageBus("svc", lambda: None, {}), 5, authenticator))
     with TestClient(app) as client:
@@ -98,6 +102,76 @@ def test_no_token_or_a_forged_one_is_refused(keys: Keys, certs_url: str) -> None
 
 def test_locally_only_loopback_may_push() -> None:
     assert pushed(LoopbackOnly(), {}) == 403  # the test client is not loopback
+
+
+ORCHESTRATOR = "orquestrador@project.iam.gserviceaccount.com"
+CLIENTE_URL = "https://cliente-service.example.run.app"
+
+
+def internal_app(authenticator: CallerAuthenticator) -> FastAPI:
+    app = FastAPI()
+    app.state.runtime = SimpleNamespace(internal_authenticator=authenticator)
+
+    @app.get("/internal/ping", dependencies=[Depends(internal_caller)])
+    def ping() -> str:
+        return "pong"
+
+    return app
+
+
+def test_internal_routes_take_the_allowed_services_id_tokens_only(keys: Keys, certs_url: str) -> None:
+    oidc = GoogleOidc(CLIENTE_URL, [ORCHESTRATOR], JwksKeySource(certs_url))
+    user_token = TestTokens().token("c1", Role.STAFF)  # even staff's own token is not the platform
+    with TestClient(internal_app(oidc)) as client:
+
+        def answer(headers: dict[str, str]) -> tuple[int, str]:
+            response = client.get("/internal/ping", headers=headers)
+            return response.status_code, response.json() if response.status_code == 200 else response.json()["detail"][
+                "code"
+            ]
+
+        def bearer(token: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token}"}
+
+        assert answer(bearer(keys.token(aud=CLIENTE_URL, email=ORCHESTRATOR))) == (200, "pong")
+        assert answer(bearer(keys.token(aud=CLIENTE_URL))) == (403, "FORBIDDEN")  # Pub/Sub's account
+        assert answer(bearer(keys.token(aud="https://veiculo-service.example.run.app", email=ORCHESTRATOR))) == (
+            401,
+            "UNAUTHENTICATED",
+        )
+        assert answer(bearer(user_token)) == (401, "UNAUTHENTICATED")
+        assert answer({}) == (401, "UNAUTHENTICATED")
+
+
+def test_locally_internal_routes_take_loopback_callers_only() -> None:
+    app = internal_app(LoopbackOnly())
+    with TestClient(app) as remote, TestClient(app, client=("127.0.0.1", 40000)) as local:
+        assert remote.get("/internal/ping").status_code == 403
+        assert local.get("/internal/ping").status_code == 200
+
+
+def test_outgoing_calls_carry_an_id_token_for_the_callee_renewed_before_it_expires(keys: Keys, certs_url: str) -> None:
+    """The caller's side: IdTokens asks for a token per audience, reuses it, renews it in time."""
+    fetched: list[str] = []
+    lifetime = {"seconds": 3600}
+
+    def fetch(audience: str) -> str:  # what the metadata server does on Cloud Run
+        fetched.append(audience)
+        return keys.token(aud=audience, email=ORCHESTRATOR, exp=int(time.time()) + lifetime["seconds"])
+
+    tokens = IdTokens(fetch)
+    with serve(internal_app(GoogleOidc(CLIENTE_URL, [ORCHESTRATOR], JwksKeySource(certs_url)))) as url:
+        for _ in range(3):
+            assert httpx.get(url + "/internal/ping", headers=tokens.headers(CLIENTE_URL)).json() == "pong"
+    assert fetched == [CLIENTE_URL]  # one token, reused
+    tokens.headers("https://veiculo-service.example.run.app")
+    assert fetched == [CLIENTE_URL, "https://veiculo-service.example.run.app"]  # one per audience
+    lifetime["seconds"] = 60  # a token that expires within the margin is renewed at once
+    tokens = IdTokens(fetch)
+    tokens.headers(CLIENTE_URL)
+    tokens.headers(CLIENTE_URL)
+    assert fetched[-2:] == [CLIENTE_URL, CLIENTE_URL]
+    assert IdTokens.none().headers(CLIENTE_URL) == {}  # local: no token, loopback is checked
 
 
 def test_keys_that_cannot_be_fetched_are_a_503_not_a_401() -> None:

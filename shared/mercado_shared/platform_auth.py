@@ -1,0 +1,132 @@
+"""Service trust: who may call a service as the platform rather than as a user.
+
+Two kinds of callers are the platform:
+- Pub/Sub delivering to ``POST /pubsub/push``, and
+- another of our services (or Cloud Scheduler) calling an ``/internal/…`` endpoint.
+
+In production each carries a Google-signed OIDC ID token. Its audience is the called
+service's own URL (SERVICE_AUDIENCE), and its email is one of the service accounts allowed
+there: PUSH_SERVICE_ACCOUNT for pushes, INTERNAL_CALLERS for internal endpoints. Locally
+the emulator and the other services send no token, so only loopback callers are accepted.
+
+Outgoing calls get their ID token from ``IdTokens``. On Cloud Run that is the metadata
+server, through google-auth. Locally no token is sent, since loopback is what's checked.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Collection
+from typing import Annotated, Protocol
+
+import jwt
+from fastapi import Depends, HTTPException, Request
+
+from mercado_shared.auth import JwksKeySource, KeySource
+from mercado_shared.errors import error_body
+
+GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
+GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+class CallerRefused(Exception):
+    def __init__(self, status_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status_code = status_code
+        self.reason = reason
+
+
+class CallerAuthenticator(Protocol):
+    def check(self, request: Request) -> None:
+        """Raise CallerRefused unless the caller is the platform."""
+        ...
+
+
+class LoopbackOnly:
+    def check(self, request: Request) -> None:
+        if request.client is None or request.client.host not in LOOPBACK:
+            raise CallerRefused(403, "only loopback may call without a token (development)")
+
+
+class GoogleOidc:
+    """A Google-signed ID token for ``audience`` from one of ``service_accounts``."""
+
+    def __init__(self, audience: str, service_accounts: Collection[str] | str, keys: KeySource | None = None) -> None:
+        self.audience = audience
+        self.service_accounts = {service_accounts} if isinstance(service_accounts, str) else set(service_accounts)
+        self.keys = keys or JwksKeySource(GOOGLE_JWKS_URL)
+
+    def check(self, request: Request) -> None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise CallerRefused(401, "no bearer token")
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self.keys.key_for(str(kid))
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                audience=self.audience,
+                options={"require": ["exp", "iat", "iss", "aud", "email"]},
+            )
+        except Exception as exc:  # any flaw in the token: refused
+            raise CallerRefused(401, f"invalid token: {type(exc).__name__}") from None
+        if claims["iss"] not in GOOGLE_ISSUERS:
+            raise CallerRefused(401, "not issued by Google")
+        if claims["email"] not in self.service_accounts or claims.get("email_verified") is not True:
+            raise CallerRefused(403, "not a service account allowed here")
+
+
+def internal_caller(request: Request) -> None:
+    """Dependency of every ``/internal/…`` route: the platform only (see module doc)."""
+    try:
+        request.app.state.runtime.internal_authenticator.check(request)
+    except CallerRefused as refused:
+        code = "UNAUTHENTICATED" if refused.status_code == 401 else "FORBIDDEN"
+        raise HTTPException(refused.status_code, error_body(code, refused.reason)["detail"]) from None
+
+
+InternalCaller = Annotated[None, Depends(internal_caller)]
+
+
+class IdTokens:
+    """ID tokens for calls to other services, cached until shortly before they expire.
+
+    ``fetch(audience)`` returns a signed token; on Cloud Run ``google_id_token`` asks the
+    metadata server. ``IdTokens.none()`` sends no token (local: the callee checks loopback).
+    """
+
+    REFRESH_MARGIN = 300.0  # Google's tokens live an hour; renew five minutes before
+
+    def __init__(self, fetch: Callable[[str], str] | None) -> None:
+        self._fetch = fetch
+        self._cache: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def none(cls) -> IdTokens:
+        return cls(None)
+
+    def headers(self, audience: str) -> dict[str, str]:
+        if self._fetch is None:
+            return {}
+        with self._lock:
+            token, expires = self._cache.get(audience, ("", 0.0))
+            if time.time() > expires - self.REFRESH_MARGIN:
+                token = self._fetch(audience)
+                claims = jwt.decode(token, options={"verify_signature": False})  # our own token: its expiry
+                self._cache[audience] = (token, float(claims["exp"]))
+        return {"Authorization": f"Bearer {token}"}
+
+
+def google_id_token(audience: str) -> str:
+    """The service account's ID token for ``audience``, from the Cloud Run metadata server."""
+    import google.auth.transport.requests
+    import google.oauth2.id_token
+
+    request = google.auth.transport.requests.Request()
+    token: str = google.oauth2.id_token.fetch_id_token(request, audience)  # type: ignore[no-untyped-call]
+    return token
