@@ -15,7 +15,14 @@ from mercado_shared.messaging.outbox import OutboxRelay
 from mercado_shared.messaging.publisher import Publisher, PubSubPublisher
 from mercado_shared.messaging.schema import MessagingTables
 from mercado_shared.messaging.unit_of_work import SqlUnitOfWork
-from mercado_shared.platform_auth import CallerAuthenticator, GoogleOidc, IdTokens, LoopbackOnly, google_id_token
+from mercado_shared.platform_auth import (
+    CallerAuthenticator,
+    GoogleOidc,
+    IdTokens,
+    LoopbackOnly,
+    SharedSecret,
+    google_id_token,
+)
 from mercado_shared.settings import ServiceSettings
 from mercado_shared.web import Runtime
 
@@ -57,6 +64,11 @@ def build_runtime(
     push_authenticator: CallerAuthenticator = LoopbackOnly()
     internal_authenticator: CallerAuthenticator = LoopbackOnly()
     id_tokens = IdTokens.none()
+    if settings.platform_auth == "secret":
+        assert settings.platform_secret is not None, "checked by the settings"
+        secret = settings.platform_secret.get_secret_value()
+        push_authenticator = internal_authenticator = SharedSecret(secret)
+        id_tokens = IdTokens.shared_secret(secret)
     if settings.platform_auth == "oidc":
         assert settings.service_audience and settings.push_service_account, "checked by the settings"
         push_authenticator = GoogleOidc(settings.service_audience, settings.push_service_account)

@@ -28,6 +28,7 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -328,8 +329,12 @@ def provision(
     endpoints: Mapping[str, str],
     topology: Topology | None = None,
     policy: SubscriptionPolicy | None = None,
+    push_secret: str | None = None,
 ) -> None:
     """Create the topology's topics and subscriptions; push to ``endpoints[service]``.
+
+    ``push_secret`` goes into each push URL for services that check PLATFORM_SECRET
+    (docker compose, where pushes do not come from loopback).
 
     ``policy`` replaces the retry and dead-letter numbers (the fault tests shorten them so
     that a poison message is dead-lettered in seconds); names and wiring never change.
@@ -339,6 +344,7 @@ def provision(
 
     os.environ["PUBSUB_EMULATOR_HOST"] = emulator_host
     topology = topology or load_topology()
+    query = f"?{urllib.parse.urlencode({'platform_secret': push_secret})}" if push_secret else ""
     publisher = pubsub_v1.PublisherClient()
     subscriber = pubsub_v1.SubscriberClient()
     try:
@@ -358,7 +364,7 @@ def provision(
             request = {
                 "name": subscriber.subscription_path(project_id, sub.name),
                 "topic": publisher.topic_path(project_id, sub.topic),
-                "push_config": {"push_endpoint": endpoints[sub.service].rstrip("/") + sub.push_path},
+                "push_config": {"push_endpoint": endpoints[sub.service].rstrip("/") + sub.push_path + query},
                 "ack_deadline_seconds": p.ack_deadline_seconds,
                 "dead_letter_policy": {
                     "dead_letter_topic": publisher.topic_path(project_id, sub.dead_letter_topic),
@@ -554,3 +560,30 @@ class LocalStack:
         self.emulator.stop()
         if self.postgres is not None:
             self.postgres.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m mercado_shared.devstack provision``: the one-shot provisioning step of
+    docker compose (topics, subscriptions, dead letters) from the shared topology."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m mercado_shared.devstack")
+    commands = parser.add_subparsers(dest="command", required=True)
+    prov = commands.add_parser("provision")
+    prov.add_argument("--emulator-host", default=os.environ.get("PUBSUB_EMULATOR_HOST"), required=False)
+    prov.add_argument("--project", default=os.environ.get("PUBSUB_PROJECT_ID", "mercado-veiculo-local"))
+    prov.add_argument("--endpoint", action="append", default=[], help="service=http://host:port", required=True)
+    args = parser.parse_args(argv)
+    if not args.emulator_host:
+        parser.error("set --emulator-host or PUBSUB_EMULATOR_HOST")
+    endpoints = dict(e.split("=", 1) for e in args.endpoint)
+    unknown = set(endpoints) - set(load_topology().services)
+    if unknown:
+        parser.error(f"unknown services: {sorted(unknown)}")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    provision(args.emulator_host, args.project, endpoints, push_secret=os.environ.get("PLATFORM_SECRET"))
+    log.info("provisioned %s topics for %s", len(load_topology().topics), ", ".join(sorted(endpoints)))
+
+
+if __name__ == "__main__":
+    main()

@@ -7,7 +7,10 @@ Two kinds of callers are the platform:
 In production each carries a Google-signed OIDC ID token. Its audience is the called
 service's own URL (SERVICE_AUDIENCE), and its email is one of the service accounts allowed
 there: PUSH_SERVICE_ACCOUNT for pushes, INTERNAL_CALLERS for internal endpoints. Locally
-the emulator and the other services send no token, so only loopback callers are accepted.
+the emulator and the other services send no token, so only loopback callers are accepted;
+where the services are not on one host (docker compose) a shared secret stands in for the
+platform's identity: ``X-Platform-Secret``, or ``platform_secret`` in the push URL, since
+the emulator cannot add headers. Production refuses both local modes.
 
 Outgoing calls get their ID token from ``IdTokens``. On Cloud Run that is the metadata
 server, through google-auth. Locally no token is sent, since loopback is what's checked.
@@ -15,6 +18,7 @@ server, through google-auth. Locally no token is sent, since loopback is what's 
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -48,6 +52,23 @@ class LoopbackOnly:
     def check(self, request: Request) -> None:
         if request.client is None or request.client.host not in LOOPBACK:
             raise CallerRefused(403, "only loopback may call without a token (development)")
+
+
+class SharedSecret:
+    """Development across hosts (docker compose): the caller knows PLATFORM_SECRET."""
+
+    HEADER = "X-Platform-Secret"
+    QUERY = "platform_secret"
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret.encode()
+
+    def check(self, request: Request) -> None:
+        presented = request.headers.get(self.HEADER) or request.query_params.get(self.QUERY)
+        if not presented:
+            raise CallerRefused(401, "no platform secret")
+        if not hmac.compare_digest(presented.encode(), self._secret):
+            raise CallerRefused(403, "wrong platform secret")
 
 
 class GoogleOidc:
@@ -101,8 +122,9 @@ class IdTokens:
 
     REFRESH_MARGIN = 300.0  # Google's tokens live an hour; renew five minutes before
 
-    def __init__(self, fetch: Callable[[str], str] | None) -> None:
+    def __init__(self, fetch: Callable[[str], str] | None, static: dict[str, str] | None = None) -> None:
         self._fetch = fetch
+        self._static = static or {}
         self._cache: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
@@ -110,9 +132,13 @@ class IdTokens:
     def none(cls) -> IdTokens:
         return cls(None)
 
+    @classmethod
+    def shared_secret(cls, secret: str) -> IdTokens:
+        return cls(None, {SharedSecret.HEADER: secret})
+
     def headers(self, audience: str) -> dict[str, str]:
         if self._fetch is None:
-            return {}
+            return dict(self._static)
         with self._lock:
             token, expires = self._cache.get(audience, ("", 0.0))
             if time.time() > expires - self.REFRESH_MARGIN:

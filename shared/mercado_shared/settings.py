@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,10 +35,12 @@ class ServiceSettings(BaseSettings):
     outbox_relay_grace_seconds: float = Field(default=2.0, ge=0)
 
     # Who is the platform (mercado_shared.platform_auth): "loopback" locally (nobody sends
-    # tokens) or "oidc" (Google-signed ID tokens whose audience is SERVICE_AUDIENCE, this
-    # service's URL: from PUSH_SERVICE_ACCOUNT on pushes, from INTERNAL_CALLERS on
-    # /internal/… routes). With "oidc" the service also sends ID tokens on its own calls.
-    platform_auth: Literal["loopback", "oidc"] = "loopback"
+    # tokens), "secret" in docker compose (PLATFORM_SECRET), or "oidc" (Google-signed ID
+    # tokens whose audience is SERVICE_AUDIENCE, this service's URL: from
+    # PUSH_SERVICE_ACCOUNT on pushes, from INTERNAL_CALLERS on /internal/… routes). The
+    # service identifies itself the same way on its own calls.
+    platform_auth: Literal["loopback", "secret", "oidc"] = "loopback"
+    platform_secret: SecretStr | None = Field(default=None, min_length=32)
     service_audience: str | None = None
     push_service_account: str | None = None
     internal_callers: list[str] = Field(default_factory=list)
@@ -50,6 +52,12 @@ class ServiceSettings(BaseSettings):
     @property
     def is_local(self) -> bool:
         return self.environment in (Environment.LOCAL, Environment.TEST)
+
+    @model_validator(mode="after")
+    def _secret_mode_has_a_secret(self) -> ServiceSettings:
+        if self.platform_auth == "secret" and self.platform_secret is None:
+            raise ValueError("PLATFORM_AUTH=secret needs PLATFORM_SECRET (32+ characters)")
+        return self
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> ServiceSettings:

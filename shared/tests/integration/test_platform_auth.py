@@ -19,7 +19,14 @@ from fastapi.testclient import TestClient
 from mercado_shared.auth import JwksKeySource, Role
 from mercado_shared.messaging.bus import MessageBus
 from mercado_shared.messaging.push import push_router
-from mercado_shared.platform_auth import CallerAuthenticator, GoogleOidc, IdTokens, LoopbackOnly, internal_caller
+from mercado_shared.platform_auth import (
+    CallerAuthenticator,
+    GoogleOidc,
+    IdTokens,
+    LoopbackOnly,
+    SharedSecret,
+    internal_caller,
+)
 from mercado_shared.testing.helpers import serve
 from mercado_shared.testing.tokens import TestTokens
 
@@ -195,3 +202,14 @@ def test_keys_that_cannot_be_fetched_are_a_503_not_a_401() -> None:
         response = client.get("/me", headers={"Authorization": f"Bearer {TestTokens().token('c1', Role.CUSTOMER)}"})
     assert (response.status_code, response.json()["detail"]["code"]) == (503, "SERVICE_UNAVAILABLE")
     assert response.headers["Retry-After"] == "2"
+
+
+def test_across_hosts_in_development_a_shared_secret_stands_for_the_platform() -> None:
+    secret = "s" * 40
+    app = internal_app(SharedSecret(secret))
+    with TestClient(app) as client:
+        assert client.get("/internal/ping", headers=IdTokens.shared_secret(secret).headers("any")).status_code == 200
+        assert client.get("/internal/ping", params={"platform_secret": secret}).status_code == 200  # push URLs
+        assert client.get("/internal/ping", headers={"X-Platform-Secret": "t" * 40}).status_code == 403
+        assert client.get("/internal/ping").status_code == 401
+    assert pushed(SharedSecret(secret), {"X-Platform-Secret": secret}) == 400  # let in, then undecodable
