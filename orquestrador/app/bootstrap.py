@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from app.adapters import orm
+from app.adapters.metrics import PURCHASE_CENSUS
 from app.adapters.participants import Participants
 from app.config import OrquestradorSettings
 from app.domain.deadlines import DeadlinePolicy
@@ -69,6 +70,13 @@ def bootstrap(
         description="The purchase saga: starts purchases, follows them, cancels them.",
         routers=[router],
     )
+
+    def census() -> tuple[dict[str, int], int]:
+        with runtime.uow_factory() as uow:
+            return uow.sagas.census(coordinator.clock())  # type: ignore[no-any-return]
+
+    runtime.on_startup.append(lambda: setattr(PURCHASE_CENSUS, "source", census))
+    runtime.on_shutdown.append(lambda: setattr(PURCHASE_CENSUS, "source", None))
     app.state.participants = participants
     app.state.coordinator = coordinator
     app.state.purchase_limiter = RateLimiter(

@@ -32,3 +32,12 @@ OUTBOX_LAG = Histogram(
     ["service"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+SAGA_STEP_DURATION = Histogram(
+    "saga_step_duration_seconds",
+    "Time a purchase spent in a step, from entering it to the reply that moved it on",
+    ["step"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
+)
+SAGA_TRANSITIONS = Counter(
+    "saga_transitions_total", "Purchases entering a status (one count per transition)", ["status"]
+)

@@ -105,6 +105,13 @@ class SagaRepository:
         query = sa.select(sa.func.count()).where(sagas.c.customer_id == customer_id, sagas.c.deadline_at.is_not(None))
         return int(self.session.scalar(query) or 0)
 
+    def census(self, now: datetime) -> tuple[dict[str, int], int]:
+        """Purchases by status, and how many running ones are stuck (retried or overdue)."""
+        rows = self.session.execute(sa.select(sagas.c.status, sa.func.count()).group_by(sagas.c.status)).all()
+        by_status: dict[str, int] = {str(status): int(count) for status, count in rows}
+        stuck = sa.and_(sagas.c.deadline_at.is_not(None), sa.or_(sagas.c.attempts > 1, sagas.c.deadline_at < now))
+        return by_status, int(self.session.scalar(sa.select(sa.func.count()).select_from(sagas).where(stuck)) or 0)
+
     def due(self, now: datetime, limit: int) -> list[str]:
         """Running sagas whose deadline has passed, oldest deadline first."""
         return list(

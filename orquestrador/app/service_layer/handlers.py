@@ -18,6 +18,7 @@ from app.adapters.repository import StoredSaga
 from app.domain.deadlines import DeadlinePolicy
 from app.domain.saga import PURCHASE_SAGA, DeadlinePassed, Decision, SagaInput, decide, input_name
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
+from mercado_shared import metrics
 from mercado_shared.clock import Clock
 from mercado_shared.contracts import Command, Event, Message
 from mercado_shared.messaging.bus import ConcurrencyConflict, Handler
@@ -45,7 +46,13 @@ class Coordinator:
     def _decide(self, uow: OrquestradorUnitOfWork, stored: StoredSaga, message: SagaInput) -> Decision:
         decision = decide(stored.state, message)
         if decision.applied:
-            uow.sagas.update(decision.state, stored.version, self.policy.deadline(decision.state, self.clock()))
+            now = self.clock()
+            uow.sagas.update(decision.state, stored.version, self.policy.deadline(decision.state, now))
+            if decision.state.step != stored.state.step:
+                elapsed = (now - stored.updated_at).total_seconds()
+                metrics.SAGA_STEP_DURATION.labels(stored.state.step).observe(max(0.0, elapsed))
+            if decision.state.status != stored.state.status:
+                metrics.SAGA_TRANSITIONS.labels(decision.state.status.value).inc()
         else:
             log.info("ignored: the saga has moved on", extra={"event": input_name(message)})
         uow.sagas.record(decision.state, input_name(message), applied=decision.applied)
@@ -87,6 +94,6 @@ class Coordinator:
                         uow.emit(command)
                     uow.commit()
                     acted += 1
-        if acted:
-            log.info("deadlines handled", extra={"count": acted})
+        if acted:  # a participant did not answer in time: what the stuck-purchases alert counts
+            log.warning("purchases past their deadline", extra={"count": acted, "alert": "purchase_stuck"})
         return acted
