@@ -25,7 +25,7 @@ SERVICE = "cliente-service"
 
 def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | None = None) -> FastAPI:
     settings = settings or ClienteSettings()
-    configure_logging(SERVICE, settings.log_level)
+    configure_logging(SERVICE, settings.log_level, settings.pubsub_project_id)
     orm.start_mappers()
     issuer = TokenIssuer(
         load_or_generate_key(settings.jwt_private_key, settings.jwt_private_key_file),

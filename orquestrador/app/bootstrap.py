@@ -33,7 +33,7 @@ def bootstrap(
     clock: Clock = utcnow,
 ) -> FastAPI:
     settings = settings or OrquestradorSettings()
-    configure_logging(SERVICE, settings.log_level)
+    configure_logging(SERVICE, settings.log_level, settings.pubsub_project_id)
     coordinator = Coordinator(
         DeadlinePolicy(
             step_timeout=timedelta(seconds=settings.saga_step_timeout_seconds),

@@ -28,7 +28,7 @@ def bootstrap(
     clock: Clock = utcnow,
 ) -> FastAPI:
     settings = settings or PagamentoSettings()
-    configure_logging(SERVICE, settings.log_level)
+    configure_logging(SERVICE, settings.log_level, settings.pubsub_project_id)
     orm.start_mappers()
     runtime = build_runtime(
         service=SERVICE,

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from mercado_shared import tracing
 from mercado_shared.auth import JwksKeySource, KeySource, TokenVerifier
 from mercado_shared.contracts import Message
 from mercado_shared.db import create_engine, session_factory
@@ -40,6 +41,7 @@ def build_runtime(
     publisher: Publisher | None = None,
     key_source: KeySource | None = None,
 ) -> Runtime:
+    tracing.configure_tracing(service, settings.trace_exporter, settings.pubsub_project_id)
     engine = create_engine(settings, service)
     publisher = publisher or PubSubPublisher(settings.pubsub_project_id)
     relay = OutboxRelay(

@@ -11,7 +11,10 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+from mercado_shared import tracing
+
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+_project_id = "local"  # the GCP project, for Cloud Logging's trace field
 
 
 @contextmanager
@@ -41,10 +44,19 @@ class _CloudLoggingFormatter(JsonFormatter):
     def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_record, record, message_dict)
         log_record["severity"] = record.levelname
+        ids = tracing.current_ids()
+        if ids is not None:  # Cloud Logging groups a trace's lines under it
+            trace_id, span_id, sampled = ids
+            log_record["trace_id"] = trace_id
+            log_record["logging.googleapis.com/trace"] = f"projects/{_project_id}/traces/{trace_id}"
+            log_record["logging.googleapis.com/spanId"] = span_id
+            log_record["logging.googleapis.com/trace_sampled"] = sampled
         log_record.pop("color_message", None)  # uvicorn's ANSI-coloured copy of the message
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
+def configure_logging(service: str, level: str = "INFO", project_id: str = "local") -> None:
+    global _project_id
+    _project_id = project_id
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         _CloudLoggingFormatter(

@@ -45,6 +45,9 @@ class ServiceSettings(BaseSettings):
     push_service_account: str | None = None
     internal_callers: list[str] = Field(default_factory=list)
 
+    # Where spans go (mercado_shared.tracing): none, console, otlp or gcp (Cloud Trace).
+    trace_exporter: Literal["none", "console", "otlp", "gcp"] = "none"
+
     jwks_url: str = "http://127.0.0.1:8080/.well-known/jwks.json"
     jwt_issuer: str = "mercado-veiculo"
     jwt_audience: str = "mercado-veiculo-api"

@@ -26,7 +26,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mercado_shared import metrics
+from mercado_shared import metrics, tracing
 from mercado_shared.auth import TokenVerifier
 from mercado_shared.db import check_database
 from mercado_shared.errors import BusinessError, ErrorBody, business_error_handler, error_body
@@ -64,6 +64,7 @@ class Runtime:
 
     def stop(self) -> None:
         self.relay.stop()
+        tracing.shutdown()
         for hook in self.on_shutdown:
             hook()
         self.publisher.close()
@@ -170,8 +171,11 @@ def create_service_app(
     @app.middleware("http")
     async def record_metrics(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
+        with tracing.server_span(f"{request.method} {request.url.path}", request.headers) as span:
+            response: Response = await call_next(request)
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            span.update_name(f"{request.method} {route}")  # the template, not the ids in the path
+            span.set_attribute("http.response.status_code", response.status_code)
         metrics.HTTP_REQUESTS.labels(runtime.service, request.method, route, str(response.status_code)).inc()
         metrics.HTTP_LATENCY.labels(runtime.service, request.method, route).observe(time.perf_counter() - started)
         return response

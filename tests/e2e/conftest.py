@@ -50,7 +50,12 @@ def stack(pg_admin_url: str, emulator_host: str, tmp_path_factory: pytest.TempPa
                 service_ports={s.name: free_port() for s in SERVICES},
                 database_prefix=f"e2e_{tag}_",
                 log_file=log_file,
-                env={"ENVIRONMENT": "test", "STAFF_EMAIL": STAFF[0], "STAFF_PASSWORD": STAFF[1]},
+                env={
+                    "ENVIRONMENT": "test",
+                    "STAFF_EMAIL": STAFF[0],
+                    "STAFF_PASSWORD": STAFF[1],
+                    "TRACE_EXPORTER": "console",  # spans as JSON lines in services.log
+                },
             )
         )
         try:

@@ -69,7 +69,7 @@ def test_a_dump_of_every_database_holds_no_personal_value_in_clear(api: Api) -> 
     """Encryption at rest: after the whole session, a plain SQL dump (what a stolen backup
     or a read-only SQL account sees) shows none of the names, emails, phones or CPFs, in
     cliente-service's database (encrypted there) or in any other (never copied there)."""
-    assert len(api.personal_values) >= 4 * 10, "the session registered customers through Api"
+    assert len(api.personal_values) >= 4, "the session registered customers through Api"
     pg_dump = shutil.which("pg_dump")
     assert pg_dump, "pg_dump comes with PostgreSQL (scripts/install.sh)"
     dumps = {}

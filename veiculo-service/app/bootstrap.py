@@ -24,7 +24,7 @@ def bootstrap(
     key_source: KeySource | None = None,
 ) -> FastAPI:
     settings = settings or VeiculoSettings()
-    configure_logging(SERVICE, settings.log_level)
+    configure_logging(SERVICE, settings.log_level, settings.pubsub_project_id)
     orm.start_mappers()
     runtime = build_runtime(
         service=SERVICE,

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from opentelemetry.trace import SpanKind
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from mercado_shared import metrics
+from mercado_shared import metrics, tracing
 from mercado_shared.contracts import Envelope
 from mercado_shared.messaging.publisher import OutgoingMessage, Publisher
 from mercado_shared.periodic import Periodic
@@ -48,7 +49,8 @@ class Outbox:
 
     def add(self, envelope: Envelope) -> OutboxRow:
         body = envelope.model_dump_json()
-        attributes = envelope.attributes()
+        with tracing.purchase_span(f"send {envelope.type}", envelope.correlation_id, SpanKind.PRODUCER):
+            attributes = {**envelope.attributes(), **tracing.inject()}  # the trace rides along
         row_id, created_at = self.session.execute(
             sa.insert(self.table)
             .values(

@@ -17,10 +17,11 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from mercado_shared import metrics
+from mercado_shared import metrics, tracing
 from mercado_shared.contracts import Envelope, UnknownMessageType
 from mercado_shared.messaging.bus import MessageBus, NoHandler
 from mercado_shared.platform_auth import CallerAuthenticator, CallerRefused
@@ -91,8 +92,12 @@ def push_router(
             metrics.MESSAGES.labels(service, rejected.type, "rejected").inc()
             log.warning("message rejected", extra={"reason": rejected.reason, "type": rejected.type})
             return Response(status_code=400)
+        span = tracing.purchase_span(
+            f"handle {envelope.type}", envelope.correlation_id, SpanKind.CONSUMER, carrier=push.message.attributes
+        )
         try:
-            outcome = await run_in_threadpool(bus.handle, envelope)
+            with span:
+                outcome = await run_in_threadpool(bus.handle, envelope)
         except NoHandler:
             metrics.MESSAGES.labels(service, envelope.type, "rejected").inc()
             log.warning("no handler", extra={"type": envelope.type})
