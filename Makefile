@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PACKAGES := shared cliente-service veiculo-service pagamento-service orquestrador
 
-.PHONY: run test lint format install clean check-invariants
+.PHONY: run test lint format install clean check-invariants deploy destroy terraform-topology
 
 run: $(INSTALLED) ## start the whole system locally, in the foreground, until Ctrl-C
 	$(PY) scripts/run.py
@@ -25,13 +25,22 @@ lint: $(INSTALLED) ## ruff (lint and format) and mypy, package by package
 check-invariants: $(INSTALLED) ## check the purchase invariants across every service's database
 	$(PY) -m mercado_shared.invariants $(ARGS)
 
+deploy: $(INSTALLED) ## build, push, migrate and apply on GCP: PROJECT_ID=… ALERT_EMAIL=… [REGION=…] [DRY_RUN=1]
+	$(PY) scripts/deploy.py deploy
+
+destroy: $(INSTALLED) ## tear the deployment down: PROJECT_ID=… CONFIRM=<project id> [DRY_RUN=1]
+	$(PY) scripts/deploy.py destroy
+
+terraform-topology: $(INSTALLED) ## regenerate terraform/pubsub.tf.json from the shared topology
+	$(PY) scripts/terraform_topology.py
+
 format: $(INSTALLED)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 install: $(INSTALLED)
 
-$(INSTALLED): scripts/install.sh requirements.txt requirements-dev.txt shared/pyproject.toml
+$(INSTALLED): scripts/install.sh requirements.txt requirements-dev.txt requirements-tools.txt shared/pyproject.toml
 	scripts/install.sh
 
 clean: ## remove the virtualenv and the local data of `make run`

@@ -32,6 +32,7 @@ class SubscriptionPolicy(_Frozen):
 
 
 class TopicSpec(_Frozen):
+    producer: str
     consumers: tuple[str, ...] = Field(min_length=1)
 
 
@@ -55,9 +56,9 @@ class Topology(_Frozen):
         for topic, spec in self.topics.items():
             if len(topic) < 3:
                 raise ValueError(f"topic id {topic!r} is shorter than Pub/Sub allows")
-            unknown = set(spec.consumers) - set(self.services)
+            unknown = {spec.producer, *spec.consumers} - set(self.services)
             if unknown:
-                raise ValueError(f"topic {topic} is consumed by unknown services {unknown}")
+                raise ValueError(f"topic {topic} names unknown services {unknown}")
         return self
 
     @staticmethod

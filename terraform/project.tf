@@ -1,0 +1,96 @@
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  # Cloud Run's deterministic URLs: known before the services exist, so each service can
+  # be told its own URL (the audience of the ID tokens it accepts) and its peers'.
+  urls = { for name, _ in local.services : name => "https://${name}-${data.google_project.this.number}.${var.region}.run.app" }
+}
+
+resource "google_project_service" "api" {
+  for_each = toset([
+    "artifactregistry.googleapis.com",
+    "cloudkms.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "compute.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "servicenetworking.googleapis.com",
+    "sqladmin.googleapis.com",
+    "cloudtrace.googleapis.com",
+  ])
+  service            = each.value
+  disable_on_destroy = false
+}
+
+resource "google_artifact_registry_repository" "images" {
+  location      = var.region
+  repository_id = "mercado-veiculo"
+  format        = "DOCKER"
+  description   = "Images of the four services, tagged by git commit."
+  kms_key_name  = google_kms_crypto_key.artifacts.id
+
+  docker_config {
+    immutable_tags = true
+  }
+
+  depends_on = [google_project_service.api, google_kms_crypto_key_iam_member.artifact_registry]
+}
+
+# ------------------------------------------------------------------ network
+# Cloud SQL has a private IP only; Cloud Run reaches it through direct VPC egress.
+resource "google_compute_network" "vpc" {
+  name                    = "mercado-veiculo"
+  auto_create_subnetworks = false
+  depends_on              = [google_project_service.api]
+}
+
+resource "google_compute_subnetwork" "run" {
+  name                     = "cloud-run"
+  network                  = google_compute_network.vpc.id
+  region                   = var.region
+  ip_cidr_range            = "10.8.0.0/24"
+  private_ip_google_access = true
+
+  log_config {
+    aggregation_interval = "INTERVAL_5_MIN"
+    flow_sampling        = 0.5
+    metadata             = "INCLUDE_ALL_METADATA"
+  }
+}
+
+# Nothing enters the VPC: Cloud Run egresses into it, Cloud SQL peers with it.
+resource "google_compute_firewall" "deny_ingress" {
+  name      = "deny-all-ingress"
+  network   = google_compute_network.vpc.id
+  direction = "INGRESS"
+  priority  = 65534
+
+  deny {
+    protocol = "all"
+  }
+
+  source_ranges = ["0.0.0.0/0"]
+
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
+resource "google_compute_global_address" "sql_range" {
+  name          = "cloud-sql-range"
+  purpose       = "VPC_PEERING"
+  address_type  = "INTERNAL"
+  prefix_length = 20
+  network       = google_compute_network.vpc.id
+}
+
+resource "google_service_networking_connection" "sql" {
+  network                 = google_compute_network.vpc.id
+  service                 = "servicenetworking.googleapis.com"
+  reserved_peering_ranges = [google_compute_global_address.sql_range.name]
+}
