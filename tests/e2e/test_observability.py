@@ -53,6 +53,8 @@ def test_a_purchase_is_one_trace_across_the_four_services_through_message_attrib
 
     logged = [line for line in lines(api) if line.get("correlation_id") == tx and "trace_id" in line]
     assert logged and {line["trace_id"] for line in logged} == {trace_id.removeprefix("0x")}
+    in_trace = [line for line in lines(api) if line.get("trace_id") == trace_id.removeprefix("0x")]
+    assert {line.get("correlation_id") for line in in_trace} == {tx}  # every line of the purchase names it
     assert all(line["logging.googleapis.com/trace"].endswith(trace_id.removeprefix("0x")) for line in logged)
 
 
