@@ -13,7 +13,8 @@ and reports every violation of:
   the sum of its held and captured credit; funds are captured exactly for COMPLETED
   purchases; no hold outlives its purchase; nothing is paid and kept for a purchase that
   did not complete, no code stays payable for one that ended;
-- every purchase is terminal, or AWAITING_PAYMENT before its deadline.
+- every purchase is terminal, or AWAITING_PAYMENT before its deadline;
+- the listings' kept counts (veiculo's ``vehicle_listing_counts``) equal the vehicles.
 
 A purchase still moving (between steps, compensating) is not a violation when
 ``settled=False``: operators can run the checker on a live system.
@@ -75,6 +76,9 @@ def check(
     customers = _rows(urls["cliente"], "SELECT id, account_balance, used_credit, opening_balance FROM customers")
     holds = _rows(urls["cliente"], "SELECT transaction_id, customer_id, source, amount, status FROM holds")
     vehicles = _rows(urls["veiculo"], "SELECT id, reserved_by, sold_transaction_id, buyer_id, sold_price FROM vehicles")
+    kept_counts = _rows(
+        urls["veiculo"], "SELECT listing, sum(vehicles) AS vehicles FROM vehicle_listing_counts GROUP BY listing"
+    )
     codes = _rows(urls["pagamento"], "SELECT transaction_id, status, expires_at FROM payment_codes")
     payments = _rows(urls["pagamento"], "SELECT transaction_id, status FROM payments")
 
@@ -107,6 +111,18 @@ def check(
     for tx, saga in sagas.items():
         if saga["status"] == "COMPLETED" and sold_by.get(tx) != [str(saga["vehicle_id"])]:
             violation("completed_purchase_sold_its_vehicle", tx, f"vehicles sold by it: {sold_by.get(tx)}")
+    actual_counts = {
+        "all": len(vehicles),
+        "available": sum(1 for v in vehicles if not v["reserved_by"] and not v["sold_transaction_id"]),
+        "sold": sum(1 for v in vehicles if v["sold_transaction_id"]),
+    }
+    for row in kept_counts:
+        if int(row["vehicles"]) != actual_counts.get(row["listing"]):
+            violation(
+                "listing_counts_match",
+                row["listing"],
+                f"kept {row['vehicles']}, actual {actual_counts.get(row['listing'])}",
+            )
 
     # ----------------------------------------------------------------- money
     held: dict[tuple[str, str], Decimal] = defaultdict(Decimal)

@@ -47,6 +47,12 @@ def test_each_kind_of_corruption_is_reported(api: Api, fault_stack: LocalStack) 
         tx=tx,
         sid=sid,
     )
+    assert "listing_counts_match" in tampered(
+        db["veiculo"],
+        "UPDATE vehicle_listing_counts SET vehicles = vehicles + 1 WHERE listing = 'available' AND slot = 0",
+        "UPDATE vehicle_listing_counts SET vehicles = vehicles - 1 WHERE listing = 'available' AND slot = 0",
+        fault_stack,
+    )
     found = tampered(
         db["orquestrador"],
         "UPDATE saga_states SET status = 'FAILED', failure_reason = 'X' WHERE transaction_id = :tx",

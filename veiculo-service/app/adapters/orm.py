@@ -61,6 +61,17 @@ sa.Index(
 )
 sa.Index("ix_vehicles_price_id", vehicles.c.price, vehicles.c.id)
 
+# How many vehicles each listing ("all", "available", "sold") holds, kept exact by a
+# trigger (migration 0002) in 16 slots per listing; a listing's total is their sum.
+listing_counts = sa.Table(
+    "vehicle_listing_counts",
+    metadata,
+    sa.Column("listing", sa.Text, primary_key=True),
+    sa.Column("slot", sa.SmallInteger, primary_key=True),
+    sa.Column("vehicles", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("vehicles >= 0", name="ck_vehicle_listing_counts_not_negative"),
+)
+
 reservations = sa.Table(
     "vehicle_reservations",
     metadata,

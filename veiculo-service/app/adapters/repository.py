@@ -9,7 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.adapters.orm import vehicles
+from app.adapters.orm import listing_counts, vehicles
 from app.domain.model import Reservation, Vehicle
 from mercado_shared.ids import is_uuid
 
@@ -58,7 +58,10 @@ class VehicleRepository:
                 > sa.tuple_(sa.literal(after.price), sa.literal(after.id, sa.Uuid(as_uuid=False)))
             )
         rows = list(self.session.scalars(query.order_by(vehicles.c.price, vehicles.c.id).limit(limit)))
-        total = self.session.scalar(sa.select(sa.func.count()).select_from(vehicles).where(condition))
+        counted = listing_counts.c.listing == (listing.value if listing else "all")
+        total = self.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(listing_counts.c.vehicles), 0)).where(counted)
+        )
         return rows, int(total or 0)
 
 
