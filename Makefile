@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PACKAGES := shared cliente-service veiculo-service pagamento-service orquestrador
 
-.PHONY: run test lint format install clean check-invariants deploy destroy terraform-topology
+.PHONY: run test lint format install clean check-invariants deploy destroy terraform-topology bench
 
 run: $(INSTALLED) ## start the whole system locally, in the foreground, until Ctrl-C
 	$(PY) scripts/run.py
@@ -20,7 +20,10 @@ lint: $(INSTALLED) ## ruff (lint and format) and mypy, package by package
 	  (cd $$p && MYPYPATH=$(CURDIR)/shared ../$(VENV)/bin/mypy --config-file ../pyproject.toml $$( [ $$p = shared ] && echo mercado_shared || echo app ) tests) || exit 1; \
 	done
 	@echo "mypy tests (cross-service)"
-	MYPYPATH=$(CURDIR)/shared $(VENV)/bin/mypy --config-file pyproject.toml tests scripts
+	MYPYPATH=$(CURDIR)/shared $(VENV)/bin/mypy --config-file pyproject.toml tests scripts bench
+
+bench: $(INSTALLED) ## measure latency, throughput, listings and memory on the local system (about 5 min)
+	$(PY) -m bench.run
 
 check-invariants: $(INSTALLED) ## check the purchase invariants across every service's database
 	$(PY) -m mercado_shared.invariants $(ARGS)

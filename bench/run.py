@@ -1,0 +1,419 @@
+"""`make bench`: the local system on real PostgreSQL and the real emulator, measured.
+
+Prints one JSON document, then a readable table. Measures, in this order:
+
+1. broker floor: one hop through the project's own delivery path (PubSubPublisher →
+   emulator push → push entry point → MessageBus, with its inbox transaction → no-op
+   handler → ack), one message at a time;
+2. purchase latency at low load, one purchase at a time: POST /purchase →
+   AWAITING_PAYMENT (6 hops) and POST /payments → COMPLETED (5 hops), each also as a
+   multiple of hops × floor;
+3. throughput: 20 buyers of distinct vehicles for BENCH_SECONDS (60), then the
+   invariant checker;
+4. listings at 100,000 vehicles: first page and deep pages of the available listing;
+5. resident memory of each service.
+
+BENCH_PURCHASES (200), BENCH_SECONDS (60), BENCH_BUYERS (20), BENCH_VEHICLES (100000)
+shrink or grow it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shutil
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from fastapi import FastAPI
+from google.cloud import pubsub_v1
+
+from mercado_shared import devstack, invariants
+from mercado_shared.contracts import Command, Envelope, message
+from mercado_shared.devstack import SERVICES, LocalStack, StackConfig, free_port
+from mercado_shared.messaging.bus import MessageBus
+from mercado_shared.messaging.publisher import OutgoingMessage, PubSubPublisher
+from mercado_shared.messaging.push import push_router
+from mercado_shared.messaging.schema import messaging_tables
+from mercado_shared.messaging.unit_of_work import SqlUnitOfWork
+from mercado_shared.platform_auth import LoopbackOnly
+from mercado_shared.testing.helpers import serve
+
+ROOT = Path(__file__).resolve().parents[1]
+STAFF = ("staff@example.com", "staff-bench-password")
+TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "EXPIRED"}
+log = logging.getLogger("bench")
+
+
+@message("bench.noop")
+class Noop(Command):
+    """The floor's message: handled by a handler that does nothing."""
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+    return {
+        "n": len(ordered),
+        "p50_ms": round(at(0.50) * 1000, 2),
+        "p99_ms": round(at(0.99) * 1000, 2),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 2),
+    }
+
+
+# ------------------------------------------------------------------ 1. the broker floor
+def broker_floor(stack: LocalStack, count: int) -> dict[str, float]:
+    url = devstack.create_databases(stack.admin_url, ["bench_sink"])["bench_sink"]
+    engine = sa.create_engine(url, pool_size=5)
+    metadata = sa.MetaData()
+    tables = messaging_tables(metadata)
+    metadata.create_all(engine)
+    sessions = sa.orm.sessionmaker(bind=engine)
+    arrived: dict[str, float] = {}
+    signal = threading.Condition()
+
+    def noop(message: Noop, _uow: SqlUnitOfWork) -> None:
+        with signal:
+            arrived[message.transaction_id] = time.perf_counter()
+            signal.notify_all()
+
+    bus: MessageBus[SqlUnitOfWork] = MessageBus(
+        "bench-sink", lambda: SqlUnitOfWork(sessions, tables, None), {Noop: noop}
+    )
+    app = FastAPI()
+    app.include_router(push_router("bench-sink", "/pubsub/push", bus, 10, LoopbackOnly()))
+    project = stack.config.project_id
+    with serve(app) as sink:
+        admin_pub, admin_sub = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+        topic = admin_pub.topic_path(project, Noop.TYPE)
+        admin_pub.create_topic(name=topic)
+        admin_sub.create_subscription(
+            name=admin_sub.subscription_path(project, f"bench-sink.{Noop.TYPE}"),
+            topic=topic,
+            push_config={"push_endpoint": f"{sink}/pubsub/push"},
+            ack_deadline_seconds=60,
+        )
+        publisher = PubSubPublisher(project)
+        samples = []
+        for i in range(count + 20):  # the first 20 warm the path up
+            envelope = Envelope.wrap(Noop(transaction_id=str(uuid.uuid4())))
+            started = time.perf_counter()
+            publisher.publish([OutgoingMessage(Noop.TYPE, envelope.model_dump_json().encode(), envelope.attributes())])
+            key = envelope.correlation_id
+            with signal:
+                if not signal.wait_for(lambda key=key: key in arrived, timeout=30):  # type: ignore[misc]
+                    raise RuntimeError("a floor message never arrived")
+            if i >= 20:
+                samples.append(arrived[key] - started)
+        publisher.close()
+        admin_sub.close()
+    engine.dispose()
+    return percentiles(samples)
+
+
+# ------------------------------------------------------------------ the system, driven
+class Shop:
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.http = httpx.Client(timeout=30)
+        self.staff = self.login(*STAFF)
+
+    def url(self, service: str, path: str) -> str:
+        return self.stack.url(service) + path
+
+    def login(self, email: str, password: str) -> dict[str, str]:
+        r = self.http.post(self.url("cliente-service", "/auth/token"), data={"username": email, "password": password})
+        r.raise_for_status()
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def buyer(self, n: int) -> dict[str, str]:
+        digits = [int(d) for d in f"{(n * 7919 + 123456789) % 10**9:09d}"]
+        for length in (9, 10):
+            digits.append(sum(d * (length + 1 - i) for i, d in enumerate(digits)) * 10 % 11 % 10)
+        email = f"buyer{n}.{uuid.uuid4().hex[:6]}@example.com"
+        body = {
+            "name": f"Buyer {n}",
+            "email": email,
+            "phone": "+55 11 90000-0000",
+            "document": "".join(map(str, digits)),
+            "password": "bench-passphrase",
+            "initial_balance": 900_000_000,
+        }
+        r = self.http.post(self.url("cliente-service", "/customers"), json=body, headers=self.staff)
+        assert r.status_code == 201, r.text
+        return self.login(email, "bench-passphrase")
+
+
+def seed_vehicles(stack: LocalStack, count: int) -> list[str]:
+    """``count`` available vehicles, written straight into veiculo's database (the API
+    path is measured elsewhere); returns their ids, cheapest first."""
+    engine = sa.create_engine(stack.databases()["veiculo"])
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO vehicles (id, brand, model, year, color, price, license_plate, plate_key,"
+                " chassi_number, renavam) SELECT gen_random_uuid(), 'Fiat', 'Uno', 2015 + n % 10, 'Branco',"
+                " 10000 + (n * 7919) % 190000, 'BEN' || lpad(n::text, 7, '0'), 'BEN' || lpad(n::text, 7, '0'),"
+                " 'BENCH' || lpad(n::text, 12, '0'), lpad(n::text, 11, '0') FROM generate_series(1, :count) AS n"
+            ),
+            {"count": count},
+        )
+        conn.execute(sa.text("ANALYZE vehicles"))
+        ids = [str(r[0]) for r in conn.execute(sa.text("SELECT id FROM vehicles ORDER BY random()"))]
+    engine.dispose()
+    return ids
+
+
+def wait_status(
+    http: httpx.Client, url: str, headers: dict[str, str], wanted: set[str], interval: float
+) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        saga = http.get(url, headers=headers).json()
+        if saga["status"] in wanted or saga["status"] in TERMINAL:
+            return dict(saga)
+        time.sleep(interval)  # a client polling its purchase, as the frontend would
+    raise TimeoutError(url)
+
+
+def purchase(
+    shop: Shop, http: httpx.Client, buyer: dict[str, str], vehicle: str, interval: float
+) -> tuple[float, float]:
+    """(POST /purchase → AWAITING_PAYMENT, POST /payments → COMPLETED), in seconds."""
+    started = time.perf_counter()
+    r = http.post(
+        shop.url("orquestrador", "/purchase"), json={"vehicle_id": vehicle, "payment_type": "cash"}, headers=buyer
+    )
+    r.raise_for_status()
+    saga_url = shop.url("orquestrador", f"/saga-states/{r.json()['transaction_id']}")
+    saga = wait_status(http, saga_url, buyer, {"AWAITING_PAYMENT"}, interval)
+    awaiting = time.perf_counter() - started
+    assert saga["status"] == "AWAITING_PAYMENT", saga
+    paying = time.perf_counter()
+    body = {"payment_code": saga["payment_code"], "payment_method": "pix"}
+    http.post(shop.url("pagamento-service", "/payments"), json=body, headers=buyer).raise_for_status()
+    saga = wait_status(http, saga_url, buyer, {"COMPLETED"}, interval)
+    assert saga["status"] == "COMPLETED", saga
+    return awaiting, time.perf_counter() - paying
+
+
+def latency(shop: Shop, vehicles: Iterator[str], count: int, floor_ms: float) -> dict[str, Any]:
+    buyer = shop.buyer(0)
+    to_await, to_complete = [], []
+    with httpx.Client(timeout=30) as http:
+        for i in range(count + 10):  # 10 to warm up
+            a, c = purchase(shop, http, buyer, next(vehicles), interval=0.001)
+            if i >= 10:
+                to_await.append(a)
+                to_complete.append(c)
+    start, pay = percentiles(to_await), percentiles(to_complete)
+    start["hops"], pay["hops"] = 6, 5
+    for result in (start, pay):
+        result["x_floor_p50"] = round(result["p50_ms"] / (result["hops"] * floor_ms), 2)
+    return {"purchase_to_awaiting_payment": start, "payment_to_completed": pay}
+
+
+def throughput(shop: Shop, vehicles: Iterator[str], buyers: int, seconds: float) -> dict[str, Any]:
+    lock = threading.Lock()
+    accounts = [shop.buyer(n) for n in range(1, buyers + 1)]
+    done: list[float] = []
+    failed: list[str] = []
+    deadline = time.monotonic() + seconds
+
+    def work(buyer: dict[str, str]) -> None:
+        with httpx.Client(timeout=30) as http:
+            while time.monotonic() < deadline:
+                with lock:
+                    vehicle = next(vehicles)
+                try:
+                    a, c = purchase(shop, http, buyer, vehicle, interval=0.01)
+                    if time.monotonic() <= deadline:
+                        done.append(a + c)
+                except Exception as exc:
+                    failed.append(repr(exc)[:200])
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(buyers) as pool:
+        list(pool.map(work, accounts))
+    elapsed = time.monotonic() - started
+    violations = invariants.check(shop.stack.databases(), settled=True)
+    return {
+        "buyers": buyers,
+        "seconds": seconds,
+        "completed": len(done),
+        "per_second": round(len(done) / seconds, 1),
+        "end_to_end": percentiles(done) if done else {},
+        "failed": len(failed),
+        "failures": failed[:5],
+        "drained_after_s": round(elapsed - seconds, 1),
+        "invariant_violations": len(violations),
+        "violations": [str(v) for v in violations[:5]],
+    }
+
+
+def listings(shop: Shop, repeats: int) -> dict[str, Any]:
+    path = shop.url("veiculo-service", "/vehicles")
+    with httpx.Client(timeout=30) as http:
+        cursors: dict[int, str | None] = {1: None}
+        cursor = None
+        for page in range(1, 1001):
+            params: dict[str, str | int] = {"status_filter": "available", "limit": 50}
+            if cursor:
+                params["cursor"] = cursor
+            cursor = http.get(path, params=params).json()["next_cursor"]
+            if page + 1 in (10, 100, 1000):
+                cursors[page + 1] = cursor
+        total = http.get(path, params={"status_filter": "available", "limit": 1}).json()["total"]
+        found: dict[str, Any] = {"available_total": total}
+        for page, at in cursors.items():
+            params = {"status_filter": "available", "limit": 50}
+            if at:
+                params["cursor"] = at
+            samples = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                r = http.get(path, params=params)
+                samples.append(time.perf_counter() - t)
+                assert r.status_code == 200 and len(r.json()["vehicles"]) == 50
+            found[f"page_{page}"] = percentiles(samples)
+    return found
+
+
+def resident_memory(stack: LocalStack) -> dict[str, float]:
+    found = {}
+    for proc in stack.services:
+        assert proc.proc is not None
+        status = Path(f"/proc/{proc.proc.pid}/status").read_text()
+        kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+        found[proc.service.name] = round(kb / 1024, 1)
+    return found
+
+
+@contextmanager
+def system(run_dir: Path) -> Iterator[LocalStack]:
+    shutil.rmtree(run_dir, ignore_errors=True)  # every run starts from empty databases
+    run_dir.mkdir(parents=True)
+    with open(run_dir / "services.log", "wb") as log_file:
+        stack = LocalStack(
+            StackConfig(
+                repo_root=ROOT,
+                run_dir=run_dir,
+                project_id=f"mv-bench-{uuid.uuid4().hex[:6]}",
+                pg_port=free_port(),
+                emulator_port=free_port(),
+                service_ports={s.name: free_port() for s in SERVICES},
+                durable=False,
+                log_file=log_file,
+                env={
+                    "STAFF_EMAIL": STAFF[0],
+                    "STAFF_PASSWORD": STAFF[1],
+                    # One buyer runs hundreds of purchases: lift the per-buyer abuse limits.
+                    "PURCHASE_STARTS_PER_WINDOW": "1000000",
+                    "MAX_ACTIVE_PURCHASES": "1000",
+                },
+            )
+        )
+        try:
+            stack.start()
+            yield stack
+        finally:
+            stack.stop()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s bench: %(message)s")
+    for noisy in ("httpx", "uvicorn", "uvicorn.error", "mercado_shared"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    n_purchases = int(os.environ.get("BENCH_PURCHASES", 200))
+    seconds = float(os.environ.get("BENCH_SECONDS", 60))
+    buyers = int(os.environ.get("BENCH_BUYERS", 20))
+    n_vehicles = int(os.environ.get("BENCH_VEHICLES", 100_000))
+    run_dir = ROOT / ".bench"
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, "
+        f"Python {platform.python_version()}",
+    }
+    with system(run_dir) as stack:
+        log.info("1/5 broker floor")
+        results["broker_floor"] = broker_floor(stack, 300)
+        log.info("seeding %d vehicles", n_vehicles)
+        ids = seed_vehicles(stack, n_vehicles)
+        vehicles = iter(ids)
+        shop = Shop(stack)
+        log.info("2/5 purchase latency, %d purchases one at a time", n_purchases)
+        results["latency"] = latency(shop, vehicles, n_purchases, results["broker_floor"]["p50_ms"])
+        log.info("3/5 throughput, %d buyers for %ss", buyers, seconds)
+        results["throughput"] = throughput(shop, vehicles, buyers, seconds)
+        log.info("4/5 listings")
+        results["listings"] = listings(shop, 200)
+        log.info("5/5 resident memory")
+        results["rss_mb"] = resident_memory(stack)
+    results["targets"] = verdicts(results)
+    print(json.dumps(results, indent=2))
+    print(table(results))
+    (run_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+def verdicts(r: dict[str, Any]) -> dict[str, bool]:
+    lat, thr, lst = r["latency"], r["throughput"], r["listings"]
+    return {
+        "latency_within_1.5x_floor_p50": all(v["x_floor_p50"] <= 1.5 for v in lat.values()),
+        "throughput_at_least_40_per_s": thr["per_second"] >= 40,
+        "zero_invariant_violations": thr["invariant_violations"] == 0,
+        "listing_p99_under_15ms": all(v["p99_ms"] < 15 for k, v in lst.items() if k.startswith("page_")),
+        "rss_under_150mb": all(mb < 150 for mb in r["rss_mb"].values()),
+    }
+
+
+def table(r: dict[str, Any]) -> str:
+    f, lat, thr = r["broker_floor"], r["latency"], r["throughput"]
+    rows = [
+        ("broker floor (1 hop)", f"p50 {f['p50_ms']} ms", f"p99 {f['p99_ms']} ms", ""),
+        *(
+            (
+                name.replace("_", " "),
+                f"p50 {v['p50_ms']} ms",
+                f"p99 {v['p99_ms']} ms",
+                f"{v['x_floor_p50']}× of {v['hops']} hops",
+            )
+            for name, v in lat.items()
+        ),
+        (
+            f"throughput, {thr['buyers']} buyers",
+            f"{thr['per_second']}/s",
+            f"e2e p50 {thr['end_to_end'].get('p50_ms')} ms, p99 {thr['end_to_end'].get('p99_ms')} ms",
+            f"{thr['invariant_violations']} violations, {thr['failed']} failed",
+        ),
+        *(
+            (f"listing {name.replace('_', ' ')}", f"p50 {v['p50_ms']} ms", f"p99 {v['p99_ms']} ms", "")
+            for name, v in r["listings"].items()
+            if name.startswith("page_")
+        ),
+        ("resident memory", ", ".join(f"{k} {v} MB" for k, v in r["rss_mb"].items()), "", ""),
+    ]
+    width = [max(len(str(row[i])) for row in rows) for i in range(4)]
+    lines = [" | ".join(str(c).ljust(width[i]) for i, c in enumerate(row)) for row in rows]
+    lines.append("targets: " + ", ".join(f"{k} {'✓' if ok else '✗'}" for k, ok in r["targets"].items()))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
