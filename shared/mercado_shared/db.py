@@ -12,11 +12,14 @@ from mercado_shared.settings import ServiceSettings
 
 
 def create_engine(settings: ServiceSettings, application_name: str) -> Engine:
+    """No pre-ping: it costs a round trip on every checkout (13% of the orchestrator's
+    busy time under load). A connection the server dropped fails its first statement
+    instead. SQLAlchemy then invalidates the whole pool, and the request answers 503 with
+    Retry-After (a push is redelivered), so the next attempt gets fresh connections."""
     return sa.create_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"connect_timeout": 5, "application_name": application_name},
     )
