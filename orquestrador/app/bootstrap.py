@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from app.adapters import orm
 from app.adapters.metrics import PURCHASE_CENSUS
 from app.adapters.participants import Participants
+from app.adapters.saga_watch import SagaWatcher
 from app.config import OrquestradorSettings
 from app.domain.deadlines import DeadlinePolicy
 from app.entrypoints.api import router
@@ -77,6 +78,10 @@ def bootstrap(
 
     runtime.on_startup.append(lambda: setattr(PURCHASE_CENSUS, "source", census))
     runtime.on_shutdown.append(lambda: setattr(PURCHASE_CENSUS, "source", None))
+    watcher = SagaWatcher(settings.database_url)
+    runtime.on_startup.append(watcher.start)
+    runtime.on_shutdown.append(watcher.stop)
+    app.state.saga_watcher = watcher
     app.state.participants = participants
     app.state.coordinator = coordinator
     app.state.purchase_limiter = RateLimiter(

@@ -1,6 +1,7 @@
 """OpenTelemetry traces: one purchase is one trace, across the four services and Pub/Sub.
 
-- HTTP requests get a server span, continuing the caller's ``traceparent`` if it sent one.
+- HTTP requests get a server span from FastAPI's native telemetry, which continues the
+  caller's ``traceparent`` if it sent one.
 - A message is sent inside a producer span. Its context travels in the Pub/Sub message's
   attributes (W3C ``traceparent``, stored with the outbox row, so a message the relay
   sends later still carries it). The consumer continues it in a consumer span.
@@ -96,12 +97,6 @@ def purchase_span(
     with _tracer.start_as_current_span(
         name, context=parent, kind=kind, links=links, attributes={"purchase.transaction_id": correlation_id}
     ) as span:
-        yield span
-
-
-@contextmanager
-def server_span(name: str, headers: Mapping[str, str]) -> Iterator[trace.Span]:
-    with _tracer.start_as_current_span(name, context=propagate.extract(headers), kind=SpanKind.SERVER) as span:
         yield span
 
 

@@ -157,6 +157,10 @@ def create_service_app(
         description=description,
         lifespan=lifespan,
         openapi_tags=openapi_tags,
+        # FastAPI's own server span per request (continuing the caller's traceparent) is
+        # the HTTP half of mercado_shared.tracing. Metrics and logs are ours, and spans
+        # per dependency would triple the spans of every request for little insight.
+        telemetry={"operation_spans": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
     app.state.token_verifier = runtime.token_verifier
@@ -171,11 +175,8 @@ def create_service_app(
     @app.middleware("http")
     async def record_metrics(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
-        with tracing.server_span(f"{request.method} {request.url.path}", request.headers) as span:
-            response: Response = await call_next(request)
-            route = getattr(request.scope.get("route"), "path", "unmatched")
-            span.update_name(f"{request.method} {route}")  # the template, not the ids in the path
-            span.set_attribute("http.response.status_code", response.status_code)
+        response: Response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
         metrics.HTTP_REQUESTS.labels(runtime.service, request.method, route, str(response.status_code)).inc()
         metrics.HTTP_LATENCY.labels(runtime.service, request.method, route).observe(time.perf_counter() - started)
         return response

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from pydantic import AwareDatetime
+from starlette.concurrency import run_in_threadpool
 
 from app.adapters.participants import Participants
+from app.adapters.repository import HistoryEntry, StoredSaga
+from app.adapters.saga_watch import SagaWatcher
 from app.domain.saga import SagaStatus
 from app.entrypoints.schemas import PurchaseAccepted, PurchasePage, PurchaseRequest, PurchaseSummary, SagaStateRead
 from app.service_layer import access, services
@@ -21,6 +27,7 @@ from mercado_shared.ratelimit import RateLimiter, TooManyRequests
 from mercado_shared.web import new_unit_of_work
 
 router = APIRouter(tags=["purchases"])
+MAX_WAIT_SECONDS = 25  # under Cloud Run's 30 s request timeout
 
 
 def _participants(request: Request) -> Participants:
@@ -139,8 +146,39 @@ def list_purchases(
     response_model=SagaStateRead,
     responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "PURCHASE_NOT_FOUND")),
 )
-def saga_state(transaction_id: str, principal: CurrentUser, uow: UowDep) -> SagaStateRead:
-    stored, history = services.get_saga(uow, transaction_id, principal)
+async def saga_state(
+    transaction_id: str,
+    principal: CurrentUser,
+    uow: UowDep,
+    request: Request,
+    changed_after: Annotated[
+        AwareDatetime | None,
+        Query(description="the `updated_at` you have: with `wait`, answer once the purchase has moved past it"),
+    ] = None,
+    wait: Annotated[
+        float, Query(ge=0, le=MAX_WAIT_SECONDS, description="seconds to hold the request for a change (long poll)")
+    ] = 0,
+) -> SagaStateRead:
+    """With ``changed_after`` and ``wait``, a long poll: the answer comes the moment the
+    saga changes (or is already newer, or has ended), else after ``wait`` seconds with
+    the state unchanged. A frontend follows a purchase with one request per step instead
+    of polling."""
+
+    def read() -> tuple[StoredSaga, list[HistoryEntry]]:
+        return services.get_saga(uow, transaction_id, principal)
+
+    def settled(stored: StoredSaga) -> bool:
+        return changed_after is None or stored.updated_at > changed_after or stored.state.status.is_terminal
+
+    stored, history = await run_in_threadpool(read)
+    if wait > 0 and not settled(stored):
+        watcher: SagaWatcher = request.app.state.saga_watcher
+        async with watcher.watching(transaction_id) as changed:
+            stored, history = await run_in_threadpool(read)  # read after registering: no change slips by
+            if not settled(stored):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), timeout=wait)
+                stored, history = await run_in_threadpool(read)
     return SagaStateRead.with_history(stored, history)
 
 

@@ -1,0 +1,64 @@
+"""Following a purchase without polling: GET /saga-states/{id}?changed_after=…&wait=…
+answers when the saga moves (told by PostgreSQL NOTIFY, whichever instance moved it)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.e2e.conftest import Api
+
+
+def follow(api: Api, tx: str, headers: dict[str, str], after: str, wait: float = 20) -> tuple[dict[str, Any], float]:
+    started = time.monotonic()
+    response = api.client.get(
+        api.url("orquestrador", f"/saga-states/{tx}"),
+        params={"changed_after": after, "wait": wait},
+        headers=headers,
+        timeout=wait + 10,
+    )
+    assert response.status_code == 200, response.text
+    return response.json(), time.monotonic() - started
+
+
+def test_a_buyer_follows_a_purchase_with_one_request_per_change(api: Api) -> None:
+    _, buyer = api.new_customer(balance=5000)
+    tx = api.purchase(api.new_vehicle(4000)["id"], buyer)["transaction_id"]
+    saga = api.saga(tx, buyer)
+    seen = [saga["status"]]
+    requests = 0
+    while saga["status"] != "AWAITING_PAYMENT":
+        moved, _ = follow(api, tx, buyer, saga["updated_at"])
+        assert moved["updated_at"] > saga["updated_at"] or moved["status"] == "AWAITING_PAYMENT"
+        saga, requests = moved, requests + 1
+        seen.append(saga["status"])
+        assert requests <= 6, seen  # one answer per change, not a poll loop
+    assert api.pay(saga["payment_code"], buyer).status_code == 201
+    while saga["status"] != "COMPLETED":
+        saga, _ = follow(api, tx, buyer, saga["updated_at"])
+    ended, elapsed = follow(api, tx, buyer, saga["updated_at"], wait=20)
+    assert ended["status"] == "COMPLETED" and elapsed < 10  # an ended purchase will not change: no wait
+
+
+def test_with_no_change_the_answer_comes_after_wait_with_the_same_state(api: Api) -> None:
+    _, buyer = api.new_customer(balance=5000)
+    tx = api.purchase(api.new_vehicle(4000)["id"], buyer)["transaction_id"]
+    awaiting = api.saga_reaches(tx, buyer, "AWAITING_PAYMENT")  # it now waits for the buyer
+    same, elapsed = follow(api, tx, buyer, awaiting["updated_at"], wait=1)
+    assert same["updated_at"] == awaiting["updated_at"] and elapsed >= 1
+    older, elapsed = follow(api, tx, buyer, "2020-01-01T00:00:00Z", wait=20)
+    assert older["status"] == "AWAITING_PAYMENT" and elapsed < 10  # already newer: at once
+
+
+def test_bad_long_poll_parameters_are_422(api: Api) -> None:
+    _, buyer = api.new_customer(balance=5000)
+    tx = api.purchase(api.new_vehicle(4000)["id"], buyer)["transaction_id"]
+    url = api.url("orquestrador", f"/saga-states/{tx}")
+    cases: list[dict[str, str | int]] = [
+        {"wait": 26},
+        {"wait": -1},
+        {"changed_after": "2026-01-01T00:00:00", "wait": 1},
+    ]
+    for params in cases:
+        response = api.client.get(url, params=params, headers=buyer)
+        assert response.status_code == 422, (params, response.text)  # a naive time is ambiguous
