@@ -40,6 +40,7 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 from google.cloud import pubsub_v1
+from prometheus_client.parser import text_string_to_metric_families
 
 from mercado_shared import devstack, invariants
 from mercado_shared.contracts import Command, Envelope, message
@@ -180,21 +181,18 @@ def seed_vehicles(stack: LocalStack, count: int) -> list[str]:
     return ids
 
 
-def wait_status(
-    http: httpx.Client, url: str, headers: dict[str, str], wanted: set[str], interval: float
-) -> dict[str, Any]:
+def wait_status(http: httpx.Client, url: str, headers: dict[str, str], wanted: set[str]) -> dict[str, Any]:
+    """Follow the purchase as a frontend does: a long poll answered at each change."""
     deadline = time.monotonic() + 60
+    saga = http.get(url, headers=headers).json()
     while time.monotonic() < deadline:
-        saga = http.get(url, headers=headers).json()
         if saga["status"] in wanted or saga["status"] in TERMINAL:
             return dict(saga)
-        time.sleep(interval)  # a client polling its purchase, as the frontend would
+        saga = http.get(url, headers=headers, params={"changed_after": saga["updated_at"], "wait": 20}).json()
     raise TimeoutError(url)
 
 
-def purchase(
-    shop: Shop, http: httpx.Client, buyer: dict[str, str], vehicle: str, interval: float
-) -> tuple[float, float]:
+def purchase(shop: Shop, http: httpx.Client, buyer: dict[str, str], vehicle: str) -> tuple[float, float]:
     """(POST /purchase → AWAITING_PAYMENT, POST /payments → COMPLETED), in seconds."""
     started = time.perf_counter()
     r = http.post(
@@ -202,13 +200,13 @@ def purchase(
     )
     r.raise_for_status()
     saga_url = shop.url("orquestrador", f"/saga-states/{r.json()['transaction_id']}")
-    saga = wait_status(http, saga_url, buyer, {"AWAITING_PAYMENT"}, interval)
+    saga = wait_status(http, saga_url, buyer, {"AWAITING_PAYMENT"})
     awaiting = time.perf_counter() - started
     assert saga["status"] == "AWAITING_PAYMENT", saga
     paying = time.perf_counter()
     body = {"payment_code": saga["payment_code"], "payment_method": "pix"}
     http.post(shop.url("pagamento-service", "/payments"), json=body, headers=buyer).raise_for_status()
-    saga = wait_status(http, saga_url, buyer, {"COMPLETED"}, interval)
+    saga = wait_status(http, saga_url, buyer, {"COMPLETED"})
     assert saga["status"] == "COMPLETED", saga
     return awaiting, time.perf_counter() - paying
 
@@ -218,7 +216,7 @@ def latency(shop: Shop, vehicles: Iterator[str], count: int, floor_ms: float) ->
     to_await, to_complete = [], []
     with httpx.Client(timeout=30) as http:
         for i in range(count + 10):  # 10 to warm up
-            a, c = purchase(shop, http, buyer, next(vehicles), interval=0.001)
+            a, c = purchase(shop, http, buyer, next(vehicles))
             if i >= 10:
                 to_await.append(a)
                 to_complete.append(c)
@@ -242,7 +240,7 @@ def throughput(shop: Shop, vehicles: Iterator[str], buyers: int, seconds: float)
                 with lock:
                     vehicle = next(vehicles)
                 try:
-                    a, c = purchase(shop, http, buyer, vehicle, interval=0.01)
+                    a, c = purchase(shop, http, buyer, vehicle)
                     if time.monotonic() <= deadline:
                         done.append(a + c)
                 except Exception as exc:
@@ -265,6 +263,41 @@ def throughput(shop: Shop, vehicles: Iterator[str], buyers: int, seconds: float)
         "invariant_violations": len(violations),
         "violations": [str(v) for v in violations[:5]],
     }
+
+
+def where_time_goes(shop: Shop) -> dict[str, Any]:
+    """Means from the services' own metrics, cumulative over the run: each saga step
+    (command sent → reply applied), each service's handler time, outbox lag, HTTP time."""
+    found: dict[str, Any] = {"step_mean_ms": {}, "handler_mean_ms": {}, "outbox_lag_mean_ms": {}, "http_mean_ms": {}}
+    for proc in shop.stack.services:
+        service = proc.service.name
+        sums: dict[tuple[str, str], float] = {}
+        counts: dict[tuple[str, str], float] = {}
+        for family in text_string_to_metric_families(shop.http.get(shop.url(service, "/metrics")).text):
+            for sample in family.samples:
+                label = sample.labels.get("step") or sample.labels.get("route") or ""
+                key = (family.name, label if family.name != "message_handler_duration_seconds" else "")
+                if sample.name.endswith("_sum"):
+                    sums[key] = sums.get(key, 0.0) + sample.value
+                elif sample.name.endswith("_count"):
+                    counts[key] = counts.get(key, 0.0) + sample.value
+        for (name, label), total in sums.items():
+            n = counts.get((name, label), 0)
+            if not n:
+                continue
+            mean = round(total / n * 1000, 1)
+            if name == "saga_step_duration_seconds":
+                found["step_mean_ms"][label] = mean
+            elif name == "message_handler_duration_seconds":
+                found["handler_mean_ms"][service] = mean
+            elif name == "outbox_lag_seconds":
+                found["outbox_lag_mean_ms"][service] = mean
+            elif name == "http_request_duration_seconds" and label in HOT_ROUTES:
+                found["http_mean_ms"][f"{service} {label}"] = mean
+    return found
+
+
+HOT_ROUTES = {"/purchase", "/saga-states/{transaction_id}", "/payments", "/pubsub/push", "/vehicles"}
 
 
 def listings(shop: Shop, repeats: int) -> dict[str, Any]:
@@ -361,6 +394,7 @@ def main() -> int:
         results["latency"] = latency(shop, vehicles, n_purchases, results["broker_floor"]["p50_ms"])
         log.info("3/5 throughput, %d buyers for %ss", buyers, seconds)
         results["throughput"] = throughput(shop, vehicles, buyers, seconds)
+        results["where_time_goes"] = where_time_goes(shop)
         log.info("4/5 listings")
         results["listings"] = listings(shop, 200)
         log.info("5/5 resident memory")

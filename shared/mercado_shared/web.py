@@ -78,6 +78,36 @@ class Runtime:
         }
 
 
+class RequestMetrics:
+    """Latency and status of every request, by route template. Plain ASGI, not
+    BaseHTTPMiddleware: that one runs each request in an extra task with streams between
+    them, which the event loop pays for on every request."""
+
+    def __init__(self, app: Any, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless the app starts a response
+
+        async def send_with_status(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")  # the router records it in scope
+            metrics.HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(self.service, scope["method"], route).observe(time.perf_counter() - started)
+
+
 class BodySizeLimit:
     """Refuse request bodies over ``max_bytes`` with 413, declared or streamed."""
 
@@ -172,14 +202,7 @@ def create_service_app(
     app.add_exception_handler(InterfaceError, _database_unavailable_handler)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
-    @app.middleware("http")
-    async def record_metrics(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.HTTP_REQUESTS.labels(runtime.service, request.method, route, str(response.status_code)).inc()
-        metrics.HTTP_LATENCY.labels(runtime.service, request.method, route).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(RequestMetrics, service=runtime.service)
 
     @app.get(
         "/health",

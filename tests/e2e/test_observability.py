@@ -80,3 +80,5 @@ def test_the_metrics_count_the_purchase(api: Api) -> None:
         text = scrape(service)
         assert "messages_handled_total{" in text and 'outcome="handled"' in text, service
         assert "http_request_duration_seconds_bucket" in text
+    payments = scrape("pagamento-service")
+    assert 'http_requests_total{method="POST",route="/payments",service="pagamento-service",status="201"}' in payments
