@@ -13,17 +13,10 @@ from google.cloud import pubsub_v1
 from mercado_shared.contracts import Envelope, PaymentType, ReleaseCredit, ReserveCredit
 from mercado_shared.devstack import LocalStack, provision
 from mercado_shared.messaging.publisher import OutgoingMessage, PubSubPublisher
-from mercado_shared.testing.helpers import eventually
-from mercado_shared.topology import SubscriptionPolicy, Topology
+from mercado_shared.testing.helpers import FAST_DEAD_LETTERS, eventually
+from mercado_shared.topology import Topology
 from tests.e2e.conftest import Api
 
-FAST = SubscriptionPolicy(
-    ack_deadline_seconds=10,
-    max_delivery_attempts=5,
-    minimum_backoff_seconds=0,
-    maximum_backoff_seconds=1,
-    message_retention_seconds=600,
-)
 TOPIC = ReserveCredit.TYPE
 
 
@@ -57,7 +50,7 @@ def test_poison_is_dead_lettered_counted_and_blocks_nothing(api: Api, fault_stac
     ]
     projects = [f"poison-{uuid.uuid4().hex[:8]}" for _ in poison]
     for project, message in zip(projects, poison, strict=True):
-        provision(fault_stack.emulator_host, project, endpoint, policy=FAST)
+        provision(fault_stack.emulator_host, project, endpoint, policy=FAST_DEAD_LETTERS)
         publisher = PubSubPublisher(project)
         assert publisher.publish([message]) == [True]
         if project == projects[-1]:  # the good message shares a subscription with a poison one
@@ -93,8 +86,10 @@ def test_poison_is_dead_lettered_counted_and_blocks_nothing(api: Api, fault_stac
     finally:
         subscriber.close()
     assert sorted(received) == sorted(m.data for m in poison)
-    assert counter(api, "rejected") - before["rejected"] >= 2 * FAST.max_delivery_attempts  # both, every attempt
-    assert counter(api, "failed") - before["failed"] >= FAST.max_delivery_attempts  # the failing handler
+    assert (
+        counter(api, "rejected") - before["rejected"] >= 2 * FAST_DEAD_LETTERS.max_delivery_attempts
+    )  # both, every attempt
+    assert counter(api, "failed") - before["failed"] >= FAST_DEAD_LETTERS.max_delivery_attempts  # the failing handler
     assert counter(api, "handled") - before["handled"] >= 1
 
     # The test's own hold goes back, so the invariants hold afterwards.

@@ -36,8 +36,8 @@ def _vault(dialect: Dialect) -> PersonalDataVault:
     return vault
 
 
-class Encrypted(sa.TypeDecorator[str]):
-    """Text stored as AES-GCM ciphertext bound to its column (``v1.<key id>.<nonce+ct>``)."""
+class _ColumnBound(sa.TypeDecorator[str]):
+    """Text whose stored form depends on the column it belongs to (its key domain)."""
 
     impl = sa.Text
     cache_ok = True
@@ -45,6 +45,12 @@ class Encrypted(sa.TypeDecorator[str]):
     def __init__(self, column: str) -> None:
         super().__init__()
         self.column = column
+
+
+class Encrypted(_ColumnBound):
+    """Text stored as AES-GCM ciphertext bound to its column (``v1.<key id>.<nonce+ct>``)."""
+
+    cache_ok = True  # SQLAlchemy reads it from each class itself
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else _vault(dialect).encrypt(str(value), self.column)
@@ -53,16 +59,11 @@ class Encrypted(sa.TypeDecorator[str]):
         return None if value is None else _vault(dialect).decrypt(value, self.column)
 
 
-class BlindIndexed(sa.TypeDecorator[str]):
+class BlindIndexed(_ColumnBound):
     """A keyed HMAC of a value: equal values match (``column == plaintext`` in a query);
     nothing else about the value can be learnt from it."""
 
-    impl = sa.Text
     cache_ok = True
-
-    def __init__(self, column: str) -> None:
-        super().__init__()
-        self.column = column
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else _vault(dialect).index(str(value), self.column)

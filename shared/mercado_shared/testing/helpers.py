@@ -16,6 +16,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_f
 
 from mercado_shared import devstack
 from mercado_shared.contracts import Envelope
+from mercado_shared.topology import SubscriptionPolicy
 
 T = TypeVar("T")
 
@@ -99,3 +100,13 @@ class TestClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+# Dead-letters in seconds instead of minutes: the fewest attempts Pub/Sub allows, no backoff.
+FAST_DEAD_LETTERS = SubscriptionPolicy(
+    ack_deadline_seconds=10,
+    max_delivery_attempts=5,
+    minimum_backoff_seconds=0,
+    maximum_backoff_seconds=1,
+    message_retention_seconds=600,
+)

@@ -14,16 +14,8 @@ from google.cloud import pubsub_v1
 from mercado_shared import deadletters
 from mercado_shared.contracts import Envelope, PaymentType, ReserveCredit
 from mercado_shared.devstack import provision
-from mercado_shared.testing.helpers import eventually, serve
-from mercado_shared.topology import SubscriptionPolicy, load_topology
-
-FAST = SubscriptionPolicy(
-    ack_deadline_seconds=10,
-    max_delivery_attempts=5,
-    minimum_backoff_seconds=0,
-    maximum_backoff_seconds=1,
-    message_retention_seconds=600,
-)
+from mercado_shared.testing.helpers import FAST_DEAD_LETTERS, eventually, serve
+from mercado_shared.topology import load_topology
 
 
 def test_a_dead_letter_is_replayed_to_its_consumer_once_the_fault_is_fixed(emulator_host: str, project_id: str) -> None:
@@ -49,7 +41,7 @@ def test_a_dead_letter_is_replayed_to_its_consumer_once_the_fault_is_fixed(emula
     )
     publisher = pubsub_v1.PublisherClient()
     with serve(app) as url:
-        provision(emulator_host, project_id, {"cliente-service": url}, policy=FAST)
+        provision(emulator_host, project_id, {"cliente-service": url}, policy=FAST_DEAD_LETTERS)
         topic = publisher.topic_path(project_id, envelope.type)
         publisher.publish(topic, envelope.model_dump_json().encode(), **envelope.attributes()).result(timeout=30)
         foreign = publisher.topic_path(project_id, load_topology().dead_letter_topic("cliente-service"))
@@ -62,7 +54,7 @@ def test_a_dead_letter_is_replayed_to_its_consumer_once_the_fault_is_fixed(emula
 
         held = eventually(on_hold, timeout=60)
         attempts = next(n for _, mid, n in held if mid == str(envelope.message_id))
-        assert attempts >= FAST.max_delivery_attempts and state["handled"] == []
+        assert attempts >= FAST_DEAD_LETTERS.max_delivery_attempts and state["handled"] == []
 
         state["broken"] = False  # the fault is fixed
         report = deadletters.replay(project_id, "cliente-service")
