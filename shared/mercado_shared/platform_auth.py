@@ -22,10 +22,10 @@ import hmac
 import threading
 import time
 from collections.abc import Callable, Collection
-from typing import Annotated, Protocol
+from typing import Protocol
 
 import jwt
-from fastapi import Depends, HTTPException, Request
+from fastapi import HTTPException, Request
 
 from mercado_shared.auth import JwksKeySource, KeySource
 from mercado_shared.errors import error_body
@@ -108,9 +108,6 @@ def internal_caller(request: Request) -> None:
     except CallerRefused as refused:
         code = "UNAUTHENTICATED" if refused.status_code == 401 else "FORBIDDEN"
         raise HTTPException(refused.status_code, error_body(code, refused.reason)["detail"]) from None
-
-
-InternalCaller = Annotated[None, Depends(internal_caller)]
 
 
 class IdTokens:

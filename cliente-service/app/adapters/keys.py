@@ -24,7 +24,6 @@ from app.config import ClienteSettings
 
 # Encrypted columns of the customers table, by the name each one's ciphertexts are bound to.
 ENCRYPTED_COLUMNS = ("name", "email", "phone", "document")
-INDEXED_COLUMNS = {"email_index": "email", "document_index": "document"}
 _LOCK = 0x6B657973  # "keys": one instance creates the first keys, the others wait and read them
 
 
