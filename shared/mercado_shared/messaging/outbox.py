@@ -1,16 +1,21 @@
 """The transactional outbox.
 
 A state change and the messages it causes are written in one transaction (``Outbox.add``).
-Right after commit the unit of work hands the new rows to ``OutboxRelay.publish_committed``;
-whatever is still unpublished after a crash, a broker outage or a lost race is found by
-``OutboxRelay.sweep``, which a background thread runs every few seconds (and, on Cloud Run,
-a scheduler can trigger). Delivery is therefore at least once; consumers dedupe by message id.
+Right after commit the unit of work hands the new rows to ``OutboxRelay.publish_committed``,
+which queues them for the relay's sender thread and returns at once: the handler answers its
+push without waiting on the broker, and the sender publishes whatever has queued up together
+and marks it sent with one UPDATE. Whatever is still unpublished after a crash, a broker
+outage, a full queue or a lost race is found by ``OutboxRelay.sweep``, which a background
+thread runs every few seconds (and, on Cloud Run, a scheduler can trigger). Delivery is
+therefore at least once; consumers dedupe by message id.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -75,6 +80,7 @@ class OutboxRelay:
         interval: float = 1.0,
         grace: float = 2.0,
         batch_size: int = 200,
+        queue_limit: int = 10_000,
     ) -> None:
         self.engine = engine
         self.table = table
@@ -83,7 +89,12 @@ class OutboxRelay:
         self.interval = interval
         self.grace = timedelta(seconds=grace)
         self.batch_size = batch_size
+        self.queue_limit = queue_limit
         self._loop = Periodic("outbox-relay", interval, self._drain)
+        self._queue: deque[OutboxRow] = deque()
+        self._queued = threading.Condition()
+        self._sender: threading.Thread | None = None
+        self._stopping = False
 
     # ------------------------------------------------------------------ publishing
     def _publish(self, rows: Sequence[OutboxRow]) -> list[int]:
@@ -99,7 +110,20 @@ class OutboxRelay:
         return [r.id for r in published]
 
     def publish_committed(self, rows: Sequence[OutboxRow]) -> None:
-        """Publish rows that were just committed. Never raises: the sweep is the safety net."""
+        """Send rows that were just committed. Never raises and, once the relay is started,
+        never waits: the rows are queued for the sender thread (or, the queue being full,
+        left to the sweep). Before ``start`` and after ``stop`` they are sent right here."""
+        with self._queued:
+            if self._sender is not None and not self._stopping:
+                room = self.queue_limit - len(self._queue)
+                self._queue.extend(rows[: max(room, 0)])
+                self._queued.notify()
+                if room < len(rows):
+                    metrics.OUTBOX_PUBLISHED.labels(self.service, "deferred").inc(len(rows) - max(room, 0))
+                return
+        self._send(rows)
+
+    def _send(self, rows: Sequence[OutboxRow]) -> None:
         try:
             ids = self._publish(rows)
             if ids:
@@ -111,6 +135,17 @@ class OutboxRelay:
                     )
         except Exception:
             log.exception("publishing after commit failed; the relay sweep will retry")
+
+    def _send_queued(self) -> None:
+        """The sender thread: whatever queued while the last batch was out goes next, in
+        one publish and one UPDATE. On stop it sends what is left, then ends."""
+        while True:
+            with self._queued:
+                self._queued.wait_for(lambda: self._queue or self._stopping)
+                if not self._queue:
+                    return
+                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.batch_size))]
+            self._send(batch)
 
     def sweep(self) -> int:
         """Publish rows left unpublished for longer than the grace period. Returns the count."""
@@ -137,10 +172,24 @@ class OutboxRelay:
 
     # ------------------------------------------------------------------ background loop
     def start(self) -> None:
+        with self._queued:
+            if self._sender is None:
+                self._stopping = False
+                self._sender = threading.Thread(target=self._send_queued, name="outbox-sender", daemon=True)
+                self._sender.start()
         self._loop.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop sweeping, and send what is queued first (up to ``timeout``; the rest is
+        left to the next instance's sweep)."""
         self._loop.stop()
+        with self._queued:
+            sender, self._stopping = self._sender, True
+            self._queued.notify()
+        if sender is not None:
+            sender.join(timeout)
+        with self._queued:
+            self._sender = None
 
     def _drain(self) -> None:
         while self.sweep() == self.batch_size:

@@ -55,6 +55,10 @@ def unpublished(engine: sa.Engine, tables: MessagingTables) -> int:
         return int(conn.scalar(sa.select(sa.func.count()).where(tables.outbox.c.published_at.is_(None))) or 0)
 
 
+def _assert_all_marked(engine: sa.Engine, tables: MessagingTables) -> None:
+    assert unpublished(engine, tables) == 0
+
+
 def test_a_committed_message_is_published_right_after_commit(
     engine: sa.Engine, tables: MessagingTables, publisher: PubSubPublisher, tap: TopicTap
 ) -> None:
@@ -62,8 +66,57 @@ def test_a_committed_message_is_published_right_after_commit(
     with SqlUnitOfWork(session_factory(engine), tables, relay) as uow:
         sent = uow.emit(reply(1))
         uow.commit()
-    assert unpublished(engine, tables) == 0  # published inside commit(), no sweep needed
+    assert unpublished(engine, tables) == 0  # not started: published inside commit()
     assert eventually(lambda: tap.expect(1)) == [sent]
+
+
+def test_a_running_relay_sends_committed_messages_without_the_sweep(
+    engine: sa.Engine, tables: MessagingTables, publisher: PubSubPublisher, tap: TopicTap
+) -> None:
+    # The sweep waits an hour and leaves rows younger than a minute: only the sender can send.
+    relay = OutboxRelay(engine, tables.outbox, publisher, service="test", interval=3600, grace=60)
+    relay.start()
+    try:
+        sent = []
+        for n in range(5):
+            with SqlUnitOfWork(session_factory(engine), tables, relay) as uow:
+                sent.append(uow.emit(reply(n)))
+                uow.commit()
+        received = eventually(lambda: tap.expect(5))
+        eventually(lambda: _assert_all_marked(engine, tables))  # so no sweep sends them again
+    finally:
+        relay.stop()
+    assert sorted(e.message_id for e in received) == sorted(e.message_id for e in sent)
+
+
+def test_stopping_the_relay_sends_what_is_queued_first(
+    engine: sa.Engine, tables: MessagingTables, publisher: PubSubPublisher, tap: TopicTap
+) -> None:
+    relay = OutboxRelay(engine, tables.outbox, publisher, service="test", interval=3600, grace=60, batch_size=5)
+    relay.start()
+    with SqlUnitOfWork(session_factory(engine), tables, relay) as uow:
+        sent = [uow.emit(reply(n)) for n in range(60)]
+        uow.commit()  # queued: twelve batches for the sender
+    relay.stop()  # a graceful shutdown right after
+    assert unpublished(engine, tables) == 0
+    assert sorted(e.message_id for e in eventually(lambda: tap.expect(60))) == sorted(e.message_id for e in sent)
+
+
+def test_what_does_not_fit_the_queue_is_left_to_the_sweep(
+    engine: sa.Engine, tables: MessagingTables, publisher: PubSubPublisher, tap: TopicTap
+) -> None:
+    relay = OutboxRelay(engine, tables.outbox, publisher, service="test", interval=3600, grace=0, queue_limit=0)
+    relay.start()
+    try:
+        with SqlUnitOfWork(session_factory(engine), tables, relay) as uow:
+            sent = uow.emit(reply(1))
+            uow.commit()  # returns at once: the handler never waits on a backed-up broker
+        assert unpublished(engine, tables) == 1
+        assert relay.sweep() == 1
+    finally:
+        relay.stop()
+    assert eventually(lambda: tap.expect(1)) == [sent]
+    assert unpublished(engine, tables) == 0
 
 
 def test_a_rolled_back_change_sends_nothing(
