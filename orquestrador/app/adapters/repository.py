@@ -97,6 +97,34 @@ class SagaRepository:
             return None
         return StoredSaga(_state(row), row.version, row.created_at, row.updated_at, row.deadline_at)
 
+    def get_with_history(self, transaction_id: str) -> tuple[StoredSaga, list[HistoryEntry]] | None:
+        """The saga and its history in one round trip (what a buyer following it reads)."""
+        if not is_uuid(transaction_id):
+            return None
+        rows = self.session.execute(
+            sa.select(
+                sagas,
+                history.c.at.label("h_at"),
+                history.c.status.label("h_status"),
+                history.c.current_step.label("h_step"),
+                history.c.event.label("h_event"),
+                history.c.applied.label("h_applied"),
+            )
+            .select_from(sagas.outerjoin(history, history.c.transaction_id == sagas.c.transaction_id))
+            .where(sagas.c.transaction_id == transaction_id)
+            .order_by(history.c.id)
+        ).all()
+        if not rows:
+            return None
+        first = rows[0]
+        stored = StoredSaga(_state(first), first.version, first.created_at, first.updated_at, first.deadline_at)
+        entries = [
+            HistoryEntry(r.h_at, SagaStatus(r.h_status), CurrentStep(r.h_step), r.h_event, r.h_applied)
+            for r in rows
+            if r.h_event is not None
+        ]
+        return stored, entries
+
     def lock_customer(self, customer_id: str) -> None:
         """Until this transaction ends, other starts for this customer wait (the active cap)."""
         self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(customer_id))))

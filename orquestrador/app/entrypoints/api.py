@@ -170,15 +170,15 @@ async def saga_state(
     def settled(stored: StoredSaga) -> bool:
         return changed_after is None or stored.updated_at > changed_after or stored.state.status.is_terminal
 
-    stored, history = await run_in_threadpool(read)
-    if wait > 0 and not settled(stored):
-        watcher: SagaWatcher = request.app.state.saga_watcher
-        async with watcher.watching(transaction_id) as changed:
-            stored, history = await run_in_threadpool(read)  # read after registering: no change slips by
-            if not settled(stored):
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), timeout=wait)
-                stored, history = await run_in_threadpool(read)
+    if wait == 0 or changed_after is None:
+        return SagaStateRead.with_history(*await run_in_threadpool(read))
+    watcher: SagaWatcher = request.app.state.saga_watcher
+    async with watcher.watching(transaction_id) as changed:
+        stored, history = await run_in_threadpool(read)  # read after registering: no change slips by
+        if not settled(stored):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=wait)
+            stored, history = await run_in_threadpool(read)
     return SagaStateRead.with_history(stored, history)
 
 

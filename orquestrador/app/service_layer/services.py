@@ -135,8 +135,8 @@ def get_saga(
     uow: OrquestradorUnitOfWork, transaction_id: str, principal: Principal
 ) -> tuple[StoredSaga, list[HistoryEntry]]:
     with uow:
-        stored = access.reachable(principal, uow.sagas.get(transaction_id))
-        return stored, uow.sagas.history(transaction_id)
+        stored, history = uow.sagas.get_with_history(transaction_id) or (None, [])
+    return access.reachable(principal, stored), history
 
 
 @retry(

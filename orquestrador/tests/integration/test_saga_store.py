@@ -56,3 +56,32 @@ def test_the_history_cannot_be_rewritten(engine: sa.Engine) -> None:
             conn.execute(sa.text(statement))
     with Session(engine) as session:
         assert [h.event for h in SagaRepository(session).history(started.transaction_id)] == ["PurchaseRequested"]
+
+
+def test_a_saga_is_read_with_its_history_in_order(engine: sa.Engine) -> None:
+    started = start(str(uuid.uuid4()), "c1", "v1", Decimal("10.00"), PaymentType.CASH).state
+    reply = CreditReserved(transaction_id=started.transaction_id, customer_id="c1", amount=Decimal("10.00"))
+    moved = decide(started, reply).state
+    with Session(engine) as session:
+        repo = SagaRepository(session)
+        repo.add(started, None)
+        repo.record(started, "PurchaseRequested", applied=True)
+        repo.update(moved, 1, None)
+        repo.record(moved, reply.TYPE, applied=True)
+        repo.record(moved, reply.TYPE, applied=False)  # a duplicate, ignored
+        repo.add(start(str(uuid.uuid4()), "c2", "v2", Decimal("5.00"), PaymentType.CASH).state, None)  # another
+        session.commit()
+    with Session(engine) as session:
+        repo = SagaRepository(session)
+        found = repo.get_with_history(started.transaction_id)
+        assert found is not None
+        stored, history = found
+        assert stored == repo.get(started.transaction_id)
+        assert history == repo.history(started.transaction_id)
+        assert [(h.event, h.applied) for h in history] == [
+            ("PurchaseRequested", True),
+            (reply.TYPE, True),
+            (reply.TYPE, False),
+        ]
+        assert repo.get_with_history(str(uuid.uuid4())) is None
+        assert repo.get_with_history("not-a-uuid") is None
