@@ -246,10 +246,12 @@ def throughput(shop: Shop, vehicles: Iterator[str], buyers: int, seconds: float)
                 except Exception as exc:
                     failed.append(repr(exc)[:200])
 
+    cpu_before = cpu_seconds(shop.stack)
     started = time.monotonic()
     with ThreadPoolExecutor(buyers) as pool:
         list(pool.map(work, accounts))
     elapsed = time.monotonic() - started
+    cpu = {name: used - cpu_before.get(name, 0.0) for name, used in cpu_seconds(shop.stack).items()}
     violations = invariants.check(shop.stack.databases(), settled=True)
     return {
         "buyers": buyers,
@@ -260,6 +262,9 @@ def throughput(shop: Shop, vehicles: Iterator[str], buyers: int, seconds: float)
         "failed": len(failed),
         "failures": failed[:5],
         "drained_after_s": round(elapsed - seconds, 1),
+        # Share of the box's cores each part used while the buyers ran, and its CPU per purchase.
+        "cpu_cores_used": {name: round(used / elapsed, 2) for name, used in cpu.items()},
+        "cpu_ms_per_purchase": {name: round(used / max(len(done), 1) * 1000, 1) for name, used in cpu.items()},
         "invariant_violations": len(violations),
         "violations": [str(v) for v in violations[:5]],
     }
@@ -325,6 +330,42 @@ def listings(shop: Shop, repeats: int) -> dict[str, Any]:
                 samples.append(time.perf_counter() - t)
                 assert r.status_code == 200 and len(r.json()["vehicles"]) == 50
             found[f"page_{page}"] = percentiles(samples)
+    return found
+
+
+def _processes() -> dict[int, tuple[int, float, float]]:
+    """pid → (parent pid, own CPU seconds, reaped children's CPU seconds), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        ppid, utime, stime, cutime, cstime = int(fields[1]), *(int(f) for f in fields[11:15])
+        found[int(entry.name)] = (ppid, (utime + stime) / tick, (cutime + cstime) / tick)
+    return found
+
+
+def cpu_seconds(stack: LocalStack) -> dict[str, float]:
+    """CPU seconds used so far by each part of the system, each process with its
+    descendants (PostgreSQL's backends, the emulator's JVM under its launcher)."""
+    table = _processes()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+
+    def tree(pid: int) -> float:
+        own, reaped = table.get(pid, (0, 0.0, 0.0))[1:]
+        return own + reaped + sum(tree(child) for child in children.get(pid, []))
+
+    roots = {p.service.name: p.proc for p in stack.services}
+    roots["emulator"] = stack.emulator.proc
+    roots["postgres"] = stack.postgres.proc if stack.postgres else None
+    found = {name: tree(proc.pid) for name, proc in roots.items() if proc is not None}
+    found["bench (the buyers)"] = tree(os.getpid()) - sum(found.values())
     return found
 
 
