@@ -129,7 +129,7 @@ def current_principal(
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
-def require_staff(principal: CurrentUser) -> Principal:
+async def require_staff(principal: CurrentUser) -> Principal:
     if not principal.is_staff:
         raise HTTPException(
             status_code=status.HTTP_403_FORBIDDEN,

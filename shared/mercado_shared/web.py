@@ -357,6 +357,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def new_unit_of_work(request: Request) -> Any:
+async def new_unit_of_work(request: Request) -> Any:
     """A route's unit of work (each service types it: ``Annotated[XUnitOfWork, Depends(...)]``)."""
     return request.app.state.runtime.uow_factory()

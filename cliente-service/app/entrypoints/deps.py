@@ -12,12 +12,12 @@ from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared.web import new_unit_of_work
 
 
-def _hasher(request: Request) -> Argon2PasswordHasher:
+async def _hasher(request: Request) -> Argon2PasswordHasher:
     hasher: Argon2PasswordHasher = request.app.state.password_hasher
     return hasher
 
 
-def _issuer(request: Request) -> TokenIssuer:
+async def _issuer(request: Request) -> TokenIssuer:
     issuer: TokenIssuer = request.app.state.token_issuer
     return issuer
 

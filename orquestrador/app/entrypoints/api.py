@@ -30,12 +30,12 @@ router = APIRouter(tags=["purchases"])
 MAX_WAIT_SECONDS = 25  # under Cloud Run's 30 s request timeout
 
 
-def _participants(request: Request) -> Participants:
+async def _participants(request: Request) -> Participants:
     participants: Participants = request.app.state.participants
     return participants
 
 
-def _coordinator(request: Request) -> Coordinator:
+async def _coordinator(request: Request) -> Coordinator:
     coordinator: Coordinator = request.app.state.coordinator
     return coordinator
 

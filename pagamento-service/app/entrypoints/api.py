@@ -21,12 +21,12 @@ from mercado_shared.web import new_unit_of_work
 router = APIRouter(tags=["payments"])
 
 
-def _clock(request: Request) -> Clock:
+async def _clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def _settings(request: Request) -> PagamentoSettings:
+async def _settings(request: Request) -> PagamentoSettings:
     settings: PagamentoSettings = request.app.state.settings
     return settings
 
