@@ -1,9 +1,11 @@
 """Waiting for a saga to change, across instances: PostgreSQL LISTEN/NOTIFY.
 
-One thread per process holds a connection that LISTENs on ``saga_changed`` (migration
-0006 NOTIFYs it on every change, at commit). Requests waiting on a transaction register
-an asyncio event, and the thread sets it from the event loop. A lost connection is
-reopened. Waiters are told to look again meanwhile, since a change may have been missed.
+One thread per process holds a connection that LISTENs on ``saga_changed`` (migrations
+0006 and 0007 NOTIFY it with ``<transaction id> <status>`` on every change, at commit).
+Requests waiting on a transaction register an asyncio event, and the thread sets it from
+the event loop: at every change, or, for a waiter that named the statuses it waits for,
+only when the saga reaches one of them or ends. A lost connection is reopened. Waiters
+are told to look again meanwhile, since a change may have been missed.
 """
 
 from __future__ import annotations
@@ -13,22 +15,36 @@ import logging
 import select
 import threading
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 import psycopg2
 import psycopg2.extensions
 from sqlalchemy.engine import make_url
 
+from app.domain.saga import SagaStatus
+
 log = logging.getLogger(__name__)
 CHANNEL = "saga_changed"
+ENDED = frozenset(status.value for status in SagaStatus if status.is_terminal)
+
+
+@dataclass(eq=False)
+class _Waiter:
+    loop: asyncio.AbstractEventLoop
+    statuses: frozenset[str] | None  # None: any change
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wants(self, status: str | None) -> bool:
+        return self.statuses is None or status is None or status in self.statuses or status in ENDED
 
 
 class SagaWatcher:
     def __init__(self, database_url: str) -> None:
         url = make_url(database_url)
         self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = defaultdict(set)
+        self._waiters: dict[str, set[_Waiter]] = defaultdict(set)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -43,28 +59,33 @@ class SagaWatcher:
             self._thread.join(timeout=5)
 
     @asynccontextmanager
-    async def watching(self, transaction_id: str) -> AsyncIterator[asyncio.Event]:
-        """An event set when the saga next changes (register, then read, then wait)."""
-        waiter = (asyncio.get_running_loop(), asyncio.Event())
+    async def watching(
+        self, transaction_id: str, statuses: Collection[str] | None = None
+    ) -> AsyncIterator[asyncio.Event]:
+        """An event set when the saga next changes or, with ``statuses``, next reaches one of
+        them or ends (register, then read, then wait; clear it before reading again)."""
+        waiter = _Waiter(asyncio.get_running_loop(), frozenset(statuses) if statuses else None)
         with self._lock:
             self._waiters[transaction_id].add(waiter)
         try:
-            yield waiter[1]
+            yield waiter.event
         finally:
             with self._lock:
                 self._waiters[transaction_id].discard(waiter)
                 if not self._waiters[transaction_id]:
                     del self._waiters[transaction_id]
 
-    def _wake(self, transaction_id: str | None) -> None:
-        """Wake the waiters on ``transaction_id``, or every waiter (None: changes may have been missed)."""
+    def _wake(self, payload: str | None) -> None:
+        """Wake the waiters a change concerns (``<transaction id> <status>``), or every
+        waiter (None: changes may have been missed)."""
         with self._lock:
-            if transaction_id is None:
+            if payload is None:
                 waiters = [w for group in self._waiters.values() for w in group]
             else:
-                waiters = list(self._waiters.get(transaction_id, ()))
-        for loop, event in waiters:
-            loop.call_soon_threadsafe(event.set)
+                transaction_id, _, status = payload.partition(" ")
+                waiters = [w for w in self._waiters.get(transaction_id, ()) if w.wants(status or None)]
+        for waiter in waiters:
+            waiter.loop.call_soon_threadsafe(waiter.event.set)
 
     def _listen(self) -> None:
         while not self._stop.is_set():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -158,26 +157,43 @@ async def saga_state(
     wait: Annotated[
         float, Query(ge=0, le=MAX_WAIT_SECONDS, description="seconds to hold the request for a change (long poll)")
     ] = 0,
+    until: Annotated[
+        list[SagaStatus] | None,
+        Query(
+            description="with `wait`: answer once the purchase is in one of these statuses or has ended, "
+            "however many steps that takes (repeat the parameter for several)"
+        ),
+    ] = None,
 ) -> SagaStateRead:
-    """With ``changed_after`` and ``wait``, a long poll: the answer comes the moment the
-    saga changes (or is already newer, or has ended), else after ``wait`` seconds with
-    the state unchanged. A frontend follows a purchase with one request per step instead
-    of polling."""
+    """A long poll with ``wait`` and ``changed_after`` or ``until``: the answer comes the
+    moment the saga has moved past ``changed_after`` and is in an ``until`` status (either
+    condition alone is enough; an ended purchase answers at once), else after ``wait``
+    seconds with the state as it is. A frontend follows a purchase with one request per
+    step, or one request from "started" to "here is your payment code"."""
+    wanted = frozenset(until or ())
 
     def read() -> tuple[StoredSaga, list[HistoryEntry]]:
         return services.get_saga(uow, transaction_id, principal)
 
     def settled(stored: StoredSaga) -> bool:
-        return changed_after is None or stored.updated_at > changed_after or stored.state.status.is_terminal
+        if stored.state.status.is_terminal:
+            return True
+        moved = changed_after is None or stored.updated_at > changed_after
+        return moved and (not wanted or stored.state.status in wanted)
 
-    if wait == 0 or changed_after is None:
+    if wait == 0 or (changed_after is None and not wanted):
         return SagaStateRead.with_history(*await run_in_threadpool(read))
     watcher: SagaWatcher = request.app.state.saga_watcher
-    async with watcher.watching(transaction_id) as changed:
+    deadline = asyncio.get_running_loop().time() + wait
+    async with watcher.watching(transaction_id, wanted or None) as changed:
         stored, history = await run_in_threadpool(read)  # read after registering: no change slips by
-        if not settled(stored):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=wait)
+        while not settled(stored):
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                await asyncio.wait_for(changed.wait(), timeout=max(remaining, 0))
+            except TimeoutError:
+                break
+            changed.clear()  # before reading: a change after this read sets it again
             stored, history = await run_in_threadpool(read)
     return SagaStateRead.with_history(stored, history)
 
