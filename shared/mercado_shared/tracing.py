@@ -10,8 +10,12 @@
   ``POST /payments``), which is kept as a link. A trace id derived this way is stable
   across retries, restarts and instances.
 
-Exporters (TRACE_EXPORTER): ``none`` (spans still exist, so logs carry trace ids),
-``console`` (stderr, a JSON line per span), ``otlp`` (OTEL_EXPORTER_OTLP_ENDPOINT), ``gcp`` (Cloud Trace).
+Exporters (TRACE_EXPORTER): ``console`` (stderr, a JSON line per span), ``otlp``
+(OTEL_EXPORTER_OTLP_ENDPOINT), ``gcp`` (Cloud Trace), or ``none``: then no tracer provider
+is installed and no span is recorded (nor FastAPI's request spans, whose middleware then
+steps aside), which saves their CPU on every request and message; work on a purchase still
+runs in its purchase's trace context, so log lines still carry its trace id, and
+``traceparent`` still travels with each message.
 """
 
 from __future__ import annotations
@@ -38,21 +42,20 @@ _configured = False
 def configure_tracing(service: str, exporter: Exporter, project_id: str) -> None:
     """Once per process (the provider is global); later calls keep the first."""
     global _configured
-    if _configured:
+    if _configured or exporter == "none":
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    chosen: SpanExporter | None = None
+    chosen: SpanExporter
     if exporter == "console":
         chosen = ConsoleSpanExporter(out=sys.stderr, formatter=lambda span: span.to_json(indent=None) + "\n")
     elif exporter == "otlp":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         chosen = OTLPSpanExporter()
-    elif exporter == "gcp":
+    else:
         cloud_trace = importlib.import_module("opentelemetry.exporter.cloud_trace")  # production only
         chosen = cloud_trace.CloudTraceSpanExporter(project_id=project_id)
-    if chosen is not None:
-        provider.add_span_processor(BatchSpanProcessor(chosen))
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(BatchSpanProcessor(chosen))
     trace.set_tracer_provider(provider)
     _configured = True
 
