@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from mercado_shared import metrics, tracing
 from mercado_shared.contracts import Envelope
 from mercado_shared.messaging.publisher import OutgoingMessage, Publisher
+from mercado_shared.messaging.schema import MessagingTables
 from mercado_shared.periodic import Periodic
 
 log = logging.getLogger(__name__)
@@ -48,23 +49,17 @@ class OutboxRow:
 class Outbox:
     """Writes messages in the caller's transaction."""
 
-    def __init__(self, session: Session, table: sa.Table) -> None:
+    def __init__(self, session: Session, tables: MessagingTables) -> None:
         self.session = session
-        self.table = table
+        self.tables = tables
 
     def add(self, envelope: Envelope) -> OutboxRow:
         body = envelope.model_dump_json()
         with tracing.purchase_span(f"send {envelope.type}", envelope.correlation_id, SpanKind.PRODUCER):
             attributes = {**envelope.attributes(), **tracing.inject()}  # the trace rides along
         row_id, created_at = self.session.execute(
-            sa.insert(self.table)
-            .values(
-                message_id=envelope.message_id,
-                topic=envelope.type,
-                body=body,
-                attributes=attributes,
-            )
-            .returning(self.table.c.id, self.table.c.created_at)
+            self.tables.add_to_outbox,
+            {"message_id": envelope.message_id, "topic": envelope.type, "body": body, "attributes": attributes},
         ).one()
         return OutboxRow(row_id, envelope.type, body, attributes, created_at)
 

@@ -7,15 +7,29 @@ is what each service's first Alembic migration calls, so the DDL is written once
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 
 
 @dataclass(frozen=True)
 class MessagingTables:
     outbox: sa.Table
     inbox: sa.Table
+
+    # Every message handled runs these two statements. Built once and executed with fresh
+    # parameters, they skip SQLAlchemy's construction and cache-key work (~80 µs each).
+    @cached_property
+    def claim_message(self) -> sa.Insert:
+        """Record a message id in the inbox; returns a row only if it was not there."""
+        inbox = self.inbox
+        return insert(inbox).on_conflict_do_nothing(index_elements=[inbox.c.message_id]).returning(inbox.c.message_id)
+
+    @cached_property
+    def add_to_outbox(self) -> sa.Insert:
+        return sa.insert(self.outbox).returning(self.outbox.c.id, self.outbox.c.created_at)
 
 
 def _outbox_columns() -> list[Any]:

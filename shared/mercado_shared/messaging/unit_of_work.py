@@ -10,7 +10,6 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from mercado_shared.contracts import Envelope, Message
@@ -34,7 +33,7 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> Self:
         self.session = self._session_factory()
-        self._outbox = Outbox(self.session, self._tables.outbox)
+        self._outbox = Outbox(self.session, self._tables)
         self._written = []
         self._open(self.session)
         return self
@@ -64,16 +63,9 @@ class SqlUnitOfWork:
         A concurrent delivery of the same message blocks on the primary key until this
         transaction ends, then finds the row: the effects happen once.
         """
-        inbox = self._tables.inbox
         claimed = self.session.execute(
-            insert(inbox)
-            .values(
-                message_id=envelope.message_id,
-                type=envelope.type,
-                correlation_id=envelope.correlation_id,
-            )
-            .on_conflict_do_nothing(index_elements=[inbox.c.message_id])
-            .returning(inbox.c.message_id)
+            self._tables.claim_message,
+            {"message_id": envelope.message_id, "type": envelope.type, "correlation_id": envelope.correlation_id},
         ).first()
         return claimed is not None
 
