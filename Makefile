@@ -22,7 +22,7 @@ lint: $(INSTALLED) ## ruff (lint and format) and mypy, package by package
 	@echo "mypy tests (cross-service)"
 	MYPYPATH=$(CURDIR)/shared $(VENV)/bin/mypy --config-file pyproject.toml tests scripts bench
 
-bench: $(INSTALLED) ## measure latency, throughput, listings and memory on the local system (about 5 min)
+bench: $(INSTALLED) ## measure latency, throughput, listings and memory on the local system (about 10 min)
 	$(PY) -m bench.run
 
 check-invariants: $(INSTALLED) ## check the purchase invariants across every service's database
