@@ -296,6 +296,12 @@ def emulator_launcher() -> str:
     )
 
 
+# The emulator is glue between sockets: C1's quick compiles and the serial collector suit
+# it. On this 2-core box they halve its CPU per message (1.29 → 0.70 ms, 3,000 pushes) and
+# leave its rate unchanged. CLOUD_PUBSUB_EMULATOR_OPTS in the environment overrides them.
+EMULATOR_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+
 class PubSubEmulator:
     def __init__(self, port: int) -> None:
         self.port = port
@@ -310,6 +316,7 @@ class PubSubEmulator:
             raise MissingDependency("java not found: the Pub/Sub emulator needs Java 17 (openjdk-17-jre-headless)")
         self.proc = spawn(
             [emulator_launcher(), "--host=127.0.0.1", f"--port={self.port}"],
+            env={"CLOUD_PUBSUB_EMULATOR_OPTS": EMULATOR_JVM_OPTIONS, **os.environ},
             output=log_file if log_file is not None else subprocess.DEVNULL,
         )
 
