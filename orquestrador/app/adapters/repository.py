@@ -78,6 +78,17 @@ def _state(row: sa.Row[object]) -> SagaState:
     )
 
 
+# Every reply the saga applies runs these three. Built once and executed with fresh
+# parameters, they skip SQLAlchemy's construction and cache-key work on every message.
+_GET = sa.select(sagas).where(sagas.c.transaction_id == sa.bindparam("transaction_id"))
+_UPDATE = (
+    sa.update(sagas)
+    .where(sagas.c.transaction_id == sa.bindparam("b_transaction_id"), sagas.c.version == sa.bindparam("b_version"))
+    .values(updated_at=sa.func.now())
+)  # SET also takes every column named in the parameters
+_RECORD = sa.insert(history)
+
+
 class SagaRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -92,7 +103,7 @@ class SagaRepository:
     def get(self, transaction_id: str) -> StoredSaga | None:
         if not is_uuid(transaction_id):
             return None
-        row = self.session.execute(sa.select(sagas).where(sagas.c.transaction_id == transaction_id)).first()
+        row = self.session.execute(_GET, {"transaction_id": transaction_id}).first()
         if row is None:
             return None
         return StoredSaga(_state(row), row.version, row.created_at, row.updated_at, row.deadline_at)
@@ -154,22 +165,28 @@ class SagaRepository:
     def update(self, state: SagaState, expected_version: int, deadline: datetime | None) -> None:
         """Write ``state`` if nobody has since ``expected_version``; else ConcurrencyConflict."""
         result = self.session.execute(
-            sa.update(sagas)
-            .where(sagas.c.transaction_id == state.transaction_id, sagas.c.version == expected_version)
-            .values(version=expected_version + 1, updated_at=sa.func.now(), deadline_at=deadline, **_columns(state))
+            _UPDATE,
+            {
+                "b_transaction_id": state.transaction_id,
+                "b_version": expected_version,
+                "version": expected_version + 1,
+                "deadline_at": deadline,
+                **_columns(state),
+            },
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrencyConflict(state.transaction_id)
 
     def record(self, state: SagaState, event: str, *, applied: bool) -> None:
         self.session.execute(
-            sa.insert(history).values(
-                transaction_id=state.transaction_id,
-                status=state.status,
-                current_step=state.current_step,
-                event=event,
-                applied=applied,
-            )
+            _RECORD,
+            {
+                "transaction_id": state.transaction_id,
+                "status": state.status,
+                "current_step": state.current_step,
+                "event": event,
+                "applied": applied,
+            },
         )
 
     def history(self, transaction_id: str) -> list[HistoryEntry]:
