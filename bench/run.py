@@ -227,6 +227,20 @@ def latency(shop: Shop, vehicles: Iterator[str], count: int, floor_ms: float) ->
     return {"purchase_to_awaiting_payment": start, "payment_to_completed": pay}
 
 
+def reference_loop_ms() -> float:
+    """The box's speed right now: the best of three runs of a fixed pure-Python loop. This
+    VM shares its host, so the same code costs up to ~30% more CPU in a busy hour; compare
+    runs whose reference figures match."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i * i
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
 def throughput(shop: Shop, vehicles: Iterator[str], buyers: int, seconds: float) -> dict[str, Any]:
     lock = threading.Lock()
     accounts = [shop.buyer(n) for n in range(1, buyers + 1)]
@@ -246,12 +260,14 @@ def throughput(shop: Shop, vehicles: Iterator[str], buyers: int, seconds: float)
                 except Exception as exc:
                     failed.append(repr(exc)[:200])
 
+    speed_before = reference_loop_ms()
     cpu_before = cpu_seconds(shop.stack)
     started = time.monotonic()
     with ThreadPoolExecutor(buyers) as pool:
         list(pool.map(work, accounts))
     elapsed = time.monotonic() - started
     cpu = {name: used - cpu_before.get(name, 0.0) for name, used in cpu_seconds(shop.stack).items()}
+    speed_after = reference_loop_ms()
     violations = invariants.check(shop.stack.databases(), settled=True)
     return {
         "buyers": buyers,
@@ -265,6 +281,7 @@ def throughput(shop: Shop, vehicles: Iterator[str], buyers: int, seconds: float)
         # Share of the box's cores each part used while the buyers ran, and its CPU per purchase.
         "cpu_cores_used": {name: round(used / elapsed, 2) for name, used in cpu.items()},
         "cpu_ms_per_purchase": {name: round(used / max(len(done), 1) * 1000, 1) for name, used in cpu.items()},
+        "reference_loop_ms": {"before": speed_before, "after": speed_after},
         "invariant_violations": len(violations),
         "violations": [str(v) for v in violations[:5]],
     }
