@@ -413,8 +413,9 @@ def resident_memory(stack: LocalStack) -> dict[str, float]:
 def system(run_dir: Path) -> Iterator[LocalStack]:
     shutil.rmtree(run_dir, ignore_errors=True)  # every run starts from empty databases
     run_dir.mkdir(parents=True)
-    with open(run_dir / "services.log", "wb") as log_file:
-        stack = LocalStack(
+    with (
+        open(run_dir / "services.log", "wb") as log_file,
+        LocalStack(
             StackConfig(
                 repo_root=ROOT,
                 run_dir=run_dir,
@@ -432,12 +433,9 @@ def system(run_dir: Path) -> Iterator[LocalStack]:
                     "MAX_ACTIVE_PURCHASES": "1000",
                 },
             )
-        )
-        try:
-            stack.start()
-            yield stack
-        finally:
-            stack.stop()
+        ) as stack,
+    ):
+        yield stack
 
 
 def main() -> int:

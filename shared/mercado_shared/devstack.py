@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -567,6 +567,18 @@ class LocalStack:
         self.emulator.stop()
         if self.postgres is not None:
             self.postgres.stop()
+
+    def __enter__(self) -> Self:
+        """Started; a start that fails part-way stops what it had started."""
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

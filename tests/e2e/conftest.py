@@ -39,8 +39,9 @@ def personal_values() -> set[str]:
 def stack(pg_admin_url: str, emulator_host: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     run_dir = tmp_path_factory.mktemp("stack")
     tag = uuid.uuid4().hex[:8]
-    with open(run_dir / "services.log", "ab") as log_file:
-        stack = LocalStack(
+    with (
+        open(run_dir / "services.log", "ab") as log_file,
+        LocalStack(
             StackConfig(
                 repo_root=ROOT,
                 run_dir=run_dir,
@@ -57,12 +58,9 @@ def stack(pg_admin_url: str, emulator_host: str, tmp_path_factory: pytest.TempPa
                     "TRACE_EXPORTER": "console",  # spans as JSON lines in services.log
                 },
             )
-        )
-        try:
-            stack.start()
-            yield stack
-        finally:
-            stack.stop()
+        ) as stack,
+    ):
+        yield stack
 
 
 @dataclass

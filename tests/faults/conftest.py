@@ -28,39 +28,39 @@ def fault_stack() -> Iterator[LocalStack]:
     run_dir = Path(tempfile.mkdtemp(prefix="mv-faults-"))
     run_dir.chmod(0o755)  # the postgres user must reach its data folder
     tag = uuid.uuid4().hex[:8]
-    with open(run_dir / "services.log", "ab") as log_file:
-        stack = LocalStack(
-            StackConfig(
-                repo_root=ROOT,
-                run_dir=run_dir,
-                project_id=f"mv-faults-{tag}",
-                pg_port=free_port(),
-                emulator_port=free_port(),
-                durable=False,
-                service_ports={s.name: free_port() for s in SERVICES},
-                database_prefix=f"faults_{tag}_",
-                log_file=log_file,
-                env={
-                    "ENVIRONMENT": "test",
-                    "STAFF_EMAIL": STAFF[0],
-                    "STAFF_PASSWORD": STAFF[1],
-                    "PAYMENT_CODE_TTL_SECONDS": str(PAYMENT_TTL),
-                    "PAYMENT_DEADLINE_GRACE_SECONDS": "1",
-                    "SAGA_STEP_TIMEOUT_SECONDS": "1",
-                    "SAGA_STEP_TIMEOUT_MAX_SECONDS": "2",
-                    "DEADLINE_SWEEP_INTERVAL_SECONDS": "0.2",
-                    "OUTBOX_RELAY_INTERVAL_SECONDS": "0.2",
-                    "OUTBOX_RELAY_GRACE_SECONDS": "1",
-                    "PURCHASE_STARTS_PER_WINDOW": "1000",  # the batches' clients retry, legitimately
-                },
-            )
-        )
-        try:
-            stack.start()
+    try:
+        with (
+            open(run_dir / "services.log", "ab") as log_file,
+            LocalStack(
+                StackConfig(
+                    repo_root=ROOT,
+                    run_dir=run_dir,
+                    project_id=f"mv-faults-{tag}",
+                    pg_port=free_port(),
+                    emulator_port=free_port(),
+                    durable=False,
+                    service_ports={s.name: free_port() for s in SERVICES},
+                    database_prefix=f"faults_{tag}_",
+                    log_file=log_file,
+                    env={
+                        "ENVIRONMENT": "test",
+                        "STAFF_EMAIL": STAFF[0],
+                        "STAFF_PASSWORD": STAFF[1],
+                        "PAYMENT_CODE_TTL_SECONDS": str(PAYMENT_TTL),
+                        "PAYMENT_DEADLINE_GRACE_SECONDS": "1",
+                        "SAGA_STEP_TIMEOUT_SECONDS": "1",
+                        "SAGA_STEP_TIMEOUT_MAX_SECONDS": "2",
+                        "DEADLINE_SWEEP_INTERVAL_SECONDS": "0.2",
+                        "OUTBOX_RELAY_INTERVAL_SECONDS": "0.2",
+                        "OUTBOX_RELAY_GRACE_SECONDS": "1",
+                        "PURCHASE_STARTS_PER_WINDOW": "1000",  # the batches' clients retry, legitimately
+                    },
+                )
+            ) as stack,
+        ):
             yield stack
-        finally:
-            stack.stop()
-            shutil.rmtree(run_dir, ignore_errors=True)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)  # after the stack has stopped
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from mercado_shared.devstack import PostgresCluster
+from mercado_shared.devstack import LocalStack, PostgresCluster, StackConfig, free_port
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the cluster to the postgres user")
@@ -19,3 +20,17 @@ def test_a_cluster_folder_closed_to_postgres_gets_a_reachable_stand_in() -> None
         stand_in = PostgresCluster(folder / "pgdata", 5432).data_dir
         assert stand_in.parent == Path("/var/tmp")
         assert stand_in == PostgresCluster(folder / "pgdata", 5432).data_dir  # the same on every run
+
+
+def test_a_stack_that_fails_to_start_stops_what_it_started(tmp_path: Path) -> None:
+    stack = LocalStack(
+        StackConfig(
+            repo_root=Path(__file__).resolve().parents[3],
+            run_dir=tmp_path,
+            database_url="postgresql+psycopg2://nobody@127.0.0.1:1/none",  # nothing listens there
+            emulator_port=free_port(),
+        )
+    )
+    with pytest.raises(sa.exc.OperationalError), stack:
+        pytest.fail("the stack cannot have started")
+    assert stack.emulator.proc is not None and stack.emulator.proc.poll() is not None  # started, then stopped
