@@ -19,15 +19,16 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 
-def upgrade() -> None:
-    op.execute(
+def _notify_with(payload: str) -> str:
+    return (
         "CREATE OR REPLACE FUNCTION saga_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "PERFORM pg_notify('saga_changed', NEW.transaction_id::text || ' ' || NEW.status); RETURN NULL; END $$"
+        f"PERFORM pg_notify('saga_changed', {payload}); RETURN NULL; END $$"
     )
+
+
+def upgrade() -> None:
+    op.execute(_notify_with("NEW.transaction_id::text || ' ' || NEW.status"))
 
 
 def downgrade() -> None:
-    op.execute(
-        "CREATE OR REPLACE FUNCTION saga_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "PERFORM pg_notify('saga_changed', NEW.transaction_id::text); RETURN NULL; END $$"
-    )
+    op.execute(_notify_with("NEW.transaction_id::text"))  # as 0006 left it
