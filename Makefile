@@ -4,12 +4,12 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PACKAGES := shared cliente-service veiculo-service pagamento-service orquestrador
 
-.PHONY: run test lint format install clean check-invariants deploy destroy terraform-topology bench
+.PHONY: run test lint format install clean check-invariants deploy destroy terraform-topology provider-schemas bench
 
 run: $(INSTALLED) ## start the whole system locally, in the foreground, until Ctrl-C
 	$(PY) scripts/run.py
 
-test: $(INSTALLED) lint ## install what is needed, lint, and run every test suite
+test: $(INSTALLED) lint provider-schemas ## install what is needed, lint, and run every test suite
 	$(PY) scripts/test.py
 
 lint: $(INSTALLED) ## ruff (lint and format) and mypy, package by package
@@ -34,6 +34,9 @@ deploy: $(INSTALLED) ## build, push, migrate and apply on GCP: PROJECT_ID=… AL
 destroy: $(INSTALLED) ## tear the deployment down: PROJECT_ID=… CONFIRM=<project id> [DRY_RUN=1]
 	$(PY) scripts/deploy.py destroy
 
+provider-schemas: $(INSTALLED) ## the Terraform providers' schemas the static checks use (downloaded once, cached in .cache/)
+	$(PY) scripts/provider_schema.py
+
 terraform-topology: $(INSTALLED) ## regenerate terraform/pubsub.tf.json from the shared topology
 	$(PY) scripts/terraform_topology.py
 
@@ -47,4 +50,4 @@ $(INSTALLED): scripts/install.sh requirements.txt requirements-dev.txt requireme
 	scripts/install.sh
 
 clean: ## remove the virtualenv and the local data of `make run`
-	rm -rf $(VENV) .run
+	rm -rf $(VENV) .run .cache
