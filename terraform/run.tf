@@ -97,22 +97,29 @@ resource "google_cloud_run_v2_service" "service" {
         }
       }
 
+      # Startup: no traffic until the database answers (GET /readyz pings it). Direct VPC
+      # egress may take a minute or more to connect a new instance
+      # (https://cloud.google.com/run/docs/configuring/vpc-direct-vpc#limitations), and
+      # start-up itself waits STARTUP_DATABASE_WAIT_SECONDS (150) for the database: the
+      # budget, period × threshold = 180 s, covers both, under Cloud Run's 240 s cap.
       startup_probe {
         http_get {
-          path = "/health"
+          path = "/readyz"
         }
-        period_seconds    = 2
-        failure_threshold = 30
+        period_seconds    = 5
+        failure_threshold = 36
         timeout_seconds   = 2
       }
 
+      # Liveness checks the process only (GET /livez does no I/O): a database or broker
+      # outage must not restart instances that a restart cannot mend.
       liveness_probe {
         http_get {
-          path = "/health"
+          path = "/livez"
         }
-        period_seconds    = 15
-        failure_threshold = 4
-        timeout_seconds   = 3
+        period_seconds    = 10
+        failure_threshold = 3
+        timeout_seconds   = 2
       }
     }
   }

@@ -87,4 +87,5 @@ def build_runtime(
         push_authenticator=push_authenticator,
         internal_authenticator=internal_authenticator,
         id_tokens=id_tokens,
+        startup_database_wait=settings.startup_database_wait_seconds,
     )

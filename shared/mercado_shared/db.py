@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from mercado_shared.settings import ServiceSettings
 
@@ -29,9 +32,42 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+log = logging.getLogger(__name__)
+
+
 def check_database(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT 1"))
+
+
+def _still_waiting(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning(
+        "the database does not answer yet; waiting",
+        extra={
+            "attempt": state.attempt_number,
+            "error": type(error).__name__,
+            "waited_seconds": round(state.seconds_since_start or 0.0, 1),
+        },
+    )
+
+
+def wait_for_database(engine: Engine, seconds: float) -> None:
+    """Ping until the database answers, for at most ``seconds``, then give up (raise).
+
+    On Cloud Run a new instance may wait a minute or more for its Direct VPC egress
+    (https://cloud.google.com/run/docs/configuring/vpc-direct-vpc#limitations), and a
+    database may be restarting; start-up waits within the startup probe's budget
+    (terraform/run.tf) rather than crash-looping."""
+    for attempt in Retrying(
+        retry=retry_if_exception_type(DBAPIError),
+        stop=stop_after_delay(seconds),
+        wait=wait_exponential(multiplier=0.25, max=5),
+        before_sleep=_still_waiting,
+        reraise=True,
+    ):
+        with attempt:
+            check_database(engine)
 
 
 def str_enum(enum_cls: type[StrEnum], length: int = 20) -> sa.Enum:

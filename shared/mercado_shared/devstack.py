@@ -436,7 +436,7 @@ class ServiceProcess:
         def healthy() -> bool:
             exited = self.proc is not None and self.proc.poll() is not None
             assert not exited, f"{self.service.name} exited"
-            return _http_ok(self.url + "/health")
+            return _http_ok(self.url + "/readyz")
 
         wait_until(healthy, timeout=timeout, what=self.service.name, interval=0.2)
 
@@ -450,10 +450,11 @@ class ServiceProcess:
         if sig == signal.SIGKILL:
             self.proc.wait(10)
 
-    def restart(self) -> None:
+    def restart(self, wait: bool = True) -> None:
         self.stop()
         self.start(*self._launch)
-        self.wait_healthy()
+        if wait:
+            self.wait_healthy()
 
 
 @dataclass

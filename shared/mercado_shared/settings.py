@@ -28,6 +28,9 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field(min_length=1)
     db_pool_size: int = Field(default=10, ge=1, le=100)
     db_max_overflow: int = Field(default=5, ge=0, le=100)
+    # How long start-up waits for the database before giving up: within the startup probe's
+    # budget on Cloud Run (terraform/run.tf; a test holds the two together).
+    startup_database_wait_seconds: float = Field(default=150, ge=0)
 
     pubsub_project_id: str = "mercado-veiculo-local"
     pubsub_emulator_host: str | None = None

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from http import HTTPStatus
 from typing import Any
 
@@ -28,8 +29,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercado_shared import metrics, tracing
 from mercado_shared.auth import TokenVerifier
-from mercado_shared.db import check_database
+from mercado_shared.db import wait_for_database
 from mercado_shared.errors import BusinessError, ErrorBody, business_error_handler, error_body
+from mercado_shared.health import HEALTH_PATH, LIVENESS_PATH, OK, READINESS_PATH, DatabaseProbe
 from mercado_shared.messaging.bus import MessageBus
 from mercado_shared.messaging.outbox import OutboxRelay
 from mercado_shared.messaging.publisher import Publisher
@@ -38,6 +40,7 @@ from mercado_shared.platform_auth import CallerAuthenticator, IdTokens
 from mercado_shared.topology import load_topology
 
 log = logging.getLogger(__name__)
+HEALTH_CACHE_SECONDS = 5.0  # /health pings the database at most this often, however often it is asked
 
 
 @dataclass
@@ -54,10 +57,12 @@ class Runtime:
     push_authenticator: CallerAuthenticator
     internal_authenticator: CallerAuthenticator
     id_tokens: IdTokens
+    startup_database_wait: float = 150.0  # STARTUP_DATABASE_WAIT_SECONDS
     on_startup: list[Callable[[], None]] = field(default_factory=list)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self) -> None:
+        wait_for_database(self.engine, self.startup_database_wait)
         for hook in self.on_startup:
             hook()
         self.relay.start()
@@ -70,12 +75,9 @@ class Runtime:
         self.publisher.close()
         self.engine.dispose()
 
-    def health_checks(self) -> dict[str, Callable[[], None]]:
-        topic = load_topology().dead_letter_topic(self.service)
-        return {
-            "database": lambda: check_database(self.engine),
-            "pubsub": lambda: self.publisher.check(topic),
-        }
+    @cached_property
+    def database_probe(self) -> DatabaseProbe:
+        return DatabaseProbe(self.engine)
 
 
 class RequestMetrics:
@@ -205,28 +207,41 @@ def create_service_app(
     app.add_middleware(RequestMetrics, service=runtime.service)
 
     @app.get(
-        "/health",
+        LIVENESS_PATH,
         tags=["operations"],
-        summary="Liveness and readiness: 200 when the database and Pub/Sub answer, 503 otherwise",
+        summary="Liveness: 200 while the process answers (no I/O; Cloud Run's liveness probe)",
+        response_model=Health,
+    )
+    async def livez() -> Health:
+        return Health(status=OK, service=runtime.service, version=version, checks={})
+
+    @app.get(
+        READINESS_PATH,
+        tags=["operations"],
+        summary="Readiness: 200 when the database answers a ping within a second (Cloud Run's startup probe)",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "the database does not answer"}},
+    )
+    async def readyz() -> JSONResponse:
+        return _health_response(runtime, version, {"database": await runtime.database_probe.status()})
+
+    @app.get(
+        HEALTH_PATH,
+        tags=["operations"],
+        summary="Health: 200 when the database and Pub/Sub answer, 503 otherwise",
+        description=(
+            "The database is pinged at most once every few seconds however often this is asked; "
+            "Pub/Sub is judged by this instance's own latest publish. Neither calls a Google API."
+        ),
         response_model=Health,
         responses={503: {"model": Health, "description": "a dependency does not answer"}},
     )
-    def health() -> JSONResponse:
-        checks: dict[str, str] = {}
-        for name, check in runtime.health_checks().items():
-            try:
-                check()
-                checks[name] = "ok"
-            except Exception as exc:  # a failed dependency is reported, not raised
-                checks[name] = f"error: {type(exc).__name__}"
-        ok = all(v == "ok" for v in checks.values())
-        body = Health(
-            status="ok" if ok else "unavailable",
-            service=runtime.service,
-            version=version,
-            checks=checks,
-        )
-        return JSONResponse(status_code=200 if ok else 503, content=body.model_dump())
+    async def health() -> JSONResponse:
+        checks = {
+            "database": await runtime.database_probe.status(max_age=HEALTH_CACHE_SECONDS),
+            "pubsub": runtime.relay.health.status(),
+        }
+        return _health_response(runtime, version, checks)
 
     @app.get(
         "/metrics",
@@ -251,6 +266,12 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _health_response(runtime: Runtime, version: str, checks: dict[str, str]) -> JSONResponse:
+    ok = all(v == OK for v in checks.values())
+    body = Health(status=OK if ok else "unavailable", service=runtime.service, version=version, checks=checks)
+    return JSONResponse(status_code=200 if ok else 503, content=body.model_dump())
 
 
 async def _http_error_handler(request: Request, exc: Exception) -> Response:

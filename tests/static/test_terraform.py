@@ -14,10 +14,12 @@ from typing import Any
 import hcl2
 import pytest
 
+from mercado_shared import health
 from mercado_shared.devstack import SERVICES
+from mercado_shared.health import DatabaseProbe
 from mercado_shared.topology import load_topology
 from scripts import terraform_topology
-from tests.static.conftest import ROOT, env_names
+from tests.static.conftest import ROOT, env_names, settings_class
 
 TERRAFORM = ROOT / "terraform"
 CHECKOV = ROOT / ".venv" / "tools" / "bin" / "checkov"
@@ -198,3 +200,17 @@ def test_alerts_and_uptime_checks_cover_what_the_runbook_names() -> None:
     assert blocks("resource")["google_monitoring_uptime_check_config.health"]["for_each"] == "${local.services}"
     scheduler = blocks("resource")["google_cloud_scheduler_job.deadline_sweep"]["http_target"][0]
     assert scheduler["uri"].endswith("/internal/deadlines/sweep") and "oidc_token" in scheduler
+
+
+def test_probes_ask_the_routes_built_for_them_within_cloud_runs_limits() -> None:
+    """Startup waits on readiness (the database ping), liveness on the process alone, and
+    the startup budget covers what start-up itself may wait for the database."""
+    container = blocks("resource")["google_cloud_run_v2_service.service"]["template"][0]["containers"][0]
+    startup, liveness = container["startup_probe"][0], container["liveness_probe"][0]
+    assert startup["http_get"][0]["path"] == health.READINESS_PATH
+    assert liveness["http_get"][0]["path"] == health.LIVENESS_PATH
+    budget = startup["period_seconds"] * startup["failure_threshold"]
+    waits = {settings_class(s.name).model_fields["startup_database_wait_seconds"].default for s in SERVICES}
+    assert max(waits) + 2 * startup["period_seconds"] <= budget <= 240  # Cloud Run's cap on the product
+    assert budget >= 60  # Direct VPC egress may take a minute to connect a new instance
+    assert startup["timeout_seconds"] > DatabaseProbe(None).timeout  # type: ignore[arg-type]

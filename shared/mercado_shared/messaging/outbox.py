@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from mercado_shared import metrics, tracing
 from mercado_shared.contracts import Envelope
+from mercado_shared.health import PublishHealth
 from mercado_shared.messaging.publisher import OutgoingMessage, Publisher
 from mercado_shared.messaging.schema import MessagingTables
 from mercado_shared.periodic import Periodic
@@ -90,12 +91,18 @@ class OutboxRelay:
         self._queued = threading.Condition()
         self._sender: threading.Thread | None = None
         self._stopping = False
+        self.health = PublishHealth()
 
     # ------------------------------------------------------------------ publishing
     def _publish(self, rows: Sequence[OutboxRow]) -> list[int]:
         if not rows:
             return []
-        results = self.publisher.publish([r.outgoing() for r in rows])
+        attempt = self.health.started()
+        results: list[bool] = []
+        try:
+            results = self.publisher.publish([r.outgoing() for r in rows])
+        finally:
+            self.health.finished(attempt, ok=bool(results) and all(results))
         published = [r for r, ok in zip(rows, results, strict=True) if ok]
         now = datetime.now(UTC)
         for r in published:

@@ -25,10 +25,6 @@ class Publisher(Protocol):
         """Publish; the result says, message by message, whether the broker accepted it."""
         ...
 
-    def check(self, topic: str) -> None:
-        """Raise if the broker cannot be reached."""
-        ...
-
     def close(self) -> None: ...
 
 
@@ -54,9 +50,6 @@ class PubSubPublisher:
                 log.warning("publish failed", extra={"error": repr(f.exception(0) if f in done else "timeout")})
             results.append(ok)
         return results
-
-    def check(self, topic: str) -> None:
-        self._client.get_topic(topic=self.topic_path(topic), timeout=2.0)
 
     def close(self) -> None:
         self._client.stop()

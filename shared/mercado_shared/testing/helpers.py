@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -12,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 from google.api_core.exceptions import AlreadyExists
 from google.cloud import pubsub_v1
+from sqlalchemy.engine import make_url
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from mercado_shared import devstack
@@ -110,3 +112,53 @@ FAST_DEAD_LETTERS = SubscriptionPolicy(
     maximum_backoff_seconds=1,
     message_retention_seconds=600,
 )
+
+
+class FreezableProxy:
+    """A TCP relay to ``target`` that a test can freeze: connections stay open and nothing
+    flows either way, as when a network path or a server stops answering without closing
+    anything. ``url_for`` rewrites a database URL to go through it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
+
+    def url_for(self, database_url: str) -> str:
+        url = make_url(database_url)
+        return url.set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._flowing.set()
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                self._flowing.wait()
+                if self._closed.is_set():
+                    break
+                sink.sendall(data)
+        with suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
