@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ class OutboxRelay:
         grace: float = 2.0,
         batch_size: int = 200,
         queue_limit: int = 10_000,
+        lease_seconds: float = 30.0,
     ) -> None:
         self.engine = engine
         self.table = table
@@ -86,6 +88,7 @@ class OutboxRelay:
         self.grace = timedelta(seconds=grace)
         self.batch_size = batch_size
         self.queue_limit = queue_limit
+        self.lease_seconds = lease_seconds
         self._loop = Periodic("outbox-relay", interval, self._drain)
         self._queue: deque[OutboxRow] = deque()
         self._queued = threading.Condition()
@@ -150,27 +153,46 @@ class OutboxRelay:
             self._send(batch)
 
     def sweep(self) -> int:
-        """Publish rows left unpublished for longer than the grace period. Returns the count."""
-        with self.engine.begin() as conn:
-            t = self.table
-            found = conn.execute(
-                sa.select(t.c.id, t.c.topic, t.c.body, t.c.attributes, t.c.created_at)
-                .where(t.c.published_at.is_(None), t.c.created_at < sa.func.now() - self.grace)
-                .order_by(t.c.id)
-                .limit(self.batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if not found:
-                return 0
-            rows = [OutboxRow(r.id, r.topic, r.body, _attributes(r.attributes), r.created_at) for r in found]
-            ids = self._publish(rows)
-            conn.execute(
-                sa.update(t).where(t.c.id.in_([r.id for r in rows])).values(publish_attempts=t.c.publish_attempts + 1)
+        """Publish rows left unpublished for longer than the grace period. Returns the count.
+
+        Rows are claimed for ``lease`` seconds in one short transaction, published with no
+        connection held and no row locked (a broker that does not answer holds nothing of
+        the database's), then marked sent. Another instance's sweep skips claimed rows
+        until the lease runs out: a crash mid-publish delays those rows by a lease, and
+        a lease that ran out under a slow broker sends them twice at worst, which the
+        consumers' inbox absorbs."""
+        t = self.table
+        lease = sa.func.now() + sa.text(f"interval '{self.lease_seconds:g} seconds'")
+        due = (
+            sa.select(t.c.id)
+            .where(
+                t.c.published_at.is_(None),
+                t.c.created_at < sa.func.now() - self.grace,
+                sa.or_(t.c.claimed_until.is_(None), t.c.claimed_until < sa.func.now()),
             )
-            if ids:
+            .order_by(t.c.id)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        with self.engine.begin() as conn:
+            claimed = conn.execute(
+                sa.update(t)
+                .where(t.c.id.in_(due.scalar_subquery()))
+                .values(claimed_until=lease, publish_attempts=t.c.publish_attempts + 1)
+                .returning(t.c.id, t.c.topic, t.c.body, t.c.attributes, t.c.created_at)
+            ).all()
+        if not claimed:
+            return 0
+        rows = sorted(
+            (OutboxRow(r.id, r.topic, r.body, _attributes(r.attributes), r.created_at) for r in claimed),
+            key=lambda row: row.id,
+        )
+        ids = self._publish(rows)  # nothing of the database is held while the broker answers
+        if ids:
+            with self.engine.begin() as conn:
                 conn.execute(sa.update(t).where(t.c.id.in_(ids)).values(published_at=sa.func.now()))
-            log.info("outbox sweep", extra={"found": len(rows), "published": len(ids)})
-            return len(ids)
+        log.info("outbox sweep", extra={"found": len(rows), "published": len(ids)})
+        return len(ids)
 
     # ------------------------------------------------------------------ background loop
     def start(self) -> None:
@@ -184,12 +206,13 @@ class OutboxRelay:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop sweeping, and send what is queued first (up to ``timeout``; the rest is
         left to the next instance's sweep)."""
-        self._loop.stop()
+        deadline = time.monotonic() + timeout
+        self._loop.stop(timeout)
         with self._queued:
             sender, self._stopping = self._sender, True
             self._queued.notify()
         if sender is not None:
-            sender.join(timeout)
+            sender.join(max(0.0, deadline - time.monotonic()))
         with self._queued:
             self._sender = None
 

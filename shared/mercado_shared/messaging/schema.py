@@ -54,11 +54,16 @@ def _inbox_columns() -> list[Any]:
     ]
 
 
+def _lease_column() -> sa.Column[Any]:
+    """Until when a sweep has claimed a row it is publishing (no lock is held meanwhile)."""
+    return sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True)
+
+
 UNPUBLISHED_INDEX = "ix_outbox_unpublished"
 
 
 def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
-    outbox = sa.Table("outbox", metadata, *_outbox_columns())
+    outbox = sa.Table("outbox", metadata, *_outbox_columns(), _lease_column())
     sa.Index(UNPUBLISHED_INDEX, outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
     inbox = sa.Table("inbox", metadata, *_inbox_columns())
     return MessagingTables(outbox=outbox, inbox=inbox)
@@ -69,6 +74,19 @@ def create_messaging_tables(op: Any) -> None:
     op.create_table("outbox", *_outbox_columns())
     op.create_index(UNPUBLISHED_INDEX, "outbox", ["id"], postgresql_where=sa.text("published_at IS NULL"))
     op.create_table("inbox", *_inbox_columns())
+
+
+def add_outbox_lease(op: Any) -> None:
+    """For each service's migration that gave the sweep its lease. The sweep used to claim
+    unpublished rows with SELECT … FOR UPDATE and publish inside that transaction, holding
+    a connection and the rows' locks for as long as the broker took to answer; it now sets
+    ``claimed_until`` in a short transaction, publishes with nothing held, and marks what
+    was sent. Expand-only: a nullable column the previous revision neither reads nor needs."""
+    op.add_column("outbox", _lease_column())
+
+
+def drop_outbox_lease(op: Any) -> None:
+    op.drop_column("outbox", "claimed_until")
 
 
 def drop_messaging_tables(op: Any) -> None:

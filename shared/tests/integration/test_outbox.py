@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,7 @@ from mercado_shared.messaging.outbox import OutboxRelay
 from mercado_shared.messaging.publisher import PubSubPublisher
 from mercado_shared.messaging.schema import MessagingTables, messaging_tables
 from mercado_shared.messaging.unit_of_work import SqlUnitOfWork
-from mercado_shared.testing.helpers import TopicTap, eventually
+from mercado_shared.testing.helpers import FreezableProxy, TopicTap, eventually
 
 TOPIC = CreditReserved.TYPE
 
@@ -159,3 +160,38 @@ def test_the_sweep_leaves_fresh_rows_to_their_committing_process(
         uow.commit()
     relay = OutboxRelay(engine, tables.outbox, publisher, service="test", grace=60)
     assert relay.sweep() == 0 and unpublished(engine, tables) == 1
+
+
+def test_the_sweep_holds_no_connection_and_no_lock_while_the_broker_does_not_answer(
+    engine: sa.Engine, tables: MessagingTables, emulator_host: str, project_id: str, tap: TopicTap
+) -> None:
+    host, port = emulator_host.rsplit(":", 1)
+    broker = FreezableProxy(host, int(port))
+    with SqlUnitOfWork(session_factory(engine), tables, None) as uow:
+        sent = [uow.emit(reply(n)) for n in range(3)]
+        uow.commit()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{broker.port}")
+        publisher = PubSubPublisher(project_id, timeout=60)
+    relay = OutboxRelay(engine, tables.outbox, publisher, service="test", grace=0)
+    broker.freeze()
+    with ThreadPoolExecutor(1) as pool:
+        sweeping = pool.submit(relay.sweep)
+        eventually(lambda: _assert_waiting_on_the_broker(relay))
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        with engine.begin() as conn:  # another instance can lock every row now
+            locked = conn.execute(
+                sa.select(tables.outbox.c.id).with_for_update(nowait=True).where(tables.outbox.c.published_at.is_(None))
+            ).all()
+            assert len(locked) == 3
+        assert OutboxRelay(engine, tables.outbox, publisher, service="test", grace=0).sweep() == 0  # claimed
+        broker.thaw()
+        assert sweeping.result(timeout=60) == 3
+    publisher.close()
+    broker.close()
+    assert unpublished(engine, tables) == 0
+    assert sorted(e.message_id for e in eventually(lambda: tap.expect(3))) == sorted(e.message_id for e in sent)
+
+
+def _assert_waiting_on_the_broker(relay: OutboxRelay) -> None:
+    assert relay.health.status().startswith("error: a publish has waited"), relay.health.status()
