@@ -11,10 +11,12 @@ Prints one JSON document, then a readable table. Measures, in this order:
 3. throughput: 20 buyers of distinct vehicles for BENCH_SECONDS (60), then the
    invariant checker;
 4. listings at 100,000 vehicles: first page and deep pages of the available listing;
-5. resident memory of each service.
+5. resident memory of each service;
+6. a login flood: 100 concurrent logins with unknown e-mails, and cliente-service's peak
+   resident memory meanwhile (what sizes its Cloud Run memory: terraform/locals.tf).
 
 BENCH_PURCHASES (200), BENCH_SECONDS (60), BENCH_BUYERS (20), BENCH_VEHICLES (100000)
-shrink or grow it.
+shrink or grow it; BENCH_PARTS (e.g. "logins") runs only the parts named.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ ROOT = Path(__file__).resolve().parents[1]
 STAFF = ("staff@example.com", "staff-bench-password")
 TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "EXPIRED"}
 log = logging.getLogger("bench")
+PARTS = ("floor", "latency", "throughput", "listings", "memory", "logins")
+CLIENTE_MEMORY_MB = 512  # its Cloud Run memory, 512Mi (terraform/locals.tf)
 
 
 @message("bench.noop")
@@ -399,14 +403,57 @@ def cpu_seconds(stack: LocalStack) -> dict[str, float]:
     return found
 
 
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+    return round(kb / 1024, 1)
+
+
 def resident_memory(stack: LocalStack) -> dict[str, float]:
     found = {}
     for proc in stack.services:
         assert proc.proc is not None
-        status = Path(f"/proc/{proc.proc.pid}/status").read_text()
-        kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
-        found[proc.service.name] = round(kb / 1024, 1)
+        found[proc.service.name] = _rss_mb(proc.proc.pid)
     return found
+
+
+def login_flood(stack: LocalStack, concurrent: int = 100) -> dict[str, Any]:
+    """``concurrent`` logins at once with e-mails nobody registered (each is hashed: the
+    decoy keeps unknown accounts as slow as known ones), and cliente-service's resident
+    memory sampled every 10 ms meanwhile."""
+    process = stack.service("cliente-service").proc
+    assert process is not None
+    before = _rss_mb(process.pid)
+    peak = [before]
+    flooding = threading.Event()
+
+    def sample() -> None:
+        while not flooding.wait(0.01):
+            peak.append(_rss_mb(process.pid))
+
+    url = stack.url("cliente-service") + "/auth/token"
+
+    def login(n: int) -> int:
+        form = {"username": f"nobody-{uuid.uuid4().hex}@example.com", "password": f"guess-{n}-{uuid.uuid4().hex}"}
+        return httpx.post(url, data=form, timeout=60).status_code
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrent) as pool:
+        answers = list(pool.map(login, range(concurrent)))
+    elapsed = time.perf_counter() - started
+    flooding.set()
+    sampler.join()
+    ready = httpx.get(stack.url("cliente-service") + "/readyz").status_code
+    return {
+        "logins": concurrent,
+        "answers": {str(code): answers.count(code) for code in sorted(set(answers))},
+        "seconds": round(elapsed, 2),
+        "rss_before_mb": before,
+        "rss_peak_mb": max(peak),
+        "ready_after": ready == 200,
+    }
 
 
 @contextmanager
@@ -452,22 +499,32 @@ def main() -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, "
         f"Python {platform.python_version()}",
     }
+    parts = set(os.environ.get("BENCH_PARTS", ",".join(PARTS)).split(","))
     with system(run_dir) as stack:
-        log.info("1/5 broker floor")
-        results["broker_floor"] = broker_floor(stack, 300)
-        log.info("seeding %d vehicles", n_vehicles)
-        ids = seed_vehicles(stack, n_vehicles)
-        vehicles = iter(ids)
-        shop = Shop(stack)
-        log.info("2/5 purchase latency, %d purchases one at a time", n_purchases)
-        results["latency"] = latency(shop, vehicles, n_purchases, results["broker_floor"]["p50_ms"])
-        log.info("3/5 throughput, %d buyers for %ss", buyers, seconds)
-        results["throughput"] = throughput(shop, vehicles, buyers, seconds)
-        results["where_time_goes"] = where_time_goes(shop)
-        log.info("4/5 listings")
-        results["listings"] = listings(shop, 200)
-        log.info("5/5 resident memory")
-        results["rss_mb"] = resident_memory(stack)
+        if "floor" in parts:
+            log.info("1/6 broker floor")
+            results["broker_floor"] = broker_floor(stack, 300)
+        if parts & {"latency", "throughput", "listings"}:
+            log.info("seeding %d vehicles", n_vehicles)
+            vehicles = iter(seed_vehicles(stack, n_vehicles))
+            shop = Shop(stack)
+        if "latency" in parts:
+            log.info("2/6 purchase latency, %d purchases one at a time", n_purchases)
+            floor = results.get("broker_floor", {}).get("p50_ms", 0.0)
+            results["latency"] = latency(shop, vehicles, n_purchases, floor)
+        if "throughput" in parts:
+            log.info("3/6 throughput, %d buyers for %ss", buyers, seconds)
+            results["throughput"] = throughput(shop, vehicles, buyers, seconds)
+            results["where_time_goes"] = where_time_goes(shop)
+        if "listings" in parts:
+            log.info("4/6 listings")
+            results["listings"] = listings(shop, 200)
+        if "memory" in parts:
+            log.info("5/6 resident memory")
+            results["rss_mb"] = resident_memory(stack)
+        if "logins" in parts:
+            log.info("6/6 login flood")
+            results["login_flood"] = login_flood(stack)
     results["targets"] = verdicts(results)
     print(json.dumps(results, indent=2))
     print(table(results))
@@ -476,42 +533,65 @@ def main() -> int:
 
 
 def verdicts(r: dict[str, Any]) -> dict[str, bool]:
-    lat, thr, lst = r["latency"], r["throughput"], r["listings"]
-    return {
-        "latency_within_1.5x_floor_p50": all(v["x_floor_p50"] <= 1.5 for v in lat.values()),
-        "throughput_at_least_40_per_s": thr["per_second"] >= 40,
-        "zero_invariant_violations": thr["invariant_violations"] == 0,
-        "listing_p99_under_15ms": all(v["p99_ms"] < 15 for k, v in lst.items() if k.startswith("page_")),
-        "rss_under_150mb": all(mb < 150 for mb in r["rss_mb"].values()),
-    }
+    found = {}
+    if "latency" in r:
+        found["latency_within_1.5x_floor_p50"] = all(v["x_floor_p50"] <= 1.5 for v in r["latency"].values())
+    if "throughput" in r:
+        found["throughput_at_least_40_per_s"] = r["throughput"]["per_second"] >= 40
+        found["zero_invariant_violations"] = r["throughput"]["invariant_violations"] == 0
+    if "listings" in r:
+        pages = [v for k, v in r["listings"].items() if k.startswith("page_")]
+        found["listing_p99_under_15ms"] = all(v["p99_ms"] < 15 for v in pages)
+    if "rss_mb" in r:
+        found["rss_under_150mb"] = all(mb < 150 for mb in r["rss_mb"].values())
+    if "login_flood" in r:
+        flood = r["login_flood"]
+        answered = set(flood["answers"]) <= {"401", "503"}
+        found["login_flood_healthy_within_cliente_memory"] = (
+            flood["ready_after"] and answered and flood["rss_peak_mb"] < CLIENTE_MEMORY_MB
+        )
+    return found
 
 
 def table(r: dict[str, Any]) -> str:
-    f, lat, thr = r["broker_floor"], r["latency"], r["throughput"]
-    rows = [
-        ("broker floor (1 hop)", f"p50 {f['p50_ms']} ms", f"p99 {f['p99_ms']} ms", ""),
-        *(
+    rows: list[tuple[str, str, str, str]] = []
+    if "broker_floor" in r:
+        f = r["broker_floor"]
+        rows.append(("broker floor (1 hop)", f"p50 {f['p50_ms']} ms", f"p99 {f['p99_ms']} ms", ""))
+    for name, v in r.get("latency", {}).items():
+        rows.append(
             (
                 name.replace("_", " "),
                 f"p50 {v['p50_ms']} ms",
                 f"p99 {v['p99_ms']} ms",
                 f"{v['x_floor_p50']}× of {v['hops']} hops",
             )
-            for name, v in lat.items()
-        ),
-        (
-            f"throughput, {thr['buyers']} buyers",
-            f"{thr['per_second']}/s",
-            f"e2e p50 {thr['end_to_end'].get('p50_ms')} ms, p99 {thr['end_to_end'].get('p99_ms')} ms",
-            f"{thr['invariant_violations']} violations, {thr['failed']} failed",
-        ),
-        *(
-            (f"listing {name.replace('_', ' ')}", f"p50 {v['p50_ms']} ms", f"p99 {v['p99_ms']} ms", "")
-            for name, v in r["listings"].items()
-            if name.startswith("page_")
-        ),
-        ("resident memory", ", ".join(f"{k} {v} MB" for k, v in r["rss_mb"].items()), "", ""),
-    ]
+        )
+    if "throughput" in r:
+        thr = r["throughput"]
+        rows.append(
+            (
+                f"throughput, {thr['buyers']} buyers",
+                f"{thr['per_second']}/s",
+                f"e2e p50 {thr['end_to_end'].get('p50_ms')} ms, p99 {thr['end_to_end'].get('p99_ms')} ms",
+                f"{thr['invariant_violations']} violations, {thr['failed']} failed",
+            )
+        )
+    for name, v in r.get("listings", {}).items():
+        if name.startswith("page_"):
+            rows.append((f"listing {name.replace('_', ' ')}", f"p50 {v['p50_ms']} ms", f"p99 {v['p99_ms']} ms", ""))
+    if "rss_mb" in r:
+        rows.append(("resident memory", ", ".join(f"{k} {v} MB" for k, v in r["rss_mb"].items()), "", ""))
+    if "login_flood" in r:
+        flood = r["login_flood"]
+        rows.append(
+            (
+                f"login flood, {flood['logins']} at once",
+                f"cliente {flood['rss_before_mb']} → peak {flood['rss_peak_mb']} MB",
+                f"{flood['seconds']} s, answers {flood['answers']}",
+                "ready after" if flood["ready_after"] else "NOT ready after",
+            )
+        )
     width = [max(len(str(row[i])) for row in rows) for i in range(4)]
     lines = [" | ".join(str(c).ljust(width[i]) for i, c in enumerate(row)) for row in rows]
     lines.append("targets: " + ", ".join(f"{k} {'✓' if ok else '✗'}" for k, ok in r["targets"].items()))

@@ -46,7 +46,7 @@ def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | No
     vault = vault_for(runtime.engine, kek_from_settings(settings))
     orm.attach_vault(runtime.engine, vault)
     runtime.on_startup.append(vault.reload)  # a wrong key-encryption key stops startup, loudly
-    hasher = Argon2PasswordHasher()
+    hasher = Argon2PasswordHasher(settings.password_hashing_concurrency, settings.password_hashing_wait_seconds)
     runtime.on_startup.append(
         lambda: services.ensure_staff(runtime.uow_factory(), hasher, settings.staff_email, settings.staff_password)
     )

@@ -17,6 +17,10 @@ class ClienteSettings(ServiceSettings):
     # that tokens they signed stay valid until they expire (PEM, several concatenated).
     jwt_retired_public_keys: str | None = None
     access_token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    # Argon2id hashes one instance runs at once (19 MiB each); a request that cannot start
+    # its hash within PASSWORD_HASHING_WAIT_SECONDS is answered 503 with Retry-After.
+    password_hashing_concurrency: int = Field(default=4, ge=1, le=64)
+    password_hashing_wait_seconds: float = Field(default=2.0, gt=0)
     login_failures_per_window: int = Field(default=5, ge=1)
     login_window_seconds: float = Field(default=60, gt=0)
     # The key-encryption key that wraps the data keys of personal data: Cloud KMS in

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
@@ -21,6 +22,7 @@ from mercado_shared.errors import Conflict, NotFound
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
     def verify(self, password_hash: str | None, password: str) -> bool: ...
+    def needs_rehash(self, password_hash: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -171,12 +173,26 @@ def authenticate(uow: ClienteUnitOfWork, hasher: PasswordHasher, email: str, pas
         customer = uow.customers.by_email(email)
         staff = None if customer is not None else uow.staff.by_email(email)
     if customer is not None and customer.is_active and hasher.verify(customer.password_hash, password):
+        if hasher.needs_rehash(customer.password_hash):
+            _rehash(uow, hasher, lambda: uow.customers.get(customer.id), password)
         return Principal(customer.id, Role.CUSTOMER)
     if staff is not None and hasher.verify(staff.password_hash, password):
+        if hasher.needs_rehash(staff.password_hash):
+            _rehash(uow, hasher, lambda: uow.staff.get(staff.id), password)
         return Principal(staff.id, Role.STAFF)
     if customer is None and staff is None:
         hasher.verify(None, password)  # same work as a wrong password: no account enumeration
     return None
+
+
+def _rehash(uow: ClienteUnitOfWork, hasher: PasswordHasher, find: Callable[[], Any], password: str) -> None:
+    """A hash made with older parameters is replaced by today's, now that the password is known."""
+    new_hash = hasher.hash(password)
+    with uow:
+        account = find()
+        if account is not None:
+            account.password_hash = new_hash
+            uow.commit()
 
 
 def ensure_staff(uow: ClienteUnitOfWork, hasher: PasswordHasher, email: str, password: str) -> None:
