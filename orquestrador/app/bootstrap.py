@@ -22,6 +22,7 @@ from mercado_shared.logs import configure_logging
 from mercado_shared.messaging.publisher import Publisher
 from mercado_shared.periodic import Periodic
 from mercado_shared.ratelimit import RateLimiter
+from mercado_shared.server import SHUTDOWN
 from mercado_shared.web import create_service_app
 
 SERVICE = "orquestrador"
@@ -62,8 +63,8 @@ def bootstrap(
         "deadline-sweep", settings.deadline_sweep_interval_seconds, lambda: coordinator.sweep(runtime.uow_factory)
     )
     runtime.on_startup.append(sweeper.start)
-    runtime.on_shutdown.append(sweeper.stop)
-    runtime.on_shutdown.append(participants.close)
+    runtime.on_shutdown.append(lambda deadline: sweeper.stop(deadline.remaining()))
+    runtime.on_shutdown.append(lambda _: participants.close())
     app = create_service_app(
         runtime=runtime,
         title="Mercado Veículo — orquestrador",
@@ -77,10 +78,11 @@ def bootstrap(
             return uow.sagas.census(coordinator.clock())  # type: ignore[no-any-return]
 
     runtime.on_startup.append(lambda: setattr(PURCHASE_CENSUS, "source", census))
-    runtime.on_shutdown.append(lambda: setattr(PURCHASE_CENSUS, "source", None))
+    runtime.on_shutdown.append(lambda _: setattr(PURCHASE_CENSUS, "source", None))
     watcher = SagaWatcher(settings.database_url)
     runtime.on_startup.append(watcher.start)
-    runtime.on_shutdown.append(watcher.stop)
+    runtime.on_shutdown.append(lambda deadline: watcher.stop(deadline.remaining()))
+    SHUTDOWN.on_signal(watcher.release_waiters)  # at SIGTERM: long polls answer, the drain is quick
     app.state.saga_watcher = watcher
     app.state.participants = participants
     app.state.coordinator = coordinator
@@ -88,4 +90,5 @@ def bootstrap(
         runtime.engine, settings.purchase_starts_per_window, settings.purchase_window_seconds
     )
     app.state.max_active_purchases = settings.max_active_purchases
+    app.state.max_waiting_requests = settings.max_waiting_requests
     return app

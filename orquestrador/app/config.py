@@ -15,3 +15,7 @@ class OrquestradorSettings(ServiceSettings):
     purchase_starts_per_window: int = Field(default=10, ge=1)
     purchase_window_seconds: float = Field(default=60, gt=0)
     max_active_purchases: int = Field(default=5, ge=1)
+    # Long polls one instance holds at once; beyond, a wait answers at once with the state
+    # as it is and Retry-After. Cloud Run's concurrency for the orchestrator is this plus
+    # room for everything else (terraform/locals.tf; a test holds the two together).
+    max_waiting_requests: int = Field(default=200, ge=0)

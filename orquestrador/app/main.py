@@ -1,4 +1,4 @@
-"""ASGI entrypoint: ``uvicorn app.main:create_app --factory`` (nothing runs at import)."""
+"""ASGI entrypoint: ``python -m mercado_shared.server`` serves ``app.main:create_app`` (nothing runs at import)."""
 
 from fastapi import FastAPI
 

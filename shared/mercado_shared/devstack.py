@@ -336,12 +336,8 @@ def provision(
     endpoints: Mapping[str, str],
     topology: Topology | None = None,
     policy: SubscriptionPolicy | None = None,
-    push_secret: str | None = None,
 ) -> None:
     """Create the topology's topics and subscriptions; push to ``endpoints[service]``.
-
-    ``push_secret`` goes into each push URL for services that check PLATFORM_SECRET
-    (docker compose, where pushes do not come from loopback).
 
     ``policy`` replaces the retry and dead-letter numbers (the fault tests shorten them so
     that a poison message is dead-lettered in seconds); names and wiring never change.
@@ -351,7 +347,6 @@ def provision(
 
     os.environ["PUBSUB_EMULATOR_HOST"] = emulator_host
     topology = topology or load_topology()
-    query = f"?{urllib.parse.urlencode({'platform_secret': push_secret})}" if push_secret else ""
     publisher = pubsub_v1.PublisherClient()
     subscriber = pubsub_v1.SubscriberClient()
     try:
@@ -371,7 +366,7 @@ def provision(
             request = {
                 "name": subscriber.subscription_path(project_id, sub.name),
                 "topic": publisher.topic_path(project_id, sub.topic),
-                "push_config": {"push_endpoint": endpoints[sub.service].rstrip("/") + sub.push_path + query},
+                "push_config": {"push_endpoint": endpoints[sub.service].rstrip("/") + sub.push_path},
                 "ack_deadline_seconds": p.ack_deadline_seconds,
                 "dead_letter_policy": {
                     "dead_letter_topic": publisher.topic_path(project_id, sub.dead_letter_topic),
@@ -413,22 +408,9 @@ class ServiceProcess:
     def start(self, repo_root: Path, env: Mapping[str, str], log_file: IO[Any] | None = None) -> None:
         self._launch = (repo_root, dict(env), log_file)
         self.proc = spawn(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                "--timeout-graceful-shutdown",
-                "10",
-            ],
+            [sys.executable, "-m", "mercado_shared.server"],
             cwd=repo_root / self.service.directory,
-            env={**env, "PORT": str(self.port)},
+            env={**env, "PORT": str(self.port), "HOST": "127.0.0.1"},
             output=log_file,
         )
 
@@ -601,7 +583,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown services: {sorted(unknown)}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    provision(args.emulator_host, args.project, endpoints, push_secret=os.environ.get("PLATFORM_SECRET"))
+    provision(args.emulator_host, args.project, endpoints)
     log.info("provisioned %s topics for %s", len(load_topology().topics), ", ".join(sorted(endpoints)))
 
 

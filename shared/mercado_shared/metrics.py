@@ -9,6 +9,12 @@ HTTP_LATENCY = Histogram(
     ["service", "method", "route"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+HTTP_LONG_POLL = Histogram(
+    "http_long_poll_seconds",
+    "Requests that held a long poll (kept out of http_request_duration_seconds and its alert)",
+    ["service", "method", "route"],
+    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 15, 20, 25, 30),
+)
 MESSAGES = Counter(
     "messages_handled_total",
     "Pub/Sub messages received, by outcome (handled, duplicate, rejected, failed)",

@@ -23,16 +23,18 @@ from __future__ import annotations
 import hashlib
 import importlib
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Literal
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+
+from mercado_shared import cloud_access
 
 Exporter = Literal["none", "console", "otlp", "gcp"]
 _tracer = trace.get_tracer("mercado_shared")
@@ -53,18 +55,35 @@ def configure_tracing(service: str, exporter: Exporter, project_id: str) -> None
         chosen = OTLPSpanExporter()
     else:
         cloud_trace = importlib.import_module("opentelemetry.exporter.cloud_trace")  # production only
-        chosen = cloud_trace.CloudTraceSpanExporter(project_id=project_id)
+        chosen = _Recorded(cloud_trace.CloudTraceSpanExporter(project_id=project_id))
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(BatchSpanProcessor(chosen))
     trace.set_tracer_provider(provider)
     _configured = True
 
 
-def shutdown() -> None:
-    """Flush spans not yet exported (at process shutdown)."""
+class _Recorded(SpanExporter):
+    """Cloud Trace's exporter, its calls recorded (mercado_shared.cloud_access)."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self.inner = inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        cloud_access.record(cloud_access.WRITE_TRACES, cloud_access.PROJECT)
+        return self.inner.export(spans)
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+def shutdown(timeout: float = 2.0) -> None:
+    """Flush spans not yet exported (at process shutdown), for at most ``timeout`` seconds."""
     provider = trace.get_tracer_provider()
     if isinstance(provider, TracerProvider):
-        provider.force_flush(2000)
+        provider.force_flush(int(min(timeout, 2.0) * 1000))
 
 
 def purchase_trace_id(correlation_id: str) -> int:

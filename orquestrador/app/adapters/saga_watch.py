@@ -48,15 +48,34 @@ class SagaWatcher:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._closing = False
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._listen, name="saga-watch", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        self.release_waiters()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=timeout)
+
+    def release_waiters(self) -> None:
+        """The instance is shutting down: every wait answers now with the state as it is,
+        and later ones do not wait (a long poll must not hold up the drain)."""
+        self._closing = True
+        self._wake(None)
+
+    @property
+    def closing(self) -> bool:
+        """The instance is shutting down: waits answer with the state as it is."""
+        return self._closing
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting now."""
+        with self._lock:
+            return sum(len(group) for group in self._waiters.values())
 
     @asynccontextmanager
     async def watching(
@@ -65,6 +84,8 @@ class SagaWatcher:
         """An event set when the saga next changes or, with ``statuses``, next reaches one of
         them or ends (register, then read, then wait; clear it before reading again)."""
         waiter = _Waiter(asyncio.get_running_loop(), frozenset(statuses) if statuses else None)
+        if self._closing:
+            waiter.event.set()
         with self._lock:
             self._waiters[transaction_id].add(waiter)
         try:

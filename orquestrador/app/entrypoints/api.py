@@ -23,7 +23,7 @@ from mercado_shared.errors import error_responses
 from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
 from mercado_shared.platform_auth import internal_caller
 from mercado_shared.ratelimit import RateLimiter, TooManyRequests
-from mercado_shared.web import new_unit_of_work
+from mercado_shared.web import LONG_POLL, new_unit_of_work
 
 router = APIRouter(tags=["purchases"])
 MAX_WAIT_SECONDS = 25  # under Cloud Run's 30 s request timeout
@@ -150,6 +150,7 @@ async def saga_state(
     principal: CurrentUser,
     uow: UowDep,
     request: Request,
+    response: Response,
     changed_after: Annotated[
         AwareDatetime | None,
         Query(description="the `updated_at` you have: with `wait`, answer once the purchase has moved past it"),
@@ -181,13 +182,17 @@ async def saga_state(
         moved = changed_after is None or stored.updated_at > changed_after
         return moved and (not wanted or stored.state.status in wanted)
 
+    watcher: SagaWatcher = request.app.state.saga_watcher
+    if wait > 0 and watcher.waiting >= request.app.state.max_waiting_requests:
+        response.headers["Retry-After"] = "1"  # this instance holds as many waits as it may
+        wait = 0
     if wait == 0 or (changed_after is None and not wanted):
         return SagaStateRead.with_history(*await run_in_threadpool(read))
-    watcher: SagaWatcher = request.app.state.saga_watcher
+    request.scope[LONG_POLL] = True  # timed apart from ordinary requests (mercado_shared.web)
     deadline = asyncio.get_running_loop().time() + wait
     async with watcher.watching(transaction_id, wanted or None) as changed:
         stored, history = await run_in_threadpool(read)  # read after registering: no change slips by
-        while not settled(stored):
+        while not settled(stored) and not watcher.closing:
             remaining = deadline - asyncio.get_running_loop().time()
             try:
                 await asyncio.wait_for(changed.wait(), timeout=max(remaining, 0))
