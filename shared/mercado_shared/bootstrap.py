@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from mercado_shared import tracing
+from mercado_shared import cloud_access, tracing
 from mercado_shared.auth import JwksKeySource, KeySource, TokenVerifier
 from mercado_shared.contracts import Message
 from mercado_shared.db import create_engine, session_factory
@@ -41,9 +41,11 @@ def build_runtime(
     publisher: Publisher | None = None,
     key_source: KeySource | None = None,
 ) -> Runtime:
+    cloud_access.identify(service)
     tracing.configure_tracing(service, settings.trace_exporter, settings.pubsub_project_id)
     engine = create_engine(settings, service)
-    publisher = publisher or PubSubPublisher(settings.pubsub_project_id)
+    signer = SharedSecret(settings.platform_secret.get_secret_value()).sign if settings.platform_secret else None
+    publisher = publisher or PubSubPublisher(settings.pubsub_project_id, signer=signer)
     relay = OutboxRelay(
         engine,
         tables.outbox,
@@ -87,5 +89,5 @@ def build_runtime(
         push_authenticator=push_authenticator,
         internal_authenticator=internal_authenticator,
         id_tokens=id_tokens,
-        startup_database_wait=settings.startup_database_wait_seconds,
+        settings=settings,
     )

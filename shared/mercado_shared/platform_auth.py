@@ -9,8 +9,10 @@ service's own URL (SERVICE_AUDIENCE), and its email is one of the service accoun
 there: PUSH_SERVICE_ACCOUNT for pushes, INTERNAL_CALLERS for internal endpoints. Locally
 the emulator and the other services send no token, so only loopback callers are accepted;
 where the services are not on one host (docker compose) a shared secret stands in for the
-platform's identity: ``X-Platform-Secret``, or ``platform_secret`` in the push URL, since
-the emulator cannot add headers. Production refuses both local modes.
+platform's identity: ``X-Platform-Secret`` on internal calls, and on pushes (the emulator
+cannot add headers) an HMAC of the message's data under that secret, which every publisher
+adds as the ``platform-signature`` attribute. The secret is never in a URL. Production
+refuses both local modes.
 
 Outgoing calls get their ID token from ``IdTokens``. On Cloud Run that is the metadata
 server, through google-auth. Locally no token is sent, since loopback is what's checked.
@@ -18,7 +20,10 @@ server, through google-auth. Locally no token is sent, since loopback is what's 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
+import json
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -43,32 +48,48 @@ class CallerRefused(Exception):
 
 
 class CallerAuthenticator(Protocol):
-    def check(self, request: Request) -> None:
-        """Raise CallerRefused unless the caller is the platform."""
+    def check(self, request: Request, body: bytes = b"") -> None:
+        """Raise CallerRefused unless the caller is the platform (``body``: a push's)."""
         ...
 
 
 class LoopbackOnly:
-    def check(self, request: Request) -> None:
+    def check(self, request: Request, body: bytes = b"") -> None:
         if request.client is None or request.client.host not in LOOPBACK:
             raise CallerRefused(403, "only loopback may call without a token (development)")
 
 
 class SharedSecret:
-    """Development across hosts (docker compose): the caller knows PLATFORM_SECRET."""
+    """Development across hosts (docker compose): the caller knows PLATFORM_SECRET, or the
+    pushed message was signed with it by its publisher."""
 
     HEADER = "X-Platform-Secret"
-    QUERY = "platform_secret"
+    SIGNATURE = "platform-signature"  # a message attribute
 
     def __init__(self, secret: str) -> None:
         self._secret = secret.encode()
 
-    def check(self, request: Request) -> None:
-        presented = request.headers.get(self.HEADER) or request.query_params.get(self.QUERY)
-        if not presented:
+    def sign(self, data: bytes) -> str:
+        return hmac.new(self._secret, data, hashlib.sha256).hexdigest()
+
+    def check(self, request: Request, body: bytes = b"") -> None:
+        presented = request.headers.get(self.HEADER)
+        if presented:
+            if not hmac.compare_digest(presented.encode(), self._secret):
+                raise CallerRefused(403, "wrong platform secret")
+            return
+        if not body:
             raise CallerRefused(401, "no platform secret")
-        if not hmac.compare_digest(presented.encode(), self._secret):
-            raise CallerRefused(403, "wrong platform secret")
+        try:
+            message = json.loads(body)["message"]
+            data = base64.b64decode(message.get("data", ""), validate=True)
+            signature = str(message.get("attributes", {}).get(self.SIGNATURE, ""))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise CallerRefused(401, "not a signed push") from None
+        if not signature:
+            raise CallerRefused(401, "an unsigned push")
+        if not hmac.compare_digest(signature.encode(), self.sign(data).encode()):
+            raise CallerRefused(403, "a push signed with another secret")
 
 
 class GoogleOidc:
@@ -79,7 +100,7 @@ class GoogleOidc:
         self.service_accounts = {service_accounts} if isinstance(service_accounts, str) else set(service_accounts)
         self.keys = keys or JwksKeySource(GOOGLE_JWKS_URL)
 
-    def check(self, request: Request) -> None:
+    def check(self, request: Request, body: bytes = b"") -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise CallerRefused(401, "no bearer token")

@@ -15,6 +15,9 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+LOCAL_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000", "http://localhost:5173", "http://127.0.0.1:5173")
+
+
 class ServiceSettings(BaseSettings):
     """Read from the environment (names are the field names in upper case)."""
 
@@ -55,9 +58,23 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "mercado-veiculo"
     jwt_audience: str = "mercado-veiculo-api"
 
+    # Browser origins allowed to call the API (CORS), as a JSON list. Locally the usual
+    # frontend dev servers; in production the frontend's https origins, never "*".
+    allowed_origins: list[str] = Field(default_factory=lambda: list(LOCAL_ORIGINS))
+    # Prometheus metrics on 127.0.0.1:METRICS_PORT, for the instance's own scraper (the
+    # Managed Service for Prometheus sidecar on Cloud Run), instead of /metrics on the
+    # public port. Required in production, where /metrics, /docs and /openapi.json are
+    # not served at all.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
     @property
     def is_local(self) -> bool:
         return self.environment in (Environment.LOCAL, Environment.TEST)
+
+    @property
+    def serves_internals(self) -> bool:
+        """/docs, /openapi.json and /metrics on the public port: outside production only."""
+        return self.environment is not Environment.PRODUCTION
 
     @model_validator(mode="after")
     def _secret_mode_has_a_secret(self) -> ServiceSettings:
@@ -74,4 +91,8 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("JWKS_URL must be https in production")
             if self.platform_auth != "oidc" or not (self.service_audience and self.push_service_account):
                 raise ValueError("production needs PLATFORM_AUTH=oidc, SERVICE_AUDIENCE and PUSH_SERVICE_ACCOUNT")
+            if not self.allowed_origins or any(not o.startswith("https://") for o in self.allowed_origins):
+                raise ValueError("production needs ALLOWED_ORIGINS: the frontend's https:// origins, never *")
+            if self.metrics_port is None:
+                raise ValueError("production needs METRICS_PORT: its metrics are scraped on loopback")
         return self

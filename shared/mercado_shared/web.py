@@ -18,9 +18,10 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -37,9 +38,12 @@ from mercado_shared.messaging.outbox import OutboxRelay
 from mercado_shared.messaging.publisher import Publisher
 from mercado_shared.messaging.push import push_router
 from mercado_shared.platform_auth import CallerAuthenticator, IdTokens
+from mercado_shared.server import SHUTDOWN, Deadline
+from mercado_shared.settings import ServiceSettings
 from mercado_shared.topology import load_topology
 
 log = logging.getLogger(__name__)
+LONG_POLL = "mercado.long_poll"  # set in a request's scope by a route that held it waiting
 HEALTH_CACHE_SECONDS = 5.0  # /health pings the database at most this often, however often it is asked
 
 
@@ -57,22 +61,31 @@ class Runtime:
     push_authenticator: CallerAuthenticator
     internal_authenticator: CallerAuthenticator
     id_tokens: IdTokens
-    startup_database_wait: float = 150.0  # STARTUP_DATABASE_WAIT_SECONDS
+    settings: ServiceSettings
     on_startup: list[Callable[[], None]] = field(default_factory=list)
-    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    # Each gets the shutdown's deadline (mercado_shared.server): it must be done by then.
+    on_shutdown: list[Callable[[Deadline], None]] = field(default_factory=list)
+    _metrics_server: Any = None
 
     def start(self) -> None:
-        wait_for_database(self.engine, self.startup_database_wait)
+        wait_for_database(self.engine, self.settings.startup_database_wait_seconds)
         for hook in self.on_startup:
             hook()
         self.relay.start()
+        if self.settings.metrics_port is not None:  # for the instance's own scraper only
+            self._metrics_server, _ = start_http_server(self.settings.metrics_port, addr="127.0.0.1")
 
     def stop(self) -> None:
-        self.relay.stop()
-        tracing.shutdown()
+        """Within the shutdown's deadline: background loops first (they stop making work),
+        then the outbox's last batch, the spans, the broker client, the pool."""
+        deadline = SHUTDOWN.deadline()
         for hook in self.on_shutdown:
-            hook()
-        self.publisher.close()
+            hook(deadline)
+        self.relay.stop(deadline.remaining())
+        tracing.shutdown(deadline.remaining())
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+        self.publisher.close(deadline.remaining())
         self.engine.dispose()
 
     @cached_property
@@ -107,7 +120,8 @@ class RequestMetrics:
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")  # the router records it in scope
             metrics.HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
-            metrics.HTTP_LATENCY.labels(self.service, scope["method"], route).observe(time.perf_counter() - started)
+            timing = metrics.HTTP_LONG_POLL if scope.get(LONG_POLL) else metrics.HTTP_LATENCY
+            timing.labels(self.service, scope["method"], route).observe(time.perf_counter() - started)
 
 
 class BodySizeLimit:
@@ -193,6 +207,12 @@ def create_service_app(
         # the HTTP half of mercado_shared.tracing. Metrics and logs are ours, and spans
         # per dependency would triple the spans of every request for little insight.
         telemetry={"operation_spans": False, "metrics": False, "logs": False},
+        # Production serves none of the internals on its public port (its metrics are
+        # scraped on loopback, METRICS_PORT): the contract's /docs and /openapi.json are
+        # for development; the frontend team codes against the local system.
+        docs_url="/docs" if runtime.settings.serves_internals else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if runtime.settings.serves_internals else None,
     )
     app.state.runtime = runtime
     app.state.token_verifier = runtime.token_verifier
@@ -205,6 +225,16 @@ def create_service_app(
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     app.add_middleware(RequestMetrics, service=runtime.service)
+    # Outermost: a browser's preflight is answered before anything else looks at it.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=runtime.settings.allowed_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        expose_headers=["Retry-After", "Location"],
+        allow_credentials=False,  # bearer tokens, never cookies
+        max_age=600,
+    )
 
     @app.get(
         LIVENESS_PATH,
@@ -243,15 +273,17 @@ def create_service_app(
         }
         return _health_response(runtime, version, checks)
 
-    @app.get(
-        "/metrics",
-        tags=["operations"],
-        summary="Prometheus metrics",
-        response_class=PlainTextResponse,
-        responses={200: {"content": {"text/plain": {"example": "http_requests_total{...} 42.0"}}}},
-    )
-    def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if runtime.settings.serves_internals:
+
+        @app.get(
+            "/metrics",
+            tags=["operations"],
+            summary="Prometheus metrics",
+            response_class=PlainTextResponse,
+            responses={200: {"content": {"text/plain": {"example": "http_requests_total{...} 42.0"}}}},
+        )
+        def prometheus_metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     topology = load_topology()
     app.include_router(

@@ -56,6 +56,7 @@ def stack(pg_admin_url: str, emulator_host: str, tmp_path_factory: pytest.TempPa
                     "STAFF_EMAIL": STAFF[0],
                     "STAFF_PASSWORD": STAFF[1],
                     "TRACE_EXPORTER": "console",  # spans as JSON lines in services.log
+                    "MV_CLOUD_CALLS_FILE": str(run_dir / "cloud-calls.jsonl"),  # what each service called
                 },
             )
         ) as stack,

@@ -15,6 +15,7 @@ import pytest
 
 from mercado_shared.devstack import SERVICES, LocalStack, StackConfig, free_port
 from mercado_shared.invariants import check
+from mercado_shared.testing.helpers import QUICK_RETRIES
 from tests.e2e.conftest import STAFF, Api
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +43,7 @@ def fault_stack() -> Iterator[LocalStack]:
                     service_ports={s.name: free_port() for s in SERVICES},
                     database_prefix=f"faults_{tag}_",
                     log_file=log_file,
+                    subscription_policy=QUICK_RETRIES,
                     env={
                         "ENVIRONMENT": "test",
                         "STAFF_EMAIL": STAFF[0],

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mercado_shared import metrics
+from mercado_shared import metrics, server
 from mercado_shared.devstack import SERVICES, ServiceDef
 from mercado_shared.topology import load_topology
 from tests.static.conftest import ROOT, env_names
@@ -42,10 +42,10 @@ def test_each_dockerfile_is_multi_stage_slim_non_root_and_serves_on_port(service
     users = [i.split()[1] for i in final if i.upper().startswith("USER ")]
     assert users and users[-1] not in ("0", "root"), "runs as a non-root user"
     assert f"EXPOSE {service.default_port}" in final and f"PORT={service.default_port}" in " ".join(final)
-    shell, flag, cmd = json.loads(next(i for i in final if i.upper().startswith("CMD "))[4:])  # exec form
-    assert (shell, flag) == ("sh", "-c") and cmd.startswith("exec uvicorn app.main:create_app --factory ")
-    assert '--port "$PORT"' in cmd, "PID 1 is uvicorn, on the port Cloud Run gives"
-    assert "STOPSIGNAL SIGTERM" in final and "--timeout-graceful-shutdown" in cmd
+    cmd = json.loads(next(i for i in final if i.upper().startswith("CMD "))[4:])  # exec form: PID 1 is python
+    assert cmd == ["python", "-m", server.__name__], "the server that keeps Cloud Run's shutdown deadline"
+    assert "STOPSIGNAL SIGTERM" in final
+    assert "ARG VERSION=dev" in final and "ENV VERSION=$VERSION" in final, "the image reports its commit"
     for instruction in build + final:
         if instruction.upper().startswith("COPY ") and "--from=" not in instruction:
             *sources, _ = instruction.split()[1:]
@@ -69,14 +69,15 @@ def test_compose_builds_each_service_and_gives_it_only_settings_it_reads(service
     spec = COMPOSE["services"][service.name]
     assert (ROOT / spec["build"]["context"] / spec["build"]["dockerfile"]).exists()
     assert spec["build"]["dockerfile"] == f"{service.directory}/Dockerfile"
-    assert spec["ports"] == [f"{service.default_port}:{service.default_port}"]
+    assert spec["ports"] == [f"127.0.0.1:{service.default_port}:{service.default_port}"]
     env = service_env(service.name)
     assert int(env["PORT"]) == service.default_port
     unknown = set(env) - env_names(service.name)
     assert unknown == set(), f"{service.name} does not read {unknown}"
     assert env["DATABASE_URL"].endswith(f"@postgres:5432/{service.database}")
     assert env["JWKS_URL"] == "http://cliente-service:8080/.well-known/jwks.json"
-    assert env["PLATFORM_AUTH"] == "secret" and len(env["PLATFORM_SECRET"]) >= 32
+    assert env["PLATFORM_AUTH"] == "secret"
+    assert re.fullmatch(r"\$\{PLATFORM_SECRET:\?.+\}", env["PLATFORM_SECRET"]), "required, no default to share"
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
@@ -132,3 +133,11 @@ def test_the_monitoring_profile_scrapes_every_service_and_charts_metrics_that_ex
     for panel in dashboard["panels"]:
         used = set(re.findall(r"\b([a-z_]+?)(?:_bucket|_total)?\b(?=[\[{(\s)]|$)", panel["targets"][0]["expr"]))
         assert used & exported, f"panel {panel['title']!r} charts no metric the services export"
+
+
+def test_compose_publishes_nothing_beyond_loopback_and_never_puts_the_secret_in_a_url() -> None:
+    published = [port for spec in COMPOSE["services"].values() for port in spec.get("ports", [])]
+    assert published and all(str(port).startswith("127.0.0.1:") for port in published)
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert not re.search(r"[?&]platform_secret=", text, re.IGNORECASE), "a secret in a URL ends up in logs"
+    assert "PLATFORM_SECRET" not in COMPOSE["services"]["provision"]["command"]

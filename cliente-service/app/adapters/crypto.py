@@ -28,6 +28,8 @@ from typing import Any, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from mercado_shared import cloud_access
+
 VERSION = "v1"
 _NONCE = 12
 
@@ -137,7 +139,12 @@ class CloudKmsKek:
         self.key_name = key_name
         self._client = client
 
+    @property
+    def _resource(self) -> str:
+        return f"kms-key:{self.key_name.rsplit('/', 1)[-1]}"
+
     def wrap(self, data_key: bytes) -> bytes:
+        cloud_access.record(cloud_access.ENCRYPT, self._resource)
         response = self._client.encrypt(
             request={
                 "name": self.key_name,
@@ -151,6 +158,7 @@ class CloudKmsKek:
         return bytes(response.ciphertext)
 
     def unwrap(self, wrapped: bytes) -> bytes:
+        cloud_access.record(cloud_access.DECRYPT, self._resource)
         response = self._client.decrypt(
             request={
                 "name": self.key_name,

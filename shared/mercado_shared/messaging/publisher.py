@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Protocol
 
 from google.cloud import pubsub_v1
+
+from mercado_shared import cloud_access
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +28,17 @@ class Publisher(Protocol):
         """Publish; the result says, message by message, whether the broker accepted it."""
         ...
 
-    def close(self) -> None: ...
+    def close(self, timeout: float = 10.0) -> None: ...
 
 
 class PubSubPublisher:
-    def __init__(self, project_id: str, *, timeout: float = 10.0) -> None:
+    """``signer``: in docker compose's shared-secret mode, the signature every message
+    carries in its ``platform-signature`` attribute (mercado_shared.platform_auth)."""
+
+    def __init__(self, project_id: str, *, timeout: float = 10.0, signer: Callable[[bytes], str] | None = None) -> None:
         self.project_id = project_id
         self.timeout = timeout
+        self.signer = signer
         # Small batches, short latency: a purchase waits on every hop.
         self._client = pubsub_v1.PublisherClient(
             batch_settings=pubsub_v1.types.BatchSettings(max_messages=100, max_latency=0.002)
@@ -41,7 +48,9 @@ class PubSubPublisher:
         return str(self._client.topic_path(self.project_id, topic))
 
     def publish(self, messages: Sequence[OutgoingMessage]) -> list[bool]:
-        pending = [self._client.publish(self.topic_path(m.topic), m.data, **m.attributes) for m in messages]
+        for topic in {m.topic for m in messages}:
+            cloud_access.record(cloud_access.PUBLISH, f"topic:{topic}")
+        pending = [self._client.publish(self.topic_path(m.topic), m.data, **self._attributes(m)) for m in messages]
         done, _ = futures.wait(pending, timeout=self.timeout)
         results = []
         for f in pending:
@@ -51,5 +60,14 @@ class PubSubPublisher:
             results.append(ok)
         return results
 
-    def close(self) -> None:
-        self._client.stop()
+    def _attributes(self, message: OutgoingMessage) -> dict[str, str]:
+        if self.signer is None:
+            return message.attributes
+        return {**message.attributes, "platform-signature": self.signer(message.data)}
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Flush the client's own batches, for at most ``timeout`` seconds (its stop blocks
+        while the broker does not answer; what it had is still in the outbox)."""
+        stopping = threading.Thread(target=self._client.stop, name="publisher-stop", daemon=True)
+        stopping.start()
+        stopping.join(timeout)

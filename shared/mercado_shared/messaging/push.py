@@ -79,13 +79,13 @@ def push_router(
 
     @router.post(path, include_in_schema=False)
     async def receive_push(request: Request) -> Response:
+        body = await request.body()
         try:
-            authenticator.check(request)
+            authenticator.check(request, body)
         except CallerRefused as refused:
             metrics.MESSAGES.labels(service, "unknown", "refused").inc()
             log.warning("push refused", extra={"reason": refused.reason})
             return Response(status_code=refused.status_code)
-        body = await request.body()
         try:
             push, envelope = decode(body)
         except Rejected as rejected:

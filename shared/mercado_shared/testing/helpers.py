@@ -104,6 +104,16 @@ class TestClock:
         self.now += timedelta(**delta)
 
 
+# Redelivers within seconds: the suites' stacks make services fail on purpose, and wait for
+# the redelivery (production waits 10 s to 10 min between attempts: topology.json).
+QUICK_RETRIES = SubscriptionPolicy(
+    ack_deadline_seconds=60,
+    max_delivery_attempts=10,
+    minimum_backoff_seconds=1,
+    maximum_backoff_seconds=20,
+    message_retention_seconds=604800,
+)
+
 # Dead-letters in seconds instead of minutes: the fewest attempts Pub/Sub allows, no backoff.
 FAST_DEAD_LETTERS = SubscriptionPolicy(
     ack_deadline_seconds=10,

@@ -3,6 +3,7 @@ signed and served locally as Google serves its keys; loopback in development."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -209,7 +210,27 @@ def test_across_hosts_in_development_a_shared_secret_stands_for_the_platform() -
     app = internal_app(SharedSecret(secret))
     with TestClient(app) as client:
         assert client.get("/internal/ping", headers=IdTokens.shared_secret(secret).headers("any")).status_code == 200
-        assert client.get("/internal/ping", params={"platform_secret": secret}).status_code == 200  # push URLs
+        assert client.get("/internal/ping", params={"platform_secret": secret}).status_code == 401  # never in a URL
         assert client.get("/internal/ping", headers={"X-Platform-Secret": "t" * 40}).status_code == 403
         assert client.get("/internal/ping").status_code == 401
     assert pushed(SharedSecret(secret), {"X-Platform-Secret": secret}) == 400  # let in, then undecodable
+
+
+def test_a_push_in_shared_secret_mode_is_let_in_only_if_its_publisher_signed_it() -> None:
+    secret = SharedSecret("s" * 40)
+    data = b"not an envelope"
+
+    def push(attributes: dict[str, str]) -> int:
+        body = json.dumps(
+            {"message": {"data": base64.b64encode(data).decode(), "messageId": "1", "attributes": attributes}}
+            | {"subscription": "s"}
+        )
+        app = FastAPI()
+        app.include_router(push_router("svc", "/pubsub/push", MessageBus("svc", lambda: None, {}), 5, secret))
+        with TestClient(app) as client:
+            return int(client.post("/pubsub/push", content=body).status_code)
+
+    assert push({"platform-signature": secret.sign(data)}) == 400  # let in, then undecodable
+    assert push({"platform-signature": SharedSecret("t" * 40).sign(data)}) == 403
+    assert push({"platform-signature": secret.sign(b"another message")}) == 403
+    assert push({}) == 401

@@ -8,21 +8,27 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from app.bootstrap import bootstrap
 from app.config import VeiculoSettings
+from mercado_shared import cloud_access, devstack
+from mercado_shared.messaging.publisher import PubSubPublisher
 from mercado_shared.testing.helpers import FreezableProxy
 from mercado_shared.testing.tokens import TestTokens
 from tests.conftest import SERVICE_DIR, Client
 
 
-def test_a_healthy_service_is_live_ready_and_healthy(client: Client) -> None:
+def test_a_healthy_service_is_live_ready_and_healthy_without_calling_google(client: Client) -> None:
+    before = cloud_access.calls()
     for path in ("/livez", "/readyz", "/health"):
         response = client.http.get(path)
         assert response.status_code == 200, (path, response.text)
         assert response.json()["status"] == "ok" and response.json()["service"] == "veiculo-service"
+    assert cloud_access.calls() == before  # no probe calls a Google API
     assert client.http.get("/readyz").json()["checks"] == {"database": "ok"}
     assert client.http.get("/health").json()["checks"] == {"database": "ok", "pubsub": "ok"}
 
@@ -55,3 +61,40 @@ def test_a_flood_of_health_checks_costs_the_database_one_ping(client: Client) ->
         answers = list(pool.map(lambda _: client.http.get("/health").status_code, range(200)))
     assert answers == [200] * 200
     assert probe.pings - before <= 2  # one per HEALTH_CACHE_SECONDS at most (the run may straddle one)
+
+
+def test_production_serves_no_internals_publicly_and_its_metrics_on_loopback_only(
+    migrated_database: Callable[[Path], str], emulator_host: str, project_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publisher = PubSubPublisher(project_id)  # on the emulator, made before production forbids its address
+    monkeypatch.delenv("PUBSUB_EMULATOR_HOST")
+    port = devstack.free_port()
+    settings = VeiculoSettings(
+        environment="production",
+        database_url=migrated_database(SERVICE_DIR),
+        pubsub_project_id=project_id,
+        jwks_url="https://cliente.example/.well-known/jwks.json",
+        platform_auth="oidc",
+        service_audience="https://veiculo.example",
+        push_service_account="pusher@example.iam.gserviceaccount.com",
+        allowed_origins=["https://shop.example"],
+        metrics_port=port,
+    )
+    with TestClient(bootstrap(settings, publisher=publisher, key_source=TestTokens().key_source())) as http:
+        for path in ("/docs", "/openapi.json", "/metrics"):
+            assert http.get(path).status_code == 404, path
+        assert http.get("/vehicles").status_code == 200  # the API itself is served
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics")
+        assert scraped.status_code == 200 and "http_requests_total" in scraped.text
+        assert listening_on(port) == {"127.0.0.1"}, "the metrics port listens on loopback only"
+
+
+def listening_on(port: int) -> set[str]:
+    """The IPv4 addresses a socket listens on at ``port``, as the kernel lists them."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if int(hex_port, 16) == port and state == "0A":  # TCP_LISTEN
+            found.add(".".join(str(b) for b in reversed(bytes.fromhex(address))))
+    return found

@@ -1,0 +1,138 @@
+"""What each service may do on Google Cloud, declared once.
+
+Every Google permission a service uses at run time is here: the APIs its own code calls
+(publishing, KMS, Cloud Trace) and those Cloud Run uses on its behalf, with its identity
+(reading its secrets at start-up, the Cloud SQL socket, the metrics sidecar writing to
+Cloud Monitoring). Two things are derived from this table:
+
+- Terraform's grants to the services' accounts (``scripts/terraform_generate.py`` writes
+  ``terraform/access.tf.json``; ``tests/static`` fails if any other grant names a
+  service's account), so an account holds exactly what its code uses;
+- which services may call which ``/internal/…`` routes with an ID token
+  (``INTERNAL_CALLERS``).
+
+The adapters that call Google ``record`` each call. With ``MV_CLOUD_CALLS_FILE`` set, each
+process appends every distinct call to that file, and the end-to-end suite fails if a
+service called anything this table does not grant it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from mercado_shared.topology import load_topology
+
+# IAM permissions, and the predefined role that grants each (the narrowest that does).
+PUBLISH = "pubsub.topics.publish"
+ENCRYPT = "cloudkms.cryptoKeyVersions.useToEncrypt"
+DECRYPT = "cloudkms.cryptoKeyVersions.useToDecrypt"
+READ_SECRET = "secretmanager.versions.access"  # noqa: S105 (a permission)
+CONNECT_SQL = "cloudsql.instances.connect"
+WRITE_TRACES = "cloudtrace.traces.patch"
+WRITE_METRICS = "monitoring.timeSeries.create"
+ROLES = {
+    PUBLISH: "roles/pubsub.publisher",
+    ENCRYPT: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+    DECRYPT: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+    READ_SECRET: "roles/secretmanager.secretAccessor",
+    CONNECT_SQL: "roles/cloudsql.client",
+    WRITE_TRACES: "roles/cloudtrace.agent",
+    WRITE_METRICS: "roles/monitoring.metricWriter",
+}
+PROJECT = "project"
+# Mounted into every service's metrics sidecar (terraform/run.tf): what it scrapes, where.
+METRICS_SCRAPE_CONFIG = "metrics-scrape-config"
+
+
+@dataclass(frozen=True, order=True)
+class Grant:
+    """A permission on a resource: ``project``, ``topic:<id>``, ``secret:<id>`` or
+    ``kms-key:<name>``."""
+
+    permission: str
+    resource: str
+
+    @property
+    def role(self) -> str:
+        return ROLES[self.permission]
+
+
+@dataclass(frozen=True)
+class ServiceAccess:
+    secrets: Mapping[str, str]  # environment variable → the Secret Manager secret it is read from
+    kms_keys: tuple[str, ...] = ()  # KMS keys (by name) it wraps and unwraps data keys with
+    calls: tuple[str, ...] = ()  # services whose /internal/… routes it calls with an ID token
+
+
+def _database(service: str) -> dict[str, str]:
+    return {"DATABASE_URL": f"database-url-{service}"}
+
+
+ACCESS: dict[str, ServiceAccess] = {
+    "cliente-service": ServiceAccess(
+        secrets={
+            **_database("cliente-service"),
+            "JWT_PRIVATE_KEY": "jwt-private-key",
+            "STAFF_PASSWORD": "staff-password",
+        },
+        kms_keys=("personal-data-keys",),
+    ),
+    "veiculo-service": ServiceAccess(secrets=_database("veiculo-service")),
+    "pagamento-service": ServiceAccess(
+        secrets={**_database("pagamento-service"), "PSP_WEBHOOK_SECRET": "psp-webhook-secret"}
+    ),
+    "orquestrador": ServiceAccess(secrets=_database("orquestrador"), calls=("cliente-service",)),
+}
+
+
+def grants(service: str) -> frozenset[Grant]:
+    """Everything ``service``'s account is granted: its own table entry, every topic the
+    topology makes it the producer of, and what every service needs (its database through
+    the Cloud SQL socket, its spans, its metrics)."""
+    access = ACCESS[service]
+    found = {Grant(CONNECT_SQL, PROJECT), Grant(WRITE_TRACES, PROJECT), Grant(WRITE_METRICS, PROJECT)}
+    found |= {Grant(PUBLISH, f"topic:{t}") for t, spec in load_topology().topics.items() if spec.producer == service}
+    found |= {Grant(READ_SECRET, f"secret:{secret}") for secret in (*access.secrets.values(), METRICS_SCRAPE_CONFIG)}
+    found |= {Grant(p, f"kms-key:{key}") for key in access.kms_keys for p in (ENCRYPT, DECRYPT)}
+    return frozenset(found)
+
+
+def internal_callers(service: str) -> list[str]:
+    """The services allowed on ``service``'s /internal/… routes."""
+    return sorted(name for name, access in ACCESS.items() if service in access.calls)
+
+
+# ---------------------------------------------------------------------- recording calls
+_service = "unknown"
+_calls: Counter[Grant] = Counter()
+_lock = threading.Lock()
+
+
+def identify(service: str) -> None:
+    """Name the process's service in what it records (build_runtime calls it)."""
+    global _service
+    _service = service
+
+
+def record(permission: str, resource: str) -> None:
+    """An adapter is about to use ``permission`` on ``resource``."""
+    grant = Grant(permission, resource)
+    with _lock:
+        first = grant not in _calls
+        _calls[grant] += 1
+    target = os.environ.get("MV_CLOUD_CALLS_FILE")
+    if first and target:
+        line = json.dumps({"service": _service, "permission": permission, "resource": resource}) + "\n"
+        with open(target, "a") as f:  # one short O_APPEND write: lines from several processes never interleave
+            f.write(line)
+
+
+def calls() -> Counter[Grant]:
+    """Every call this process recorded, with how many times."""
+    with _lock:
+        return Counter(_calls)
