@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PACKAGES := shared cliente-service veiculo-service pagamento-service orquestrador
 
-.PHONY: run test lint format install clean check-invariants deploy destroy terraform-topology provider-schemas bench
+.PHONY: run test lint format install clean check-invariants deploy plan release rollback destroy terraform-generate provider-schemas bench
 
 run: $(INSTALLED) ## start the whole system locally, in the foreground, until Ctrl-C
 	$(PY) scripts/run.py
@@ -28,17 +28,26 @@ bench: $(INSTALLED) ## measure latency, throughput, listings and memory on the l
 check-invariants: $(INSTALLED) ## check the purchase invariants across every service's database
 	$(PY) -m mercado_shared.invariants $(ARGS)
 
-deploy: $(INSTALLED) ## build, push, migrate and apply on GCP: PROJECT_ID=… ALERT_EMAIL=… [REGION=…] [DRY_RUN=1]
+deploy: $(INSTALLED) ## a person: infrastructure and code on GCP: PROJECT_ID=… DOMAIN=… ALERT_EMAIL=… [REGION=…] [DRY_RUN=1]
 	$(PY) scripts/deploy.py deploy
 
-destroy: $(INSTALLED) ## tear the deployment down: PROJECT_ID=… CONFIRM=<project id> [DRY_RUN=1]
+plan: $(INSTALLED) ## the infrastructure change make deploy would apply, for review: PROJECT_ID=… DOMAIN=… ALERT_EMAIL=…
+	$(PY) scripts/deploy.py plan
+
+release: $(INSTALLED) ## CD: this commit's code, no traffic until its smoke test passes: PROJECT_ID=… [REGION=…] [DRY_RUN=1]
+	$(PY) scripts/deploy.py release
+
+rollback: $(INSTALLED) ## traffic back to the release before (or TO=<commit>); never a schema downgrade: PROJECT_ID=…
+	$(PY) scripts/deploy.py rollback
+
+destroy: $(INSTALLED) ## tear the deployment down: PROJECT_ID=… DOMAIN=… ALERT_EMAIL=… CONFIRM=<project id> [DRY_RUN=1]
 	$(PY) scripts/deploy.py destroy
 
 provider-schemas: $(INSTALLED) ## the Terraform providers' schemas the static checks use (downloaded once, cached in .cache/)
 	$(PY) scripts/provider_schema.py
 
-terraform-topology: $(INSTALLED) ## regenerate terraform/pubsub.tf.json from the shared topology
-	$(PY) scripts/terraform_topology.py
+terraform-generate: $(INSTALLED) ## regenerate terraform/pubsub.tf.json and access.tf.json from the code
+	$(PY) scripts/terraform_generate.py
 
 format: $(INSTALLED)
 	$(VENV)/bin/ruff check --fix .

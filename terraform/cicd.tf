@@ -1,9 +1,11 @@
-# GitHub Actions deploys as this account, through Workload Identity Federation: only the
-# cd workflow's job in the "production" environment of var.github_owner/var.github_repo may
-# impersonate it (that environment is where GitHub enforces reviewers and branch rules).
+# GitHub Actions releases as this account, through Workload Identity Federation: only the
+# cd workflow's job in the "production" environment of var.github_owner/var.github_repo,
+# on a push to main, may impersonate it (that environment is where GitHub enforces
+# required reviewers; a pull request, from a fork or not, never gets this identity).
 resource "google_iam_workload_identity_pool" "github" {
   workload_identity_pool_id = "github"
   display_name              = "GitHub Actions"
+  depends_on                = [google_project_service.api]
 }
 
 resource "google_iam_workload_identity_pool_provider" "github" {
@@ -14,8 +16,9 @@ resource "google_iam_workload_identity_pool_provider" "github" {
     "google.subject"       = "assertion.sub"
     "attribute.repository" = "assertion.repository"
     "attribute.ref"        = "assertion.ref"
+    "attribute.event_name" = "assertion.event_name"
   }
-  attribute_condition = "assertion.sub == 'repo:${var.github_owner}/${var.github_repo}:environment:production'"
+  attribute_condition = "assertion.sub == 'repo:${var.github_owner}/${var.github_repo}:environment:production' && assertion.repository == '${var.github_owner}/${var.github_repo}' && assertion.ref == 'refs/heads/main' && assertion.event_name == 'push'"
 
   oidc {
     issuer_uri = "https://token.actions.githubusercontent.com"
@@ -23,8 +26,8 @@ resource "google_iam_workload_identity_pool_provider" "github" {
 }
 
 resource "google_service_account" "deployer" {
-  account_id   = "github-deployer"
-  display_name = "GitHub Actions: make deploy"
+  account_id   = "github-release"
+  display_name = "GitHub Actions: make release (application revisions only)"
 }
 
 resource "google_service_account_iam_member" "github_impersonates_deployer" {
@@ -33,50 +36,40 @@ resource "google_service_account_iam_member" "github_impersonates_deployer" {
   member             = "principal://iam.googleapis.com/${google_iam_workload_identity_pool.github.name}/subject/repo:${var.github_owner}/${var.github_repo}:environment:production"
 }
 
-# What make deploy manages, role by role (no owner/editor). Applying the services'
-# least-privilege grants needs projectIamAdmin; the federation condition above is what
-# narrows who holds it.
-resource "google_project_iam_member" "deployer" {
-  # checkov:skip=CKV_GCP_49:serviceAccountAdmin creates the services' own accounts, which the Terraform declares
-  # checkov:skip=CKV_GCP_117:projectIamAdmin is needed to apply the services' least-privilege grants
-  for_each = toset([
-    "roles/artifactregistry.admin",
-    "roles/cloudkms.admin",
-    "roles/cloudscheduler.admin",
-    "roles/cloudsql.admin",
-    "roles/compute.networkAdmin",
-    "roles/iam.serviceAccountAdmin",
-    "roles/iam.workloadIdentityPoolAdmin",
-    "roles/logging.configWriter",
-    "roles/monitoring.admin",
-    "roles/pubsub.admin",
-    "roles/resourcemanager.projectIamAdmin",
-    "roles/run.admin",
-    "roles/secretmanager.admin",
-    "roles/servicenetworking.networksAdmin",
-    "roles/serviceusage.serviceUsageAdmin",
-    "roles/storage.admin",
-  ])
-  project = var.project_id
-  role    = each.value
-  member  = "serviceAccount:${google_service_account.deployer.email}"
+# What make release does, and nothing more: push images to this repository; deploy
+# revisions of these services, update and run these jobs, move their traffic; act as the
+# accounts those run as. No project-level role: infrastructure changes (Terraform) are
+# planned with make plan, reviewed, and applied by a person with make deploy
+# (docs/operations.md, "Releases and infrastructure").
+resource "google_artifact_registry_repository_iam_member" "deployer_pushes" {
+  location   = google_artifact_registry_repository.images.location
+  repository = google_artifact_registry_repository.images.name
+  role       = "roles/artifactregistry.writer"
+  member     = "serviceAccount:${google_service_account.deployer.email}"
 }
 
-# The deployer attaches the runtime accounts to Cloud Run, the scheduler and the pushes:
-# serviceAccountUser on each of them, not on the project.
+resource "google_cloud_run_v2_service_iam_member" "deployer_releases" {
+  for_each = local.services
+  location = var.region
+  name     = google_cloud_run_v2_service.service[each.key].name
+  role     = "roles/run.developer"
+  member   = "serviceAccount:${google_service_account.deployer.email}"
+}
+
+resource "google_cloud_run_v2_job_iam_member" "deployer_runs" {
+  for_each = merge(
+    { for name, job in google_cloud_run_v2_job.migrate : name => job.name },
+    { smoke = google_cloud_run_v2_job.smoke.name },
+  )
+  location = var.region
+  name     = each.value
+  role     = "roles/run.developer"
+  member   = "serviceAccount:${google_service_account.deployer.email}"
+}
+
 resource "google_service_account_iam_member" "deployer_acts_as" {
-  for_each           = local.accounts
+  for_each           = { for name in concat(keys(local.services), ["smoke"]) : name => local.accounts[name] }
   service_account_id = "projects/${var.project_id}/serviceAccounts/${each.value}"
   role               = "roles/iam.serviceAccountUser"
   member             = "serviceAccount:${google_service_account.deployer.email}"
-}
-
-output "wif_provider" {
-  description = "The WIF_PROVIDER repository variable of the cd workflow."
-  value       = google_iam_workload_identity_pool_provider.github.name
-}
-
-output "deployer_service_account" {
-  description = "The DEPLOYER_SERVICE_ACCOUNT repository variable of the cd workflow."
-  value       = google_service_account.deployer.email
 }

@@ -1,9 +1,17 @@
 # One PostgreSQL 15 instance, private IP only, one database and one user per service.
+#
+# Its name ends in a random suffix: a deleted instance's name stays reserved for up to a
+# week (https://cloud.google.com/sql/docs/postgres/delete-instance), so make destroy then
+# make deploy must not ask for the same one.
+resource "random_id" "sql_instance" {
+  byte_length = 3
+}
+
 resource "google_sql_database_instance" "main" {
   # checkov:skip=CKV_GCP_6:ENCRYPTED_ONLY below; Cloud Run connects through the Cloud SQL connector's encrypted tunnel, which client certificates would not strengthen
   # checkov:skip=CKV_GCP_79:PostgreSQL 15 is the version every test runs against; upgrading is a tested change of its own
   # checkov:skip=CKV2_GCP_13:log_duration logs every statement; Query Insights records statement latency instead
-  name                = "mercado-veiculo"
+  name                = "mercado-veiculo-${random_id.sql_instance.hex}"
   database_version    = "POSTGRES_15"
   region              = var.region
   deletion_protection = var.db_deletion_protection
@@ -91,18 +99,30 @@ resource "google_sql_database_instance" "main" {
     }
   }
 
+  lifecycle {
+    # Refused at plan time, before anything changes (a `check` block would only warn).
+    precondition {
+      condition     = local.connections_needed <= var.db_max_connections
+      error_message = "The services' pools at max instances, twice over for a rollout, need ${local.connections_needed} connections: more than db_max_connections (${var.db_max_connections})."
+    }
+  }
+
   depends_on = [google_service_networking_connection.sql]
 }
 
+# Each user owns its database's objects, which PostgreSQL will not drop while they exist:
+# make destroy deletes the instance, which takes them all, so the two are abandoned.
 resource "google_sql_database" "service" {
-  for_each = local.services
-  name     = each.value.database
-  instance = google_sql_database_instance.main.name
+  for_each        = local.services
+  name            = each.value.database
+  instance        = google_sql_database_instance.main.name
+  deletion_policy = "ABANDON"
 }
 
 resource "google_sql_user" "service" {
-  for_each = local.services
-  name     = each.value.database
-  instance = google_sql_database_instance.main.name
-  password = random_password.database[each.key].result
+  for_each        = local.services
+  name            = each.value.database
+  instance        = google_sql_database_instance.main.name
+  password        = random_password.database[each.key].result
+  deletion_policy = "ABANDON"
 }

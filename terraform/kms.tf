@@ -1,10 +1,17 @@
-# The key-encryption key of personal data (cliente-service's data keys are wrapped by it)
-# and the key of the image registry. Versions rotate every 90 days; old versions still
-# decrypt, so rotation needs no rewrap.
+# The key-encryption key of personal data (cliente-service's data keys are wrapped by it;
+# the grant is in access.tf.json), the image registry's key and Pub/Sub's. Versions rotate
+# every 90 days; old versions still decrypt, so rotation needs no rewrap.
+#
+# Key rings and keys cannot be deleted in Google Cloud: make destroy leaves them (it drops
+# them from the state) and make deploy adopts them again (scripts/deploy.py, UNDELETABLE).
 resource "google_kms_key_ring" "main" {
   name       = "mercado-veiculo"
   location   = var.region
   depends_on = [google_project_service.api]
+
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
 resource "google_kms_crypto_key" "data_keys" {
@@ -34,17 +41,10 @@ resource "google_kms_crypto_key" "artifacts" {
   }
 }
 
-# Only cliente-service wraps and unwraps data keys.
-resource "google_kms_crypto_key_iam_member" "cliente_data_keys" {
-  crypto_key_id = google_kms_crypto_key.data_keys.id
-  role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-  member        = "serviceAccount:${google_service_account.service["cliente-service"].email}"
-}
-
 resource "google_kms_crypto_key_iam_member" "artifact_registry" {
   crypto_key_id = google_kms_crypto_key.artifacts.id
   role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-  member        = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-artifactregistry.iam.gserviceaccount.com"
+  member        = google_project_service_identity.agent["artifactregistry.googleapis.com"].member
 }
 
 # Pub/Sub messages carry ids and amounts only, but are encrypted with our key all the same.
@@ -62,5 +62,5 @@ resource "google_kms_crypto_key" "pubsub" {
 resource "google_kms_crypto_key_iam_member" "pubsub" {
   crypto_key_id = google_kms_crypto_key.pubsub.id
   role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-  member        = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  member        = google_project_service_identity.agent["pubsub.googleapis.com"].member
 }

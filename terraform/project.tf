@@ -8,11 +8,15 @@ locals {
   urls = { for name, _ in local.services : name => "https://${name}-${data.google_project.this.number}.${var.region}.run.app" }
 }
 
+# The APIs this configuration uses. Terraform itself needs five more before it can plan
+# (Cloud Resource Manager, IAM, IAM Credentials, STS, Service Usage): make deploy enables
+# them with gcloud first (scripts/deploy.py, BOOTSTRAP_APIS).
 resource "google_project_service" "api" {
   for_each = toset([
     "artifactregistry.googleapis.com",
     "cloudkms.googleapis.com",
     "cloudscheduler.googleapis.com",
+    "cloudtrace.googleapis.com",
     "compute.googleapis.com",
     "logging.googleapis.com",
     "monitoring.googleapis.com",
@@ -21,10 +25,21 @@ resource "google_project_service" "api" {
     "secretmanager.googleapis.com",
     "servicenetworking.googleapis.com",
     "sqladmin.googleapis.com",
-    "cloudtrace.googleapis.com",
   ])
   service            = each.value
   disable_on_destroy = false
+}
+
+# Google creates a service's agent account the first time something asks for it, which
+# may be after a grant that names it: create them first, and grant to their `member`.
+# (https://cloud.google.com/iam/docs/service-agents; only google-beta has this resource.)
+resource "google_project_service_identity" "agent" {
+  provider = google-beta
+  for_each = toset(["artifactregistry.googleapis.com", "pubsub.googleapis.com"])
+  project  = var.project_id
+  service  = each.value
+
+  depends_on = [google_project_service.api]
 }
 
 resource "google_artifact_registry_repository" "images" {
@@ -42,7 +57,9 @@ resource "google_artifact_registry_repository" "images" {
 }
 
 # ------------------------------------------------------------------ network
-# Cloud SQL has a private IP only; Cloud Run reaches it through direct VPC egress.
+# Cloud SQL has a private IP only. Cloud Run sends all its egress into the VPC (Direct VPC
+# egress): Google APIs through Private Google Access, and the other services' run.app
+# URLs, whose ingress takes only internal traffic and the load balancer.
 resource "google_compute_network" "vpc" {
   name                    = "mercado-veiculo"
   auto_create_subnetworks = false
@@ -93,4 +110,7 @@ resource "google_service_networking_connection" "sql" {
   network                 = google_compute_network.vpc.id
   service                 = "servicenetworking.googleapis.com"
   reserved_peering_ranges = [google_compute_global_address.sql_range.name]
+  # Deleting the peering fails while Cloud SQL still holds it (it lingers after the
+  # instance is deleted); destroying the VPC removes it.
+  deletion_policy = "ABANDON"
 }

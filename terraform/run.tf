@@ -1,29 +1,79 @@
-# The four services. Sized on purpose:
-# - 1 vCPU and 512 MiB: each service is one uvicorn process (measured well under 150 MB
-#   resident, see make bench); CPU is what a request spends, so more vCPUs buy nothing.
-# - concurrency 20: a request holds a database connection a few milliseconds, so the
-#   7-connection pool serves 20 requests in flight without queueing long.
+# The four services, their migration jobs and the release's smoke-test job.
+#
+# Sized on purpose:
+# - 1 vCPU; memory per service (locals.tf): each is one uvicorn process, measured well
+#   under 150 MB resident by make bench, and cliente-service's password hashing is bounded.
+# - CPU always allocated: the outbox sender, its sweep, the deadline sweep and the
+#   metrics sidecar run between requests.
 # - timeout 30 s, under the push ack deadline (60 s): a push never outlives its delivery.
-# - min 1 instance: no cold start on the purchase path; max 5 within the connection budget.
+# - Instances: service-level min and max, across all revisions; the connection budget
+#   (locals.tf) assumes two revisions' worth during a rollout.
+#
+# Who may reach them: ingress takes the load balancer (lb.tf) and Google-internal traffic
+# only (Pub/Sub pushes, Cloud Scheduler, the other services through the VPC:
+# https://cloud.google.com/run/docs/securing/ingress). Cloud Run's IAM invoker check is
+# off, since the load balancer's callers carry no Google identity; each route checks its
+# own caller instead: a user's JWT, or a Google ID token from an allowed account on
+# /pubsub/push and /internal/… (mercado_shared.platform_auth). No allUsers binding exists.
+#
+# Secrets are pinned to the version Terraform wrote: every instance of a revision reads the
+# same value, and a rotation is a new version plus a new revision (docs/operations.md).
+#
+# Releases: Terraform creates each service and job with var.image_tag; later images are
+# released by make release (scripts/deploy.py), revision by revision with no traffic until
+# a smoke test passes, so Terraform leaves images and traffic to it.
+locals {
+  common_env = {
+    ENVIRONMENT          = "production"
+    PUBSUB_PROJECT_ID    = var.project_id
+    JWKS_URL             = "${local.urls["cliente-service"]}/.well-known/jwks.json"
+    PLATFORM_AUTH        = "oidc"
+    PUSH_SERVICE_ACCOUNT = google_service_account.pusher.email
+    DB_POOL_SIZE         = tostring(var.db_pool_size)
+    DB_MAX_OVERFLOW      = tostring(var.db_max_overflow)
+    TRACE_EXPORTER       = "gcp"
+    METRICS_PORT         = tostring(local.metrics_port)
+    ALLOWED_ORIGINS      = jsonencode(local.origins)
+  }
+  own_env = {
+    "cliente-service" = { KMS_KEY_NAME = google_kms_crypto_key.data_keys.id }
+    "orquestrador" = {
+      CLIENTE_SERVICE_URL = local.urls["cliente-service"]
+      VEICULO_SERVICE_URL = local.urls["veiculo-service"]
+    }
+  }
+  service_env = {
+    for name, _ in local.services : name => merge(
+      local.common_env,
+      {
+        SERVICE_AUDIENCE = local.urls[name]
+        INTERNAL_CALLERS = jsonencode(concat([for caller in local.internal_callers[name] : local.accounts[caller]], lookup(local.platform_callers, name, [])))
+      },
+      lookup(local.own_env, name, {}),
+    )
+  }
+}
+
 resource "google_cloud_run_v2_service" "service" {
-  for_each            = local.services
-  name                = each.key
-  location            = var.region
-  ingress             = "INGRESS_TRAFFIC_ALL"
-  deletion_protection = false
+  for_each             = local.services
+  name                 = each.key
+  location             = var.region
+  ingress              = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+  invoker_iam_disabled = true
+  deletion_protection  = false
+
+  scaling {
+    min_instance_count = var.min_instances
+    max_instance_count = var.max_instances
+  }
 
   template {
     service_account                  = google_service_account.service[each.key].email
     timeout                          = "30s"
-    max_instance_request_concurrency = 20
-
-    scaling {
-      min_instance_count = var.min_instances
-      max_instance_count = var.max_instances
-    }
+    max_instance_request_concurrency = each.value.concurrency
 
     vpc_access {
-      egress = "PRIVATE_RANGES_ONLY"
+      egress = "ALL_TRAFFIC"
       network_interfaces {
         network    = google_compute_network.vpc.id
         subnetwork = google_compute_subnetwork.run.id
@@ -37,7 +87,19 @@ resource "google_cloud_run_v2_service" "service" {
       }
     }
 
+    volumes {
+      name = "metrics-scrape-config"
+      secret {
+        secret = google_secret_manager_secret.secret["metrics-scrape-config"].secret_id
+        items {
+          version = google_secret_manager_secret_version.secret["metrics-scrape-config"].version
+          path    = "config.yaml"
+        }
+      }
+    }
+
     containers {
+      name  = "app"
       image = "${local.image_base}/${each.key}:${var.image_tag}"
 
       ports {
@@ -47,9 +109,9 @@ resource "google_cloud_run_v2_service" "service" {
       resources {
         limits = {
           cpu    = "1"
-          memory = "512Mi"
+          memory = each.value.memory
         }
-        cpu_idle          = false # the outbox relay and the deadline sweep run between requests
+        cpu_idle          = false
         startup_cpu_boost = true
       }
 
@@ -59,25 +121,7 @@ resource "google_cloud_run_v2_service" "service" {
       }
 
       dynamic "env" {
-        for_each = merge(
-          {
-            ENVIRONMENT          = "production"
-            PUBSUB_PROJECT_ID    = var.project_id
-            JWKS_URL             = "${local.urls["cliente-service"]}/.well-known/jwks.json"
-            PLATFORM_AUTH        = "oidc"
-            SERVICE_AUDIENCE     = local.urls[each.key]
-            PUSH_SERVICE_ACCOUNT = google_service_account.pusher.email
-            INTERNAL_CALLERS     = jsonencode([for caller in each.value.internal_callers : local.accounts[caller]])
-            DB_POOL_SIZE         = tostring(var.db_pool_size)
-            DB_MAX_OVERFLOW      = tostring(var.db_max_overflow)
-            TRACE_EXPORTER       = "gcp"
-          },
-          each.key == "cliente-service" ? { KMS_KEY_NAME = google_kms_crypto_key.data_keys.id } : {},
-          each.key == "orquestrador" ? {
-            CLIENTE_SERVICE_URL = local.urls["cliente-service"]
-            VEICULO_SERVICE_URL = local.urls["veiculo-service"]
-          } : {},
-        )
+        for_each = local.service_env[each.key]
         content {
           name  = env.key
           value = env.value
@@ -91,7 +135,7 @@ resource "google_cloud_run_v2_service" "service" {
           value_source {
             secret_key_ref {
               secret  = google_secret_manager_secret.secret[env.value].secret_id
-              version = "latest"
+              version = google_secret_manager_secret_version.secret[env.value].version
             }
           }
         }
@@ -122,17 +166,54 @@ resource "google_cloud_run_v2_service" "service" {
         timeout_seconds   = 2
       }
     }
+
+    # Managed Service for Prometheus: scrapes the app's metrics on loopback and writes
+    # them to Cloud Monitoring, where the alerts (monitoring.tf) read them
+    # (https://cloud.google.com/run/docs/monitoring-managed-prometheus-sidecar).
+    containers {
+      name       = "metrics"
+      image      = var.metrics_sidecar_image
+      depends_on = ["app"]
+
+      resources {
+        limits = {
+          cpu    = "0.5"
+          memory = "128Mi"
+        }
+      }
+
+      volume_mounts {
+        name       = "metrics-scrape-config"
+        mount_path = "/etc/rungmp"
+      }
+    }
   }
 
+  lifecycle {
+    ignore_changes = [
+      template[0].containers[0].image, # released by make release
+      traffic,                         # shifted by make release and make rollback
+      client,
+      client_version,
+    ]
+  }
+
+  # What a new instance reads as it starts: its secrets, its database through the Cloud
+  # SQL socket, its KMS key. Terraform must create these before the first revision.
   depends_on = [
     google_secret_manager_secret_version.secret,
-    google_secret_manager_secret_iam_member.reader,
-    google_project_iam_member.cloudsql_client,
+    google_secret_manager_secret_iam_member.service_reads,
+    google_project_iam_member.service,
+    google_kms_crypto_key_iam_member.service_uses,
+    google_sql_database.service,
+    google_sql_user.service,
+    google_service_account_iam_member.pubsub_mints_push_tokens, # pushes come signed as the pusher
   ]
 }
 
-# Migrations: the same image, `alembic upgrade head`, run by make deploy before traffic
-# moves to a new revision.
+# Migrations: the same image, `alembic upgrade head`, run by make deploy and make release
+# before traffic moves to a new revision. Each migration is expand-only (docs/operations.md),
+# so the revision still serving keeps working on the new schema.
 resource "google_cloud_run_v2_job" "migrate" {
   for_each            = local.services
   name                = "migrate-${each.key}"
@@ -146,7 +227,7 @@ resource "google_cloud_run_v2_job" "migrate" {
       timeout         = "600s"
 
       vpc_access {
-        egress = "PRIVATE_RANGES_ONLY"
+        egress = "ALL_TRAFFIC"
         network_interfaces {
           network    = google_compute_network.vpc.id
           subnetwork = google_compute_subnetwork.run.id
@@ -170,7 +251,7 @@ resource "google_cloud_run_v2_job" "migrate" {
         }
 
         dynamic "env" {
-          for_each = each.key == "cliente-service" ? { KMS_KEY_NAME = google_kms_crypto_key.data_keys.id } : {}
+          for_each = lookup(local.own_env, each.key, {})
           content {
             name  = env.key
             value = env.value
@@ -182,7 +263,7 @@ resource "google_cloud_run_v2_job" "migrate" {
           value_source {
             secret_key_ref {
               secret  = google_secret_manager_secret.secret["database-url-${each.key}"].secret_id
-              version = "latest"
+              version = google_secret_manager_secret_version.secret["database-url-${each.key}"].version
             }
           }
         }
@@ -190,5 +271,51 @@ resource "google_cloud_run_v2_job" "migrate" {
     }
   }
 
-  depends_on = [google_secret_manager_secret_iam_member.reader]
+  lifecycle {
+    ignore_changes = [template[0].template[0].containers[0].image, client, client_version]
+  }
+
+  depends_on = [
+    google_secret_manager_secret_version.secret,
+    google_secret_manager_secret_iam_member.service_reads,
+    google_project_iam_member.service,
+    google_kms_crypto_key_iam_member.service_uses,
+    google_sql_database.service,
+    google_sql_user.service,
+  ]
+}
+
+# The release's smoke test: from inside the VPC (where the candidates' tagged URLs are
+# reachable), each candidate revision must be ready and report the commit being released
+# before any traffic moves to it (python -m mercado_shared.smoke; make release passes the
+# URLs and the commit as arguments).
+resource "google_cloud_run_v2_job" "smoke" {
+  name                = "release-smoke-test"
+  location            = var.region
+  deletion_protection = false
+
+  template {
+    template {
+      service_account = google_service_account.smoke.email
+      max_retries     = 0
+      timeout         = "300s"
+
+      vpc_access {
+        egress = "ALL_TRAFFIC"
+        network_interfaces {
+          network    = google_compute_network.vpc.id
+          subnetwork = google_compute_subnetwork.run.id
+        }
+      }
+
+      containers {
+        image   = "${local.image_base}/orquestrador:${var.image_tag}"
+        command = ["python", "-m", "mercado_shared.smoke"]
+      }
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [template[0].template[0].containers[0].image, client, client_version]
+  }
 }

@@ -1,5 +1,6 @@
 # Saga deadlines hold even when every orchestrator instance is idle: Cloud Scheduler calls
-# the sweep each minute with an ID token the orchestrator accepts (INTERNAL_CALLERS).
+# the sweep each minute with an ID token the orchestrator accepts (INTERNAL_CALLERS). The
+# orchestrator's ingress is internal, which Cloud Scheduler in the same project is.
 resource "google_cloud_scheduler_job" "deadline_sweep" {
   name             = "saga-deadline-sweep"
   region           = var.region
@@ -21,5 +22,5 @@ resource "google_cloud_scheduler_job" "deadline_sweep" {
     }
   }
 
-  depends_on = [google_project_service.api]
+  depends_on = [google_project_service.api, google_cloud_run_v2_service.service]
 }

@@ -9,8 +9,24 @@ variable "region" {
   default     = "southamerica-east1"
 }
 
+variable "domain" {
+  description = "The one HTTPS origin of the API (the load balancer's managed certificate is for it; point its DNS A record at the output frontend_ip)."
+  type        = string
+}
+
+variable "allowed_origins" {
+  description = "Browser origins the frontend is served from (CORS). Empty: https://<domain> only. Never \"*\"."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for origin in var.allowed_origins : startswith(origin, "https://")])
+    error_message = "allowed_origins are https:// origins; \"*\" is refused."
+  }
+}
+
 variable "image_tag" {
-  description = "Tag of the four images in Artifact Registry (make deploy passes the git commit)."
+  description = "Tag of the images the services and jobs are created with (make deploy passes the git commit). Later releases change images with gcloud, not Terraform."
   type        = string
 }
 
@@ -26,9 +42,15 @@ variable "db_tier" {
 }
 
 variable "db_max_connections" {
-  description = "PostgreSQL max_connections. The services' pools must fit under it (checked below)."
+  description = "PostgreSQL max_connections. The services' pools must fit under it (the precondition in cloudsql.tf)."
   type        = number
-  default     = 200
+  default     = 400
+}
+
+variable "db_reserved_connections" {
+  description = "Connections kept for operators (psql, exports) outside the services' budget."
+  type        = number
+  default     = 10
 }
 
 variable "db_pool_size" {
@@ -44,7 +66,7 @@ variable "db_max_overflow" {
 }
 
 variable "max_instances" {
-  description = "Cloud Run max instances per service."
+  description = "Cloud Run max instances per service, across all its revisions (service-level scaling)."
   type        = number
   default     = 5
 }
@@ -61,8 +83,26 @@ variable "db_deletion_protection" {
   default     = true
 }
 
+variable "login_attempts_per_ip_per_minute" {
+  description = "Cloud Armor: POST /auth/token per client address per minute before 429."
+  type        = number
+  default     = 30
+}
+
+variable "registrations_per_ip_per_minute" {
+  description = "Cloud Armor: POST /customers per client address per minute before 429."
+  type        = number
+  default     = 10
+}
+
+variable "metrics_sidecar_image" {
+  description = "Managed Service for Prometheus' collector for Cloud Run (https://cloud.google.com/run/docs/monitoring-managed-prometheus-sidecar), pinned."
+  type        = string
+  default     = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.3.0"
+}
+
 variable "github_owner" {
-  description = "Owner of the GitHub repository whose cd workflow may deploy (Workload Identity Federation)."
+  description = "Owner of the GitHub repository whose cd workflow may release (Workload Identity Federation)."
   type        = string
   default     = "mercado-veiculo"
 }

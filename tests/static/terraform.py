@@ -302,3 +302,75 @@ def _instances(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, list):
         return [v for v in value if isinstance(v, dict)]
     return []
+
+
+# ---------------------------------------------------------------------- arithmetic
+class _Object(dict[str, Any]):
+    """An HCL object: ``s.attribute`` reads a key."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self[name]
+
+
+def _objects(value: Any) -> Any:
+    if isinstance(value, dict):
+        return _Object({k: _objects(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_objects(v) for v in value]
+    return value
+
+
+_FOR_MAP = re.compile(r"\{for (\w+), (\w+) in ([\w.]+) : (\w+) => (.+)\}")
+_FOR_LIST = re.compile(r"\[for (\w+), (\w+) in ([\w.]+) : (.+)\]")
+
+
+def evaluate(config: Config, expression: str, variables: dict[str, Any] | None = None) -> Any:
+    """The value of a Terraform expression made of numbers, variables, locals, arithmetic,
+    comparisons, ``for`` over a map, and ``sum``/``values``/``length`` — what the
+    connection budget is made of. ``variables`` override the defaults."""
+    values = {name: spec.get("default") for name, spec in config.variables.items()} | (variables or {})
+
+    def local(name: str) -> Any:
+        raw = config.locals[name]
+        if isinstance(raw, str) and raw.startswith("${") and raw.endswith("}"):
+            return evaluate(config, raw, variables)
+        return _objects(raw)
+
+    text = expression.strip()
+    if text.startswith("${") and text.endswith("}"):
+        text = text[2:-1]
+    text = _FOR_MAP.sub(r"{\4: \5 for \1, \2 in (\3).items()}", text)
+    text = _FOR_LIST.sub(r"[\4 for \1, \2 in (\3).items()]", text)
+    text = re.sub(r"\bvar\.(\w+)", r'V["\1"]', text)
+    text = re.sub(r"\blocal\.(\w+)", r'L("\1")', text)
+    text = re.sub(r"\bvalues\(", "_values(", text).replace("length(", "len(")
+    namespace = {"V": values, "L": local, "_values": lambda m: list(m.values()), "len": len, "sum": sum}
+    return eval(text, {"__builtins__": {}, **namespace})  # noqa: S307 (our own Terraform, in a test)
+
+
+# ---------------------------------------------------------------------- what runs reads
+_GRANT = re.compile(r"_iam_(member|binding)$")
+
+
+def runtime_needs(config: Config, address: str) -> set[str]:
+    """What a Cloud Run service, job or other resource reads when it runs, which must exist
+    before it does: the versions of the secrets it reads; the databases and users on the
+    Cloud SQL instance it mounts; and every grant that lets it (its service account, or a
+    Google service agent acting for it) use the project or something it refers to."""
+    direct = config.dependencies(address)
+    needs: set[str] = set()
+    for other, body in config.resources.items():
+        kind = other.split(".")[0]
+        if kind == "google_secret_manager_secret_version" and config.references(body.get("secret")) & direct:
+            needs.add(other)
+        if kind in ("google_sql_database", "google_sql_user") and config.references(body.get("instance")) & direct:
+            needs.add(other)
+        if _GRANT.search(kind):
+            members = config.references(body.get("member"))
+            acting = members & direct or {m for m in members if m.startswith("google_project_service_identity.")}
+            if not acting:
+                continue
+            on = config.references({k: v for k, v in body.items() if k not in ("member", "depends_on")})
+            if (kind == "google_project_iam_member" and members & direct) or on & direct:
+                needs.add(other)
+    return needs
