@@ -3,7 +3,10 @@
 Every Google permission a service uses at run time is here: the APIs its own code calls
 (publishing, KMS, Cloud Trace) and those Cloud Run uses on its behalf, with its identity
 (reading its secrets at start-up, the Cloud SQL socket, the metrics sidecar writing to
-Cloud Monitoring). Two things are derived from this table:
+Cloud Monitoring). Logs need nothing: a service writes JSON lines to stdout, which Cloud
+Run collects without the service's identity. ID tokens for the services a service
+``calls`` come from the metadata server for its own account, which needs no grant either.
+Two things are derived from this table:
 
 - Terraform's grants to the services' accounts (``scripts/terraform_generate.py`` writes
   ``terraform/access.tf.json``; ``tests/static`` fails if any other grant names a

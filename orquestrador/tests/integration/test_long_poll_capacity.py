@@ -64,7 +64,7 @@ def test_waits_beyond_the_instances_cap_answer_at_once_and_are_timed_apart(
     latency_before, polls_before = observed(metrics.HTTP_LATENCY, route), observed(metrics.HTTP_LONG_POLL, route)
     headers = tokens.headers(buyer)
     with serve(app) as base, httpx.Client(base_url=base, timeout=30) as http, ThreadPoolExecutor(2) as pool:
-        until_completed = {"until": "COMPLETED", "wait": 20}
+        until_completed: dict[str, str | int] = {"until": "COMPLETED", "wait": 20}
         waiting = [
             pool.submit(http.get, f"/saga-states/{purchase}", params=until_completed, headers=headers) for _ in range(2)
         ]
