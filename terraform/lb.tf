@@ -59,18 +59,12 @@ resource "google_compute_backend_service" "service" {
 resource "google_compute_url_map" "frontend" {
   name = "mercado-veiculo"
 
-  # Nothing outside the routes below reaches a service: the load balancer answers 404.
-  default_route_action {
-    fault_injection_policy {
-      abort {
-        http_status = 404
-        percentage  = 100
-      }
-    }
-    weighted_backend_services {
-      backend_service = google_compute_backend_service.service["orquestrador"].id
-      weight          = 100
-    }
+  # A request for another host (the bare IP address, say) is sent to the one origin.
+  default_url_redirect {
+    host_redirect          = var.domain
+    https_redirect         = true
+    redirect_response_code = "MOVED_PERMANENTLY_DEFAULT"
+    strip_query            = false
   }
 
   host_rule {
@@ -81,6 +75,7 @@ resource "google_compute_url_map" "frontend" {
   path_matcher {
     name = "api"
 
+    # Nothing outside the routes below reaches a service: the load balancer answers 404.
     default_route_action {
       fault_injection_policy {
         abort {

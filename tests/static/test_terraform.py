@@ -327,3 +327,18 @@ def test_secrets_are_pinned_to_a_version_so_a_rotation_is_a_new_revision() -> No
     ]
     assert len(refs) >= 3  # the services' secrets, the sidecar's configuration, the jobs' database URL
     assert "latest" not in str(resource("google_cloud_run_v2_service.service"))
+
+
+def test_the_load_balancer_answers_404_beyond_the_routes_and_sends_other_hosts_to_the_origin() -> None:
+    url_map = resource("google_compute_url_map.frontend")
+    matcher = url_map["path_matcher"][0]
+    abort = matcher["default_route_action"][0]["fault_injection_policy"][0]["abort"][0]
+    assert (abort["http_status"], abort["percentage"]) == (404, 100)
+    assert url_map["host_rule"][0]["hosts"] == ["${var.domain}"]
+    assert url_map["default_url_redirect"][0]["host_redirect"] == "${var.domain}"
+    proxy = resource("google_compute_target_https_proxy.frontend")
+    assert "google_compute_managed_ssl_certificate.frontend" in str(proxy["ssl_certificates"])
+    backends = resource("google_compute_backend_service.service")
+    assert backends["security_policy"] == "${google_compute_security_policy.edge.id}"
+    armor = str(resource("google_compute_security_policy.edge"))
+    assert "/auth/token" in armor and "/customers" in armor and "sqli-v33-stable" in armor
