@@ -36,7 +36,10 @@ locals {
     ALLOWED_ORIGINS      = jsonencode(local.origins)
   }
   own_env = {
-    "cliente-service" = { KMS_KEY_NAME = google_kms_crypto_key.data_keys.id }
+    "cliente-service" = {
+      KMS_KEY_NAME             = google_kms_crypto_key.data_keys.id
+      ORQUESTRADOR_SERVICE_URL = local.urls["orquestrador"]
+    }
     "orquestrador" = {
       CLIENTE_SERVICE_URL = local.urls["cliente-service"]
       VEICULO_SERVICE_URL = local.urls["veiculo-service"]

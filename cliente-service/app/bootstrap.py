@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from app.adapters import orm
 from app.adapters.keys import kek_from_settings, vault_for
 from app.adapters.passwords import Argon2PasswordHasher
+from app.adapters.purchases import PurchasesInProgress
 from app.adapters.tokens import TokenIssuer, load_or_generate_key, load_public_keys
 from app.config import ClienteSettings
 from app.entrypoints.api import customers, identity, internal
@@ -57,6 +58,11 @@ def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | No
         description="Customers, their balance and credit line, and identity (login, JWT, JWKS).",
         routers=[identity, customers, internal],
     )
+    purchases = PurchasesInProgress(
+        settings.orquestrador_service_url, settings.orquestrador_timeout_seconds, runtime.id_tokens
+    )
+    runtime.on_shutdown.append(lambda _: purchases.close())
+    app.state.purchases = purchases
     app.state.password_hasher = hasher
     app.state.vault = vault
     app.state.login_limiter = RateLimiter(

@@ -21,6 +21,9 @@ class ClienteSettings(ServiceSettings):
     # its hash within PASSWORD_HASHING_WAIT_SECONDS is answered 503 with Retry-After.
     password_hashing_concurrency: int = Field(default=4, ge=1, le=64)
     password_hashing_wait_seconds: float = Field(default=2.0, gt=0)
+    # The orchestrator, asked before an erasure whether a purchase is in progress.
+    orquestrador_service_url: str = "http://127.0.0.1:8083"
+    orquestrador_timeout_seconds: float = Field(default=5.0, gt=0)
     login_failures_per_window: int = Field(default=5, ge=1)
     login_window_seconds: float = Field(default=60, gt=0)
     # The key-encryption key that wraps the data keys of personal data: Cloud KMS in

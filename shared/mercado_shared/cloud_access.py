@@ -84,6 +84,7 @@ ACCESS: dict[str, ServiceAccess] = {
             "STAFF_PASSWORD": "staff-password",
         },
         kms_keys=("personal-data-keys",),
+        calls=("orquestrador",),  # before an erasure: is a purchase in progress?
     ),
     "veiculo-service": ServiceAccess(secrets=_database("veiculo-service")),
     "pagamento-service": ServiceAccess(

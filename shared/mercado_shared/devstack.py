@@ -506,6 +506,7 @@ class LocalStack:
             "PUBSUB_PROJECT_ID": c.project_id,
             "JWKS_URL": self.url("cliente-service") + "/.well-known/jwks.json",
             "CLIENTE_SERVICE_URL": self.url("cliente-service"),
+            "ORQUESTRADOR_SERVICE_URL": self.url("orquestrador"),
             "VEICULO_SERVICE_URL": self.url("veiculo-service"),
             "PAGAMENTO_SERVICE_URL": self.url("pagamento-service"),
             "JWT_PRIVATE_KEY_FILE": str(key_file),

@@ -112,12 +112,14 @@ class Api:
             "renavam": first_ten + str(check),
         }
 
-    def new_customer(self, balance: float, credit: float = 0) -> tuple[dict[str, Any], dict[str, str]]:
+    def new_customer(
+        self, balance: float, credit: float = 0, email: str | None = None
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         digits = [self.rng.randrange(10) for _ in range(9)]
         for length in (9, 10):
             total = sum(d * (length + 1 - i) for i, d in enumerate(digits))
             digits.append(total * 10 % 11 % 10)
-        email, password = f"{uuid.uuid4().hex}@example.com", "a-long-passphrase"
+        email, password = email or f"{uuid.uuid4().hex}@example.com", "a-long-passphrase"
         personal = {
             "name": f"Maria {self.rng.choice(['Silva', 'Souza', 'Lima'])} {uuid.uuid4().hex[:6]}",
             "email": email,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.entrypoints.deps import HasherDep, IssuerDep, UowDep
+from app.entrypoints.deps import HasherDep, IssuerDep, PurchasesDep, UowDep
 from app.entrypoints.schemas import (
     CustomerCreate,
     CustomerExport,
@@ -193,10 +193,15 @@ def export_customer(customer_id: str, principal: CurrentUser, uow: UowDep) -> Cu
     "/{customer_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Erase the customer's personal data (the customer or staff; LGPD); purchases stay",
-    responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "CUSTOMER_NOT_FOUND"), (409, "PURCHASE_IN_PROGRESS")),
+    responses=error_responses(
+        (401, "NOT_AUTHENTICATED"),
+        (404, "CUSTOMER_NOT_FOUND"),
+        (409, "PURCHASE_IN_PROGRESS"),
+        (503, "SERVICE_UNAVAILABLE"),
+    ),
 )
-def anonymise_customer(customer_id: str, principal: CurrentUser, uow: UowDep) -> Response:
-    services.anonymise_customer(uow, customer_id, principal)
+def anonymise_customer(customer_id: str, principal: CurrentUser, uow: UowDep, purchases: PurchasesDep) -> Response:
+    services.anonymise_customer(uow, purchases, customer_id, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.adapters.passwords import Argon2PasswordHasher
+from app.adapters.purchases import PurchasesInProgress
 from app.adapters.tokens import TokenIssuer
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared.web import new_unit_of_work
@@ -22,6 +23,12 @@ async def _issuer(request: Request) -> TokenIssuer:
     return issuer
 
 
+async def _purchases(request: Request) -> PurchasesInProgress:
+    purchases: PurchasesInProgress = request.app.state.purchases
+    return purchases
+
+
 UowDep = Annotated[ClienteUnitOfWork, Depends(new_unit_of_work)]
+PurchasesDep = Annotated[PurchasesInProgress, Depends(_purchases)]
 HasherDep = Annotated[Argon2PasswordHasher, Depends(_hasher)]
 IssuerDep = Annotated[TokenIssuer, Depends(_issuer)]

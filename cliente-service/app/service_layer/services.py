@@ -151,9 +151,27 @@ def export_customer(uow: ClienteUnitOfWork, customer_id: str, principal: Princip
         return customer, uow.holds.of_customer(customer_id)
 
 
-def anonymise_customer(uow: ClienteUnitOfWork, customer_id: str, principal: Principal) -> None:
-    """LGPD erasure. Refused while a purchase holds the customer's funds. Idempotent."""
+class PurchaseLedger(Protocol):
+    def count(self, customer_id: str) -> int:
+        """The customer's purchases accepted and not yet ended (the orchestrator knows)."""
+        ...
+
+
+def anonymise_customer(
+    uow: ClienteUnitOfWork, purchases: PurchaseLedger, customer_id: str, principal: Principal
+) -> None:
+    """LGPD erasure. Refused while a purchase is in progress: from the moment the
+    orchestrator accepted it until it ended, whether or not it holds funds now. Idempotent.
+
+    A purchase accepted between the question and the erasure finds the customer erased
+    when its credit hold arrives, and fails with nothing taken (CUSTOMER_NOT_FOUND)."""
     access.reach(principal, customer_id)
+    with uow:
+        found = uow.customers.get(customer_id)
+    if found is None:
+        raise _not_found()
+    if found.is_active and purchases.count(found.id) > 0:
+        raise Conflict("PURCHASE_IN_PROGRESS", "a purchase is in progress; try again when it ends")
     with uow:
         customer = uow.customers.get_for_update(customer_id)  # no hold can start meanwhile
         if customer is None:

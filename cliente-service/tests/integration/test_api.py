@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
-from mercado_shared.contracts import Envelope, PaymentType, ReleaseCredit, ReserveCredit
+from mercado_shared.contracts import Envelope, PaymentType, ReserveCredit
 from tests.conftest import Client
 
 
@@ -195,34 +195,6 @@ def test_the_export_holds_every_personal_datum_unmasked_for_the_customer_only(cl
     assert code_of(client.http.get(f"/customers/{customer['id']}/export", headers=client.staff())) == (403, "FORBIDDEN")
     _, other = client.register()
     assert client.http.get(f"/customers/{customer['id']}/export", headers=other).status_code == 404
-
-
-def test_erasure_waits_for_purchases_in_progress_then_forgets_the_person(client: Client, cpf: str) -> None:
-    customer, headers = client.register(client.staff(), initial_balance=500, document=cpf)
-    bus = client.http.app.state.runtime.bus  # type: ignore[attr-defined]
-    tx = str(uuid.uuid4())
-    bus.handle(
-        Envelope.wrap(
-            ReserveCredit(
-                transaction_id=tx, customer_id=customer["id"], amount=Decimal("100.00"), payment_type=PaymentType.CASH
-            )
-        )
-    )
-    in_progress = client.http.delete(f"/customers/{customer['id']}", headers=headers)
-    assert code_of(in_progress) == (409, "PURCHASE_IN_PROGRESS")
-
-    bus.handle(
-        Envelope.wrap(ReleaseCredit(transaction_id=tx, customer_id=customer["id"], payment_type=PaymentType.CASH))
-    )
-    assert client.http.delete(f"/customers/{customer['id']}", headers=headers).status_code == 204
-    assert client.http.delete(f"/customers/{customer['id']}", headers=client.staff()).status_code == 204  # idempotent
-
-    erased = client.http.get(f"/customers/{customer['id']}", headers=client.staff()).json()
-    assert erased["status"] == "ANONYMISED" and erased["account_balance"] == 500
-    assert customer["email"] not in str(erased) and cpf[3:9] not in str(erased) and "Maria" not in str(erased)
-    login = client.http.post("/auth/token", data={"username": customer["email"], "password": "a-long-passphrase"})
-    assert login.status_code == 401
-    client.register(email=customer["email"], document=cpf)  # the person may come back as a new customer
 
 
 def test_failed_logins_are_limited_per_account_with_retry_after(client: Client) -> None:

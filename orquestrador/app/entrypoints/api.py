@@ -218,3 +218,14 @@ def cancel(transaction_id: str, principal: CurrentUser, uow: UowDep, coordinator
 def sweep_deadlines(request: Request, coordinator: CoordinatorDep) -> dict[str, int]:
     """For Cloud Scheduler, where instances scale to zero: act on every passed deadline."""
     return {"handled": coordinator.sweep(request.app.state.runtime.uow_factory)}
+
+
+@router.get(
+    "/internal/customers/{customer_id}/purchases-in-progress",
+    include_in_schema=False,
+    dependencies=[Depends(internal_caller)],
+)
+def purchases_in_progress(customer_id: str, uow: UowDep) -> dict[str, int]:
+    """For cliente-service before an erasure: the customer's purchases accepted and not ended
+    (a purchase is in progress from its 202 until it ends, after the capture included)."""
+    return {"in_progress": services.purchases_in_progress(uow, customer_id)}

@@ -131,6 +131,11 @@ def list_purchases(
     return page, total, following
 
 
+def purchases_in_progress(uow: OrquestradorUnitOfWork, customer_id: str) -> int:
+    with uow:
+        return uow.sagas.active_count(customer_id)
+
+
 def get_saga(
     uow: OrquestradorUnitOfWork, transaction_id: str, principal: Principal
 ) -> tuple[StoredSaga, list[HistoryEntry]]:
