@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Query
 
 from mercado_shared.errors import Unprocessable
+from mercado_shared.ids import is_uuid
 
 MAX_PAGE = 100
 
@@ -47,6 +48,6 @@ def decode_time_cursor(cursor: str) -> tuple[datetime, str]:
         parsed = datetime.fromisoformat(at)
     except ValueError:
         parsed = None
-    if parsed is None or parsed.tzinfo is None:
+    if parsed is None or parsed.tzinfo is None or not is_uuid(item_id):
         raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
     return parsed, item_id

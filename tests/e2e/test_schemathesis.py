@@ -52,6 +52,7 @@ def test_the_api_keeps_its_schema_under_generated_requests(api: Api, service: st
         text=True,
         timeout=600,
         check=False,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": str(Path(__file__).with_name("schemathesis_hooks.py"))},
     )
     result = json.loads(report.read_text())
     cases = result["test_cases"]["generated"]

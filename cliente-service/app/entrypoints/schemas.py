@@ -12,6 +12,7 @@ from pydantic.config import JsonDict
 from app.domain.cpf import InvalidCpf, mask_cpf, normalize_cpf
 from app.domain.model import Customer, CustomerStatus, Hold
 from mercado_shared.money import Money
+from mercado_shared.updates import PartialUpdate
 
 
 def _cpf(value: str) -> str:
@@ -118,7 +119,7 @@ class CustomerRead(BaseModel):
         )
 
 
-class CustomerUpdate(BaseModel):
+class CustomerUpdate(PartialUpdate):
     """Only what may change; anything else (balance, status, role…) is refused."""
 
     model_config = ConfigDict(

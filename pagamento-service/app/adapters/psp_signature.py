@@ -30,12 +30,13 @@ def verify(secret: bytes, body: bytes, header: str | None, tolerance: int, now: 
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
         parts.setdefault(key, []).append(value)
-    try:
-        timestamp = int(parts["t"][0])
-    except (KeyError, ValueError):
-        raise InvalidSignature("no timestamp") from None
+    raw = parts.get("t", [""])[0]
+    if not (raw.isascii() and raw.isdigit()):  # int() would take other scripts' digits too
+        raise InvalidSignature("no timestamp")
+    timestamp = int(raw)
     if abs((now if now is not None else time.time()) - timestamp) > tolerance:
         raise InvalidSignature("timestamp outside the tolerance")
     expected = sign(secret, body, timestamp).split("v1=", 1)[1]
-    if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
+    # Compared as bytes: compare_digest refuses non-ASCII text, and such a candidate is simply wrong.
+    if not any(hmac.compare_digest(expected.encode(), c.encode()) for c in parts.get("v1", [])):
         raise InvalidSignature("signature mismatch")

@@ -16,6 +16,7 @@ from mercado_shared.errors import Unprocessable
 from mercado_shared.ids import is_uuid
 from mercado_shared.money import Money
 from mercado_shared.pagination import decode_cursor, encode_cursor
+from mercado_shared.updates import PartialUpdate
 
 
 def _checked(normalize: object) -> AfterValidator:
@@ -83,7 +84,7 @@ class VehicleCreate(BaseModel):
     renavam: Renavam
 
 
-class VehicleUpdate(BaseModel):
+class VehicleUpdate(PartialUpdate):
     """Any field of the vehicle; what is not sent stays as it is."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"price": 43900.0, "color": "Preto"}]})
@@ -212,6 +213,8 @@ def decode_position(cursor: str | None) -> Position | None:
         position = Position(Decimal(price), vehicle_id)
     except InvalidOperation:
         position = None
-    if position is None or not position.price.is_finite() or not is_uuid(position.id):
+    # A price the column could hold (NUMERIC(14, 2)): anything else PostgreSQL would refuse.
+    fits = position is not None and position.price.is_finite() and abs(position.price) < Decimal("1e12")
+    if position is None or not fits or not is_uuid(position.id):
         raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
     return position
