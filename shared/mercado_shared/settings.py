@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from typing import Literal
 
@@ -15,6 +16,18 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+def on_cloud_run() -> bool:
+    """Cloud Run sets K_SERVICE in every service's containers
+    (https://cloud.google.com/run/docs/container-contract#env-vars)."""
+    return bool(os.environ.get("K_SERVICE"))
+
+
+def _default_environment() -> Environment:
+    """Fail closed: on Cloud Run a service without ENVIRONMENT is in production, so a
+    missing variable can never switch a refusal off."""
+    return Environment.PRODUCTION if on_cloud_run() else Environment.LOCAL
+
+
 LOCAL_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000", "http://localhost:5173", "http://127.0.0.1:5173")
 
 
@@ -23,7 +36,7 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    environment: Environment = Environment.LOCAL
+    environment: Environment = Field(default_factory=_default_environment)
     version: str = "0.1.0"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"
@@ -80,6 +93,12 @@ class ServiceSettings(BaseSettings):
     def _secret_mode_has_a_secret(self) -> ServiceSettings:
         if self.platform_auth == "secret" and self.platform_secret is None:
             raise ValueError("PLATFORM_AUTH=secret needs PLATFORM_SECRET (32+ characters)")
+        return self
+
+    @model_validator(mode="after")
+    def _production_on_cloud_run(self) -> ServiceSettings:
+        if on_cloud_run() and self.environment is not Environment.PRODUCTION:
+            raise ValueError(f"ENVIRONMENT={self.environment.value} on Cloud Run: only production runs there")
         return self
 
     @model_validator(mode="after")

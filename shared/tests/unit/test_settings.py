@@ -1,0 +1,37 @@
+"""Settings fail closed: on Cloud Run a service is in production, whatever is missing."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from mercado_shared.settings import Environment, ServiceSettings
+
+PRODUCTION = {
+    "jwks_url": "https://cliente.example/.well-known/jwks.json",
+    "platform_auth": "oidc",
+    "service_audience": "https://veiculo.example",
+    "push_service_account": "pusher@example.iam.gserviceaccount.com",
+    "allowed_origins": ["https://shop.example"],
+    "metrics_port": 9464,
+}
+
+
+def test_without_environment_a_service_on_cloud_run_is_in_production_and_refuses_local_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ENVIRONMENT", raising=False)
+    monkeypatch.delenv("PUBSUB_EMULATOR_HOST", raising=False)
+    assert ServiceSettings(database_url="postgresql://x").environment is Environment.LOCAL  # not on Cloud Run
+    monkeypatch.setenv("K_SERVICE", "veiculo-service")
+    with pytest.raises(ValidationError, match="in production"):
+        ServiceSettings(database_url="postgresql://x")  # loopback trust, http JWKS: refused
+    assert ServiceSettings(database_url="postgresql://x", **PRODUCTION).environment is Environment.PRODUCTION
+
+
+def test_on_cloud_run_nothing_but_production_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PUBSUB_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("K_SERVICE", "veiculo-service")
+    for environment in ("local", "test"):
+        with pytest.raises(ValidationError, match="only production runs there"):
+            ServiceSettings(database_url="postgresql://x", environment=environment, **PRODUCTION)
