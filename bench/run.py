@@ -478,6 +478,10 @@ def system(run_dir: Path) -> Iterator[LocalStack]:
                     # One buyer runs hundreds of purchases: lift the per-buyer abuse limits.
                     "PURCHASE_STARTS_PER_WINDOW": "1000000",
                     "MAX_ACTIVE_PURCHASES": "1000",
+                    # The buyers and the login flood all come from 127.0.0.1.
+                    "LOGIN_ATTEMPTS_PER_ADDRESS": "1000000",
+                    "LOGIN_FAILURES_PER_ADDRESS": "1000000",
+                    "REGISTRATIONS_PER_ADDRESS": "1000000",
                 },
             )
         ) as stack,

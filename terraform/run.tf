@@ -34,6 +34,7 @@ locals {
     TRACE_EXPORTER       = "gcp"
     METRICS_PORT         = tostring(local.metrics_port)
     ALLOWED_ORIGINS      = jsonencode(local.origins)
+    FORWARDED_FOR_HOPS   = "2" # behind the load balancer: <client>,<load balancer> end X-Forwarded-For
   }
   own_env = {
     "cliente-service" = {

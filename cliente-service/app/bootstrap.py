@@ -8,6 +8,7 @@ from app.adapters import orm
 from app.adapters.keys import kek_from_settings, vault_for
 from app.adapters.passwords import Argon2PasswordHasher
 from app.adapters.purchases import PurchasesInProgress
+from app.adapters.signin_limits import SignInLimits
 from app.adapters.tokens import TokenIssuer, load_or_generate_key, load_public_keys
 from app.config import ClienteSettings
 from app.entrypoints.api import customers, identity, internal
@@ -65,8 +66,14 @@ def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | No
     app.state.purchases = purchases
     app.state.password_hasher = hasher
     app.state.vault = vault
-    app.state.login_limiter = RateLimiter(
-        runtime.engine, settings.login_failures_per_window, settings.login_window_seconds
+    app.state.signin_limits = SignInLimits(
+        attempts=RateLimiter(runtime.engine, settings.login_attempts_per_address, 60),
+        failures=RateLimiter(runtime.engine, settings.login_failures_per_window, settings.login_window_seconds),
+        spraying=RateLimiter(
+            runtime.engine, settings.login_failures_per_address, settings.login_failures_per_address_window_seconds
+        ),
+        registrations=RateLimiter(runtime.engine, settings.registrations_per_address, 60),
     )
+    app.state.forwarded_for_hops = settings.forwarded_for_hops
     app.state.token_issuer = issuer
     return app

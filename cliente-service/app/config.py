@@ -24,8 +24,17 @@ class ClienteSettings(ServiceSettings):
     # The orchestrator, asked before an erasure whether a purchase is in progress.
     orquestrador_service_url: str = "http://127.0.0.1:8083"
     orquestrador_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Failed logins: per account from one address (a stranger elsewhere cannot lock the
+    # owner out), and per address across accounts (one password tried on many), each
+    # counted before the password is checked, so parallel guesses cannot all get through.
     login_failures_per_window: int = Field(default=5, ge=1)
     login_window_seconds: float = Field(default=60, gt=0)
+    login_failures_per_address: int = Field(default=50, ge=1)
+    login_failures_per_address_window_seconds: float = Field(default=3600, gt=0)
+    # Anonymous routes that hash a password, per address per minute (Cloud Armor limits
+    # the same at the edge; these hold for any caller the edge lets through).
+    login_attempts_per_address: int = Field(default=30, ge=1)
+    registrations_per_address: int = Field(default=10, ge=1)
     # The key-encryption key that wraps the data keys of personal data: Cloud KMS in
     # production (KMS_KEY_NAME, projects/…/cryptoKeys/…); locally 32 random bytes in
     # base64 (DATA_KEK, or a file holding them: DATA_KEK_FILE). `make run` generates one.

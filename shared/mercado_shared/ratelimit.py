@@ -49,6 +49,7 @@ _TAKE = sa.text(
     " + EXTRACT(EPOCH FROM now() - rate_limits.updated_at) * :rate) - 1 "
     "RETURNING tokens"
 )
+_GIVE_BACK = sa.text("UPDATE rate_limits SET tokens = LEAST(:capacity, tokens + 1) WHERE key = :key")
 _PEEK = sa.text(
     "SELECT LEAST(:capacity, tokens + EXTRACT(EPOCH FROM now() - updated_at) * :rate) FROM rate_limits WHERE key = :key"
 )
@@ -67,6 +68,11 @@ class RateLimiter:
         with self.engine.begin() as conn:
             tokens = float(conn.execute(_TAKE, {"key": key, "capacity": self.capacity, "rate": self.rate}).scalar_one())
         return None if tokens >= 0 else -tokens / self.rate
+
+    def give_back(self, key: str) -> None:
+        """Return a token taken by ``take`` (what was counted did not happen after all)."""
+        with self.engine.begin() as conn:
+            conn.execute(_GIVE_BACK, {"key": key, "capacity": self.capacity})
 
     def wait(self, key: str) -> float | None:
         """Without spending: None if a token is there, else seconds until one is back."""

@@ -79,6 +79,9 @@ class ServiceSettings(BaseSettings):
     # public port. Required in production, where /metrics, /docs and /openapi.json are
     # not served at all.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # How many entries from the end of X-Forwarded-For the client's address is: 0 locally
+    # (the socket's peer), 2 behind Google's load balancer (mercado_shared.client_address).
+    forwarded_for_hops: int = Field(default=0, ge=0, le=10)
 
     @property
     def is_local(self) -> bool:

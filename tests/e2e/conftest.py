@@ -55,6 +55,11 @@ def stack(pg_admin_url: str, emulator_host: str, tmp_path_factory: pytest.TempPa
                     "ENVIRONMENT": "test",
                     "STAFF_EMAIL": STAFF[0],
                     "STAFF_PASSWORD": STAFF[1],
+                    # Every test signs in from 127.0.0.1, many times: lift the per-address limits
+                    # (their own tests set them low: cliente-service's integration suite).
+                    "LOGIN_ATTEMPTS_PER_ADDRESS": "1000000",
+                    "LOGIN_FAILURES_PER_ADDRESS": "1000000",
+                    "REGISTRATIONS_PER_ADDRESS": "1000000",
                     "TRACE_EXPORTER": "console",  # spans as JSON lines in services.log
                     "MV_CLOUD_CALLS_FILE": str(run_dir / "cloud-calls.jsonl"),  # what each service called
                 },

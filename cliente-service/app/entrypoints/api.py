@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from app.adapters.signin_limits import SignInLimits
 from app.entrypoints.deps import HasherDep, IssuerDep, PurchasesDep, UowDep
 from app.entrypoints.schemas import (
     CustomerCreate,
@@ -20,11 +21,11 @@ from app.entrypoints.schemas import (
 )
 from app.service_layer import access, services
 from mercado_shared.auth import CurrentUser, OptionalUser, StaffUser
+from mercado_shared.client_address import client_address
 from mercado_shared.errors import AUTH_ERRORS, STAFF_ERRORS, error_body, error_responses
 from mercado_shared.money import ZERO
 from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
 from mercado_shared.platform_auth import internal_caller
-from mercado_shared.ratelimit import RateLimiter, TooManyRequests
 
 identity = APIRouter(tags=["identity"])
 customers = APIRouter(prefix="/customers", tags=["customers"])
@@ -38,7 +39,7 @@ _NOT_FOUND = error_responses((404, "CUSTOMER_NOT_FOUND"))
     "/auth/token",
     summary="Log in with email and password (OAuth2 password form)",
     response_model=TokenResponse,
-    responses=error_responses((401, "INVALID_CREDENTIALS"), (429, "TOO_MANY_ATTEMPTS")),
+    responses=error_responses((401, "INVALID_CREDENTIALS"), (429, "TOO_MANY_ATTEMPTS"), (503, "SERVICE_BUSY")),
     openapi_extra={
         "requestBody": {
             "content": {
@@ -56,15 +57,13 @@ def login(
     hasher: HasherDep,
     issuer: IssuerDep,
 ) -> TokenResponse:
-    limiter: RateLimiter = request.app.state.login_limiter
-    # Keyed by a blind index: the rate-limit table must not hold the address in clear either.
-    account = f"login:{request.app.state.vault.index(form.username, 'login')}"
-    wait = limiter.wait(account)  # after too many failures, even the right password waits
-    if wait is not None:
-        raise TooManyRequests("TOO_MANY_ATTEMPTS", "too many failed logins for this account; wait", wait)
+    limits: SignInLimits = request.app.state.signin_limits
+    vault = request.app.state.vault  # blind indexes: the limits' table holds neither in clear
+    address = vault.index(client_address(request, request.app.state.forwarded_for_hops), "address")
+    outcome = limits.before_sign_in(vault.index(form.username, "login"), address)
     principal = services.authenticate(uow, hasher, form.username, form.password)
+    outcome(principal is not None)
     if principal is None:
-        limiter.take(account)
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail=error_body("INVALID_CREDENTIALS", "wrong email or password")["detail"],
@@ -97,9 +96,17 @@ def jwks(issuer: IssuerDep) -> dict[str, Any]:
         (403, "STAFF_ONLY_FIELD"),
         (409, "EMAIL_ALREADY_REGISTERED"),
         (409, "DOCUMENT_ALREADY_REGISTERED"),
+        (429, "TOO_MANY_REQUESTS"),
+        (503, "SERVICE_BUSY"),
     ),
 )
-def register(body: CustomerCreate, principal: OptionalUser, uow: UowDep, hasher: HasherDep) -> CustomerRead:
+def register(
+    body: CustomerCreate, principal: OptionalUser, uow: UowDep, hasher: HasherDep, request: Request
+) -> CustomerRead:
+    if principal is None:  # anonymous self-registration: limited per address
+        limits: SignInLimits = request.app.state.signin_limits
+        address = client_address(request, request.app.state.forwarded_for_hops)
+        limits.before_registration(request.app.state.vault.index(address, "address"))
     access.write_fields(principal, {f for f in access.STAFF_ONLY_FIELDS if getattr(body, f) is not None})
     customer = services.register_customer(
         uow,

@@ -39,6 +39,7 @@ class PubSubPublisher:
         self.project_id = project_id
         self.timeout = timeout
         self.signer = signer
+        self._closed = False
         # Small batches, short latency: a purchase waits on every hop.
         self._client = pubsub_v1.PublisherClient(
             batch_settings=pubsub_v1.types.BatchSettings(max_messages=100, max_latency=0.002)
@@ -68,6 +69,16 @@ class PubSubPublisher:
     def close(self, timeout: float = 10.0) -> None:
         """Flush the client's own batches, for at most ``timeout`` seconds (its stop blocks
         while the broker does not answer; what it had is still in the outbox)."""
-        stopping = threading.Thread(target=self._client.stop, name="publisher-stop", daemon=True)
+        if self._closed:
+            return
+        self._closed = True
+
+        def stop() -> None:
+            try:
+                self._client.stop()
+            except Exception:  # what it still held is in the outbox, for the next sweep
+                log.warning("the publisher client did not stop cleanly", exc_info=True)
+
+        stopping = threading.Thread(target=stop, name="publisher-stop", daemon=True)
         stopping.start()
         stopping.join(timeout)
