@@ -79,7 +79,7 @@ def bootstrap(
 
     runtime.on_startup.append(lambda: setattr(PURCHASE_CENSUS, "source", census))
     runtime.on_shutdown.append(lambda _: setattr(PURCHASE_CENSUS, "source", None))
-    watcher = SagaWatcher(settings.database_url)
+    watcher = SagaWatcher(settings.database_url, settings.max_waits_per_caller)
     runtime.on_startup.append(watcher.start)
     runtime.on_shutdown.append(lambda deadline: watcher.stop(deadline.remaining()))
     SHUTDOWN.on_signal(watcher.release_waiters)  # at SIGTERM: long polls answer, the drain is quick

@@ -19,3 +19,5 @@ class OrquestradorSettings(ServiceSettings):
     # as it is and Retry-After. Cloud Run's concurrency for the orchestrator is this plus
     # room for everything else (terraform/locals.tf; a test holds the two together).
     max_waiting_requests: int = Field(default=200, ge=0)
+    # Of those, one caller (a customer, or staff) may hold at most this many: beyond, 429.
+    max_waits_per_caller: int = Field(default=4, ge=1)

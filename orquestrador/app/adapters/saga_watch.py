@@ -24,6 +24,7 @@ import psycopg2.extensions
 from sqlalchemy.engine import make_url
 
 from app.domain.saga import SagaStatus
+from mercado_shared.ratelimit import TooManyRequests
 
 log = logging.getLogger(__name__)
 CHANNEL = "saga_changed"
@@ -40,8 +41,13 @@ class _Waiter:
         return self.statuses is None or status is None or status in self.statuses or status in ENDED
 
 
+class TooManyWaits(TooManyRequests):
+    def __init__(self) -> None:
+        super().__init__("TOO_MANY_WAITS", "too many waits of yours are open here; retry", 1)
+
+
 class SagaWatcher:
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, per_caller: int = 1_000_000) -> None:
         url = make_url(database_url)
         self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._waiters: dict[str, set[_Waiter]] = defaultdict(set)
@@ -49,6 +55,8 @@ class SagaWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._closing = False
+        self.per_caller = per_caller
+        self._by_caller: dict[str, int] = defaultdict(int)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._listen, name="saga-watch", daemon=True)
@@ -79,19 +87,26 @@ class SagaWatcher:
 
     @asynccontextmanager
     async def watching(
-        self, transaction_id: str, statuses: Collection[str] | None = None
+        self, transaction_id: str, statuses: Collection[str] | None = None, caller: str = ""
     ) -> AsyncIterator[asyncio.Event]:
         """An event set when the saga next changes or, with ``statuses``, next reaches one of
-        them or ends (register, then read, then wait; clear it before reading again)."""
+        them or ends (register, then read, then wait; clear it before reading again).
+        Raises TooManyWaits if ``caller`` already holds ``per_caller`` waits here."""
         waiter = _Waiter(asyncio.get_running_loop(), frozenset(statuses) if statuses else None)
         if self._closing:
             waiter.event.set()
         with self._lock:
+            if self._by_caller[caller] >= self.per_caller:
+                raise TooManyWaits()
+            self._by_caller[caller] += 1
             self._waiters[transaction_id].add(waiter)
         try:
             yield waiter.event
         finally:
             with self._lock:
+                self._by_caller[caller] -= 1
+                if not self._by_caller[caller]:
+                    del self._by_caller[caller]
                 self._waiters[transaction_id].discard(waiter)
                 if not self._waiters[transaction_id]:
                     del self._waiters[transaction_id]

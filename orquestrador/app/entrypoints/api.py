@@ -143,7 +143,7 @@ def list_purchases(
     "/saga-states/{transaction_id}",
     summary="A purchase's saga: status, step, payment code and full history (the buyer or staff)",
     response_model=SagaStateRead,
-    responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "PURCHASE_NOT_FOUND")),
+    responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "PURCHASE_NOT_FOUND"), (429, "TOO_MANY_WAITS")),
 )
 async def saga_state(
     transaction_id: str,
@@ -190,7 +190,7 @@ async def saga_state(
         return SagaStateRead.with_history(*await run_in_threadpool(read))
     request.scope[LONG_POLL] = True  # timed apart from ordinary requests (mercado_shared.web)
     deadline = asyncio.get_running_loop().time() + wait
-    async with watcher.watching(transaction_id, wanted or None) as changed:
+    async with watcher.watching(transaction_id, wanted or None, caller=principal.subject) as changed:
         stored, history = await run_in_threadpool(read)  # read after registering: no change slips by
         while not settled(stored) and not watcher.closing:
             remaining = deadline - asyncio.get_running_loop().time()

@@ -84,3 +84,42 @@ def test_waits_beyond_the_instances_cap_answer_at_once_and_are_timed_apart(
         assert [w.result(timeout=10).status_code for w in waiting] == [200, 200]
     assert observed(metrics.HTTP_LONG_POLL, route) - polls_before == 2
     assert observed(metrics.HTTP_LATENCY, route) - latency_before == 2  # the third and the plain read
+
+
+def test_one_caller_cannot_hold_every_wait_and_another_buyer_is_still_served(
+    migrated_database: Callable[[Path], str], emulator_host: str, project_id: str
+) -> None:
+    url = migrated_database(SERVICE_DIR)
+    tokens = TestTokens()
+    attacker, buyer = str(uuid.uuid4()), str(uuid.uuid4())
+    own, theirs = a_running_purchase(url, attacker), a_running_purchase(url, buyer)
+    settings = OrquestradorSettings(
+        environment="test", database_url=url, pubsub_project_id=project_id, max_waits_per_caller=2
+    )
+    app = bootstrap(settings, key_source=tokens.key_source())
+    wait: dict[str, str | int] = {"until": "COMPLETED", "wait": 20}
+    with serve(app) as base, httpx.Client(base_url=base, timeout=30) as http, ThreadPoolExecutor(3) as pool:
+        held = [
+            pool.submit(http.get, f"/saga-states/{own}", params=wait, headers=tokens.headers(attacker))
+            for _ in range(2)
+        ]
+        watcher = app.state.saga_watcher
+        eventually(lambda: _assert_waiting(watcher, 2), timeout=10)
+        refused = http.get(f"/saga-states/{own}", params=wait, headers=tokens.headers(attacker))
+        assert refused.status_code == 429 and refused.json()["detail"]["code"] == "TOO_MANY_WAITS"
+        assert refused.headers["Retry-After"] == "1"
+        # Another buyer waits for their own purchase and hears of its change at once.
+        before = http.get(f"/saga-states/{theirs}", headers=tokens.headers(buyer)).json()
+        change = {"changed_after": before["updated_at"], "wait": 20}
+        waiting = pool.submit(http.get, f"/saga-states/{theirs}", params=change, headers=tokens.headers(buyer))
+        eventually(lambda: _assert_waiting(watcher, 3), timeout=10)
+        cancelled = http.post(f"/purchase/{theirs}/cancel", headers=tokens.headers(buyer))
+        assert cancelled.status_code == 202
+        answer = waiting.result(timeout=10)  # well before its 20 s: woken by the change
+        assert answer.status_code == 200 and answer.json()["status"] != before["status"]
+        watcher.release_waiters()
+        assert [h.result(timeout=10).status_code for h in held] == [200, 200]
+
+
+def _assert_waiting(watcher: object, count: int) -> None:
+    assert watcher.waiting == count  # type: ignore[attr-defined]
