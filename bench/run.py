@@ -52,7 +52,7 @@ from mercado_shared.messaging.publisher import OutgoingMessage, PubSubPublisher
 from mercado_shared.messaging.push import push_router
 from mercado_shared.messaging.schema import messaging_tables
 from mercado_shared.messaging.unit_of_work import SqlUnitOfWork
-from mercado_shared.platform_auth import LoopbackOnly
+from mercado_shared.platform_auth import SharedSecret
 from mercado_shared.testing.helpers import serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,7 +102,8 @@ def broker_floor(stack: LocalStack, count: int) -> dict[str, float]:
         "bench-sink", lambda: SqlUnitOfWork(sessions, tables, None), {Noop: noop}
     )
     app = FastAPI()
-    app.include_router(push_router("bench-sink", "/pubsub/push", bus, 10, LoopbackOnly()))
+    platform = SharedSecret(stack.platform_secret)  # as every service checks pushes
+    app.include_router(push_router("bench-sink", "/pubsub/push", bus, 10, platform))
     project = stack.config.project_id
     with serve(app) as sink:
         admin_pub, admin_sub = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
@@ -114,7 +115,7 @@ def broker_floor(stack: LocalStack, count: int) -> dict[str, float]:
             push_config={"push_endpoint": f"{sink}/pubsub/push"},
             ack_deadline_seconds=60,
         )
-        publisher = PubSubPublisher(project)
+        publisher = PubSubPublisher(project, signer=platform.sign)
         samples = []
         for i in range(count + 20):  # the first 20 warm the path up
             envelope = Envelope.wrap(Noop(transaction_id=str(uuid.uuid4())))

@@ -20,7 +20,6 @@ from mercado_shared.platform_auth import (
     CallerAuthenticator,
     GoogleOidc,
     IdTokens,
-    LoopbackOnly,
     SharedSecret,
     google_id_token,
 )
@@ -65,15 +64,14 @@ def build_runtime(
         audience=settings.jwt_audience,
     )
     bus: MessageBus[Any] = MessageBus(service, uow_factory, handlers)
-    push_authenticator: CallerAuthenticator = LoopbackOnly()
-    internal_authenticator: CallerAuthenticator = LoopbackOnly()
-    id_tokens = IdTokens.none()
+    push_authenticator: CallerAuthenticator
+    internal_authenticator: CallerAuthenticator
     if settings.platform_auth == "secret":
         assert settings.platform_secret is not None, "checked by the settings"
         secret = settings.platform_secret.get_secret_value()
-        push_authenticator = internal_authenticator = SharedSecret(secret)
+        push_authenticator = internal_authenticator = SharedSecret(secret, settings.platform_hosts)
         id_tokens = IdTokens.shared_secret(secret)
-    if settings.platform_auth == "oidc":
+    else:
         assert settings.service_audience and settings.push_service_account, "checked by the settings"
         push_authenticator = GoogleOidc(settings.service_audience, settings.push_service_account)
         internal_authenticator = GoogleOidc(settings.service_audience, settings.internal_callers)

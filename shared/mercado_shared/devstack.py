@@ -21,6 +21,7 @@ import logging
 import os
 import pwd
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -465,6 +466,7 @@ class LocalStack:
         self.services = [ServiceProcess(s, config.service_ports.get(s.name, s.default_port)) for s in SERVICES]
         self.database_urls: dict[str, str] = {}
         self.admin_url = ""
+        self.platform_secret = config.env.get("PLATFORM_SECRET") or secrets.token_urlsafe(32)
 
     def url(self, service: str) -> str:
         return self.service(service).url
@@ -502,6 +504,10 @@ class LocalStack:
         key_file = self._jwt_key_file()
         common = {
             **os.environ,
+            # The platform's identity for this run only: nothing else on the machine, and
+            # no page in the developer's browser, can push or call an internal route.
+            "PLATFORM_AUTH": "secret",
+            "PLATFORM_SECRET": self.platform_secret,
             "PUBSUB_EMULATOR_HOST": self.emulator_host,
             "PUBSUB_PROJECT_ID": c.project_id,
             "JWKS_URL": self.url("cliente-service") + "/.well-known/jwks.json",

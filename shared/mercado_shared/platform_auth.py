@@ -7,15 +7,18 @@ Two kinds of callers are the platform:
 In production each carries a Google-signed OIDC ID token. Its audience is the called
 service's own URL (SERVICE_AUDIENCE), and its email is one of the service accounts allowed
 there: PUSH_SERVICE_ACCOUNT for pushes, INTERNAL_CALLERS for internal endpoints. Locally
-the emulator and the other services send no token, so only loopback callers are accepted;
-where the services are not on one host (docker compose) a shared secret stands in for the
-platform's identity: ``X-Platform-Secret`` on internal calls, and on pushes (the emulator
-cannot add headers) an HMAC of the message's data under that secret, which every publisher
-adds as the ``platform-signature`` attribute. The secret is never in a URL. Production
-refuses both local modes.
+the emulator and the other services send no token: a secret random to each run stands in
+for the platform's identity, ``X-Platform-Secret`` on internal calls and, on pushes (the
+emulator cannot add headers), an HMAC of the message's data under that secret, which every
+publisher adds as the ``platform-signature`` attribute. The secret is never in a URL. So a
+local process that does not hold it, or a web page in the developer's browser, cannot
+forge a push or an internal call; and the request must name an expected Host (a page on
+another name rebinding to 127.0.0.1 does not) and, for a push, be ``application/json``
+(which a page cannot send across origins without a preflight the service refuses).
+Production refuses the secret mode.
 
 Outgoing calls get their ID token from ``IdTokens``. On Cloud Run that is the metadata
-server, through google-auth. Locally no token is sent, since loopback is what's checked.
+server, through google-auth. Locally they carry the run's secret.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ from mercado_shared.errors import error_body
 
 GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 class CallerRefused(Exception):
@@ -53,12 +55,6 @@ class CallerAuthenticator(Protocol):
         ...
 
 
-class LoopbackOnly:
-    def check(self, request: Request, body: bytes = b"") -> None:
-        if request.client is None or request.client.host not in LOOPBACK:
-            raise CallerRefused(403, "only loopback may call without a token (development)")
-
-
 class SharedSecret:
     """Development across hosts (docker compose): the caller knows PLATFORM_SECRET, or the
     pushed message was signed with it by its publisher."""
@@ -66,13 +62,19 @@ class SharedSecret:
     HEADER = "X-Platform-Secret"
     SIGNATURE = "platform-signature"  # a message attribute
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, hosts: Collection[str] = ("127.0.0.1", "localhost", "::1")) -> None:
         self._secret = secret.encode()
+        self.hosts = frozenset(hosts)
 
     def sign(self, data: bytes) -> str:
         return hmac.new(self._secret, data, hashlib.sha256).hexdigest()
 
     def check(self, request: Request, body: bytes = b"") -> None:
+        host = (request.url.hostname or "").strip("[]")
+        if host not in self.hosts:
+            raise CallerRefused(403, f"unexpected Host {host!r}")
+        if body and request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            raise CallerRefused(415, "a push is application/json")
         presented = request.headers.get(self.HEADER)
         if presented:
             if not hmac.compare_digest(presented.encode(), self._secret):
@@ -135,7 +137,7 @@ class IdTokens:
     """ID tokens for calls to other services, cached until shortly before they expire.
 
     ``fetch(audience)`` returns a signed token; on Cloud Run ``google_id_token`` asks the
-    metadata server. ``IdTokens.none()`` sends no token (local: the callee checks loopback).
+    metadata server; ``IdTokens.shared_secret`` sends the run's secret (outside production).
     """
 
     REFRESH_MARGIN = 300.0  # Google's tokens live an hour; renew five minutes before
@@ -145,10 +147,6 @@ class IdTokens:
         self._static = static or {}
         self._cache: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
-
-    @classmethod
-    def none(cls) -> IdTokens:
-        return cls(None)
 
     @classmethod
     def shared_secret(cls, secret: str) -> IdTokens:

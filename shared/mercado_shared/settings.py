@@ -53,13 +53,15 @@ class ServiceSettings(BaseSettings):
     outbox_relay_interval_seconds: float = Field(default=1.0, gt=0)
     outbox_relay_grace_seconds: float = Field(default=2.0, ge=0)
 
-    # Who is the platform (mercado_shared.platform_auth): "loopback" locally (nobody sends
-    # tokens), "secret" in docker compose (PLATFORM_SECRET), or "oidc" (Google-signed ID
-    # tokens whose audience is SERVICE_AUDIENCE, this service's URL: from
-    # PUSH_SERVICE_ACCOUNT on pushes, from INTERNAL_CALLERS on /internal/… routes). The
-    # service identifies itself the same way on its own calls.
-    platform_auth: Literal["loopback", "secret", "oidc"] = "loopback"
+    # Who is the platform (mercado_shared.platform_auth): "secret" outside production
+    # (PLATFORM_SECRET, random per run: make run and the tests make one; docker compose
+    # asks each developer for one), or "oidc" (Google-signed ID tokens whose audience is
+    # SERVICE_AUDIENCE, this service's URL: from PUSH_SERVICE_ACCOUNT on pushes, from
+    # INTERNAL_CALLERS on /internal/… routes). The service identifies itself the same way
+    # on its own calls. In secret mode the Host must be one of PLATFORM_HOSTS.
+    platform_auth: Literal["secret", "oidc"] = "secret"
     platform_secret: SecretStr | None = Field(default=None, min_length=32)
+    platform_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])
     service_audience: str | None = None
     push_service_account: str | None = None
     internal_callers: list[str] = Field(default_factory=list)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
 from typing import Any
 
-import httpx
 import pytest
 
-from mercado_shared.devstack import SERVICES
+from mercado_shared.contracts import Envelope, PaymentType, ReleaseCredit
+from mercado_shared.devstack import SERVICES, LocalStack
 from tests.e2e.conftest import Api
 
 
@@ -87,19 +90,40 @@ def test_customers_reach_no_staff_function(api: Api, victim: dict[str, Any]) -> 
     assert api.customer(me)["credit_limit"] == 1000
 
 
-def test_platform_routes_refuse_anyone_but_the_platform(api: Api) -> None:
-    """Locally the platform is loopback (127.0.0.1). A caller from another address, even
-    with staff's token, cannot deliver messages, read funds or run the deadline sweep."""
+def test_platform_routes_refuse_anyone_but_the_platform(api: Api, stack: LocalStack) -> None:
+    """Locally the platform is whoever holds this run's secret: another process on the
+    machine, even with staff's token, cannot deliver messages, read funds or run the
+    deadline sweep; neither can a page in the developer's browser (another Host, or a
+    push that is not JSON)."""
     customer, _ = api.new_customer(balance=10)
     routes = [
         ("orquestrador", "POST", "/internal/deadlines/sweep"),
         ("cliente-service", "GET", f"/internal/customers/{customer['id']}/funds"),
         *((s.name, "POST", "/pubsub/push") for s in SERVICES),
     ]
-    stranger = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=15)
-    with stranger:
-        for service, method, path in routes:
-            response = stranger.request(method, api.url(service, path), headers=api.staff(), json={})
-            assert response.status_code == 403, (service, path, response.status_code)
-    sweep = api.client.post(api.url("orquestrador", "/internal/deadlines/sweep"))  # from loopback: let in
+    wrong = {"X-Platform-Secret": "x" * 43}
+    for service, method, path in routes:
+        url = api.url(service, path)
+        assert api.client.request(method, url, headers=api.staff(), json={}).status_code == 401, (service, path)
+        assert api.client.request(method, url, headers=wrong, json={}).status_code == 403, (service, path)
+    forged = _forged_release(customer["id"])
+    for consumer in SERVICES:  # a signed-looking push from a page: refused before its signature is read
+        url = api.url(consumer.name, "/pubsub/push")
+        as_text = api.client.post(url, content=forged, headers={"content-type": "text/plain"})
+        assert as_text.status_code == 415
+        rebound = api.client.post(
+            url, content=forged, headers={"content-type": "application/json", "host": "evil.example"}
+        )
+        assert rebound.status_code == 403
+    platform = {"X-Platform-Secret": stack.platform_secret}
+    sweep = api.client.post(api.url("orquestrador", "/internal/deadlines/sweep"), headers=platform)
     assert sweep.status_code == 200
+
+
+def _forged_release(customer_id: str) -> bytes:
+    """What the audit forged: a release of a buyer's hold, pushed as if by Pub/Sub."""
+    envelope = Envelope.wrap(
+        ReleaseCredit(transaction_id=str(uuid.uuid4()), customer_id=customer_id, payment_type=PaymentType.CASH)
+    )
+    message = {"data": base64.b64encode(envelope.model_dump_json().encode()).decode(), "messageId": "1"}
+    return json.dumps({"message": {**message, "attributes": envelope.attributes()}, "subscription": "s"}).encode()

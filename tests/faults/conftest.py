@@ -48,11 +48,11 @@ def fault_stack() -> Iterator[LocalStack]:
                         "ENVIRONMENT": "test",
                         "STAFF_EMAIL": STAFF[0],
                         "STAFF_PASSWORD": STAFF[1],
-                    # Every test signs in from 127.0.0.1, many times: lift the per-address limits
-                    # (their own tests set them low: cliente-service's integration suite).
-                    "LOGIN_ATTEMPTS_PER_ADDRESS": "1000000",
-                    "LOGIN_FAILURES_PER_ADDRESS": "1000000",
-                    "REGISTRATIONS_PER_ADDRESS": "1000000",
+                        # Every test signs in from 127.0.0.1, many times: lift the per-address limits
+                        # (their own tests set them low: cliente-service's integration suite).
+                        "LOGIN_ATTEMPTS_PER_ADDRESS": "1000000",
+                        "LOGIN_FAILURES_PER_ADDRESS": "1000000",
+                        "REGISTRATIONS_PER_ADDRESS": "1000000",
                         "PAYMENT_CODE_TTL_SECONDS": str(PAYMENT_TTL),
                         "PAYMENT_DEADLINE_GRACE_SECONDS": "1",
                         "SAGA_STEP_TIMEOUT_SECONDS": "1",

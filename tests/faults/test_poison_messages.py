@@ -13,6 +13,7 @@ from google.cloud import pubsub_v1
 from mercado_shared.contracts import Envelope, PaymentType, ReleaseCredit, ReserveCredit
 from mercado_shared.devstack import LocalStack, provision
 from mercado_shared.messaging.publisher import OutgoingMessage, PubSubPublisher
+from mercado_shared.platform_auth import SharedSecret
 from mercado_shared.testing.helpers import FAST_DEAD_LETTERS, eventually
 from mercado_shared.topology import Topology
 from tests.e2e.conftest import Api
@@ -51,7 +52,9 @@ def test_poison_is_dead_lettered_counted_and_blocks_nothing(api: Api, fault_stac
     projects = [f"poison-{uuid.uuid4().hex[:8]}" for _ in poison]
     for project, message in zip(projects, poison, strict=True):
         provision(fault_stack.emulator_host, project, endpoint, policy=FAST_DEAD_LETTERS)
-        publisher = PubSubPublisher(project)
+        publisher = PubSubPublisher(
+            project, signer=SharedSecret(fault_stack.platform_secret).sign
+        )  # a bug, not a forger
         assert publisher.publish([message]) == [True]
         if project == projects[-1]:  # the good message shares a subscription with a poison one
             sent = Envelope.wrap(good)
@@ -93,7 +96,7 @@ def test_poison_is_dead_lettered_counted_and_blocks_nothing(api: Api, fault_stac
     assert counter(api, "handled") - before["handled"] >= 1
 
     # The test's own hold goes back, so the invariants hold afterwards.
-    publisher = PubSubPublisher(projects[-1])
+    publisher = PubSubPublisher(projects[-1], signer=SharedSecret(fault_stack.platform_secret).sign)
     publisher.publish([OutgoingMessage(release.type, release.model_dump_json().encode(), release.attributes())])
     publisher.close()
     eventually(lambda: _check(api.customer(me)["account_balance"] == 1000), timeout=20)

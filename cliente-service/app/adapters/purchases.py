@@ -3,7 +3,7 @@
 A purchase is in progress from the moment the orchestrator accepts it (its 202) until it
 ends, which only the orchestrator knows: the credit hold does not exist until its command
 arrives, and after the capture there is none while the car is marked sold. cliente-service
-asks before an erasure, as itself (an ID token on Cloud Run; loopback locally), and a
+asks before an erasure, as itself (an ID token on Cloud Run; the run's secret locally), and a
 question it cannot get answered refuses the erasure (503) rather than risk it.
 """
 

@@ -29,7 +29,7 @@ from mercado_shared.platform_auth import internal_caller
 
 identity = APIRouter(tags=["identity"])
 customers = APIRouter(prefix="/customers", tags=["customers"])
-# Platform-only reads for the other services (ID tokens in production, loopback locally).
+# Platform-only reads for the other services (ID tokens in production, the run's secret locally).
 internal = APIRouter(prefix="/internal", dependencies=[Depends(internal_caller)], include_in_schema=False)
 
 _NOT_FOUND = error_responses((404, "CUSTOMER_NOT_FOUND"))

@@ -234,8 +234,15 @@ def test_the_orchestrators_funds_read_is_for_the_platform_and_carries_nothing_pe
 ) -> None:
     customer, headers = client.register(client.staff(), initial_balance=700, credit_limit=300)
     path = f"/internal/customers/{customer['id']}/funds"
-    assert client.http.get(path, headers=headers).status_code == 403  # not loopback: a user's token is no pass
-    with TestClient(bootstrap(settings), client=("127.0.0.1", 40000)) as local:
-        assert local.get(path).json() == {"account_balance": 700, "available_credit": 300, "status": "ACTIVE"}
-        assert code_of(local.get(f"/internal/customers/{uuid.uuid4()}/funds")) == (404, "CUSTOMER_NOT_FOUND")
+    assert settings.platform_secret is not None
+    platform = {"X-Platform-Secret": settings.platform_secret.get_secret_value()}
+    with TestClient(bootstrap(settings), base_url="http://127.0.0.1") as local:
+        assert local.get(path, headers=headers).status_code == 401  # a user's token is no pass
+        assert local.get(path, headers=platform).json() == {
+            "account_balance": 700,
+            "available_credit": 300,
+            "status": "ACTIVE",
+        }
+        missing = local.get(f"/internal/customers/{uuid.uuid4()}/funds", headers=platform)
+        assert code_of(missing) == (404, "CUSTOMER_NOT_FOUND")
     assert "/internal/customers/{customer_id}/funds" not in client.http.get("/openapi.json").json()["paths"]

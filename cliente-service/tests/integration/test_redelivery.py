@@ -15,6 +15,7 @@ from app.config import ClienteSettings
 from mercado_shared.contracts import CreditReserved, Envelope, PaymentType, ReserveCredit
 from mercado_shared.devstack import provision
 from mercado_shared.messaging.publisher import OutgoingMessage, PubSubPublisher
+from mercado_shared.platform_auth import SharedSecret
 from mercado_shared.testing.helpers import TopicTap, eventually, serve
 from tests.conftest import STAFF
 
@@ -40,7 +41,9 @@ def duplicates_seen(client: httpx.Client) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def test_a_redelivered_reservation_holds_the_funds_once(service: httpx.Client, project_id: str, cpf: str) -> None:
+def test_a_redelivered_reservation_holds_the_funds_once(
+    service: httpx.Client, settings: ClienteSettings, project_id: str, cpf: str
+) -> None:
     staff = staff_headers(service)
     customer = service.post(
         "/customers",
@@ -55,7 +58,8 @@ def test_a_redelivered_reservation_holds_the_funds_once(service: httpx.Client, p
         headers=staff,
     ).json()
     replies = TopicTap(project_id, CreditReserved.TYPE)
-    publisher = PubSubPublisher(project_id)
+    assert settings.platform_secret is not None
+    publisher = PubSubPublisher(project_id, signer=SharedSecret(settings.platform_secret.get_secret_value()).sign)
     command = ReserveCredit(
         transaction_id=str(uuid.uuid4()),
         customer_id=customer["id"],

@@ -42,7 +42,10 @@ def app(limited: ClienteSettings) -> Any:
 def sign_in(http: TestClient, email: str, password: str, address: str, claimed: str = "") -> httpx.Response:
     """As the load balancer forwards it: the client's claim, then the client, then the LB."""
     chain = ", ".join(a for a in (claimed, address, "130.211.0.1") if a)
-    return http.post("/auth/token", data={"username": email, "password": password}, headers={"X-Forwarded-For": chain})
+    response: httpx.Response = http.post(
+        "/auth/token", data={"username": email, "password": password}, headers={"X-Forwarded-For": chain}
+    )
+    return response
 
 
 def test_a_stranger_guessing_from_elsewhere_never_locks_the_owner_out(app: Any, limited: ClienteSettings) -> None:

@@ -39,7 +39,7 @@ class CustomerFunds:
 
 class Participants:
     """``id_tokens`` identifies the orchestrator to the participants' internal routes (a
-    Google ID token for each one's URL on Cloud Run; nothing locally, where loopback is
+    Google ID token for each one's URL on Cloud Run; the run's platform secret locally, as
     checked). The vehicle read is public data and needs no identity."""
 
     def __init__(self, cliente_url: str, veiculo_url: str, timeout: float, id_tokens: IdTokens) -> None:

@@ -9,6 +9,7 @@ tests never see each other's data or messages.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,12 @@ import pytest
 from mercado_shared import devstack
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Services built in the test process prove the platform with a secret of this run's
+    (mercado_shared.platform_auth); the stacks a test starts make their own."""
+    os.environ.setdefault("PLATFORM_SECRET", secrets.token_urlsafe(32))
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,6 @@ from mercado_shared.platform_auth import (
     CallerAuthenticator,
     GoogleOidc,
     IdTokens,
-    LoopbackOnly,
     SharedSecret,
     internal_caller,
 )
@@ -75,7 +74,11 @@ def pushed(authenticator: CallerAuthenticator, headers: dict[str, str]) -> int:
     app = FastAPI()
     app.include_router(push_router("svc", "/pubsub/push", MessageBus("svc", lambda: None, {}), 5, authenticator))
     with TestClient(app) as client:
-        return int(client.post("/pubsub/push", content=BODY, headers=headers).status_code)
+        return int(
+            client.post(
+                "/pubsub/push", content=BODY, headers={"content-type": "application/json", **headers}
+            ).status_code
+        )
 
 
 def test_pubsubs_own_token_is_let_in(keys: Keys, certs_url: str) -> None:
@@ -108,8 +111,14 @@ def test_no_token_or_a_forged_one_is_refused(keys: Keys, certs_url: str) -> None
     assert pushed(oidc, {"Authorization": "Bearer not-a-token"}) == 401
 
 
-def test_locally_only_loopback_may_push() -> None:
-    assert pushed(LoopbackOnly(), {}) == 403  # the test client is not loopback
+def test_locally_a_push_needs_this_runs_secret_the_expected_host_and_json() -> None:
+    secret = SharedSecret("s" * 40, hosts=["testserver"])
+    assert pushed(secret, {}) == 401  # unsigned
+    assert pushed(SharedSecret("s" * 40), {}) == 403  # Host testserver is not one it expects
+    app = FastAPI()
+    app.include_router(push_router("svc", "/pubsub/push", MessageBus("svc", lambda: None, {}), 5, secret))
+    with TestClient(app) as client:
+        assert client.post("/pubsub/push", content=BODY, headers={"content-type": "text/plain"}).status_code == 415
 
 
 ORCHESTRATOR = "orquestrador@project.iam.gserviceaccount.com"
@@ -151,13 +160,6 @@ def test_internal_routes_take_the_allowed_services_id_tokens_only(keys: Keys, ce
         assert answer({}) == (401, "UNAUTHENTICATED")
 
 
-def test_locally_internal_routes_take_loopback_callers_only() -> None:
-    app = internal_app(LoopbackOnly())
-    with TestClient(app) as remote, TestClient(app, client=("127.0.0.1", 40000)) as local:
-        assert remote.get("/internal/ping").status_code == 403
-        assert local.get("/internal/ping").status_code == 200
-
-
 def test_outgoing_calls_carry_an_id_token_for_the_callee_renewed_before_it_expires(keys: Keys, certs_url: str) -> None:
     """The caller's side: IdTokens asks for a token per audience, reuses it, renews it in time."""
     fetched: list[str] = []
@@ -179,7 +181,7 @@ def test_outgoing_calls_carry_an_id_token_for_the_callee_renewed_before_it_expir
     tokens.headers(CLIENTE_URL)
     tokens.headers(CLIENTE_URL)
     assert fetched[-2:] == [CLIENTE_URL, CLIENTE_URL]
-    assert IdTokens.none().headers(CLIENTE_URL) == {}  # local: no token, loopback is checked
+    assert IdTokens.shared_secret("s" * 40).headers(CLIENTE_URL) == {"X-Platform-Secret": "s" * 40}  # local
 
 
 def test_keys_that_cannot_be_fetched_are_a_503_not_a_401() -> None:
@@ -207,17 +209,17 @@ def test_keys_that_cannot_be_fetched_are_a_503_not_a_401() -> None:
 
 def test_across_hosts_in_development_a_shared_secret_stands_for_the_platform() -> None:
     secret = "s" * 40
-    app = internal_app(SharedSecret(secret))
+    app = internal_app(SharedSecret(secret, hosts=["testserver"]))
     with TestClient(app) as client:
         assert client.get("/internal/ping", headers=IdTokens.shared_secret(secret).headers("any")).status_code == 200
         assert client.get("/internal/ping", params={"platform_secret": secret}).status_code == 401  # never in a URL
         assert client.get("/internal/ping", headers={"X-Platform-Secret": "t" * 40}).status_code == 403
         assert client.get("/internal/ping").status_code == 401
-    assert pushed(SharedSecret(secret), {"X-Platform-Secret": secret}) == 400  # let in, then undecodable
+    assert pushed(SharedSecret(secret, ["testserver"]), {"X-Platform-Secret": secret}) == 400  # let in, undecodable
 
 
 def test_a_push_in_shared_secret_mode_is_let_in_only_if_its_publisher_signed_it() -> None:
-    secret = SharedSecret("s" * 40)
+    secret = SharedSecret("s" * 40, hosts=["testserver"])
     data = b"not an envelope"
 
     def push(attributes: dict[str, str]) -> int:
@@ -228,9 +230,11 @@ def test_a_push_in_shared_secret_mode_is_let_in_only_if_its_publisher_signed_it(
         app = FastAPI()
         app.include_router(push_router("svc", "/pubsub/push", MessageBus("svc", lambda: None, {}), 5, secret))
         with TestClient(app) as client:
-            return int(client.post("/pubsub/push", content=body).status_code)
+            return int(
+                client.post("/pubsub/push", content=body, headers={"content-type": "application/json"}).status_code
+            )
 
     assert push({"platform-signature": secret.sign(data)}) == 400  # let in, then undecodable
-    assert push({"platform-signature": SharedSecret("t" * 40).sign(data)}) == 403
+    assert push({"platform-signature": SharedSecret("t" * 40, ["testserver"]).sign(data)}) == 403
     assert push({"platform-signature": secret.sign(b"another message")}) == 403
     assert push({}) == 401

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from mercado_shared.settings import Environment, ServiceSettings
 
-PRODUCTION = {
+PRODUCTION: dict[str, object] = {
     "jwks_url": "https://cliente.example/.well-known/jwks.json",
     "platform_auth": "oidc",
     "service_audience": "https://veiculo.example",
@@ -26,7 +26,8 @@ def test_without_environment_a_service_on_cloud_run_is_in_production_and_refuses
     monkeypatch.setenv("K_SERVICE", "veiculo-service")
     with pytest.raises(ValidationError, match="in production"):
         ServiceSettings(database_url="postgresql://x")  # loopback trust, http JWKS: refused
-    assert ServiceSettings(database_url="postgresql://x", **PRODUCTION).environment is Environment.PRODUCTION
+    production = ServiceSettings.model_validate({"database_url": "postgresql://x", **PRODUCTION})
+    assert production.environment is Environment.PRODUCTION
 
 
 def test_on_cloud_run_nothing_but_production_runs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,4 +35,4 @@ def test_on_cloud_run_nothing_but_production_runs(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("K_SERVICE", "veiculo-service")
     for environment in ("local", "test"):
         with pytest.raises(ValidationError, match="only production runs there"):
-            ServiceSettings(database_url="postgresql://x", environment=environment, **PRODUCTION)
+            ServiceSettings.model_validate({"database_url": "postgresql://x", "environment": environment, **PRODUCTION})
