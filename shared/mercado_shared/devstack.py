@@ -386,11 +386,11 @@ def provision(
 
 
 # ---------------------------------------------------------------------------- services
-def migrate(repo_root: Path, service: ServiceDef, database_url: str) -> None:
+def migrate(repo_root: Path, service: ServiceDef, database_url: str, env: Mapping[str, str] | None = None) -> None:
     subprocess.run(
         [sys.executable, "-m", "alembic", "upgrade", "head"],
         cwd=repo_root / service.directory,
-        env={**os.environ, "DATABASE_URL": database_url},
+        env={**os.environ, **(env or {}), "DATABASE_URL": database_url},
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -498,7 +498,8 @@ class LocalStack:
         self.database_urls = {svc: urls[db] for svc, db in names.items()}
         for s in SERVICES:
             log.info("migrating %s", s.name)
-            migrate(c.repo_root, s, self.database_urls[s.name])
+            # Some migrations rewrite personal data (cliente-service's): they need its key.
+            migrate(c.repo_root, s, self.database_urls[s.name], {"DATA_KEK_FILE": str(self._data_kek_file())})
         endpoints = {p.service.name: p.url for p in self.services}
         provision(self.emulator_host, c.project_id, endpoints, policy=c.subscription_policy)
         key_file = self._jwt_key_file()

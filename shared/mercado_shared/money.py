@@ -9,15 +9,21 @@ decimals, as the contract fixes. Twelve integer digits and two decimals fit a do
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field, PlainSerializer
+from pydantic import BeforeValidator, Field, PlainSerializer
+
+from mercado_shared.text import ascii_numeral
 
 MAX_DIGITS = 14
 DECIMAL_PLACES = 2
 
-Amount = Annotated[Decimal, Field(ge=0, max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)]
+# A string amount in another script's digits (Decimal() reads them) is refused.
+Amount = Annotated[
+    Decimal, BeforeValidator(ascii_numeral), Field(ge=0, max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES)
+]
 
 Money = Annotated[
     Decimal,
+    BeforeValidator(ascii_numeral),
     Field(ge=0, max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, examples=[89900.0]),
     PlainSerializer(float, return_type=float, when_used="json"),
 ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
-_NON_DIGITS = re.compile(r"\D")
-_FORMATTED = re.compile(r"^\d{3}\.?\d{3}\.?\d{3}-?\d{2}$")
+# ASCII digits only (mercado_shared.text): \d would take other scripts' digits too.
+_NON_DIGITS = re.compile(r"[^0-9]")
+_FORMATTED = re.compile(r"^[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]{2}$")
 
 
 class InvalidCpf(ValueError):
@@ -21,7 +23,7 @@ def _check_digit(digits: str) -> int:
 
 def normalize_cpf(value: str) -> str:
     """Digits only, check digits verified; accepts ``123.456.789-09`` or ``12345678909``."""
-    value = value.strip()
+    value = unicodedata.normalize("NFKC", value).strip()
     if not _FORMATTED.match(value):
         raise InvalidCpf("a CPF has 11 digits, optionally formatted as 000.000.000-00")
     digits = _NON_DIGITS.sub("", value)

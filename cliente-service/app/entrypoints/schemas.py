@@ -6,12 +6,13 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
 from pydantic.config import JsonDict
 
 from app.domain.cpf import InvalidCpf, mask_cpf, normalize_cpf
 from app.domain.model import Customer, CustomerStatus, Hold
 from mercado_shared.money import Money
+from mercado_shared.text import nfkc
 from mercado_shared.updates import PartialUpdate
 
 
@@ -22,26 +23,35 @@ def _cpf(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-_PHONE = re.compile(r"^\+?[\d\s().-]{10,20}$")
+_PHONE = re.compile(r"^\+?[0-9\s().-]{10,20}$")
 
 
 def _phone(value: str) -> str:
     if not _PHONE.match(value):
         raise ValueError("a phone number has 10 to 13 digits, e.g. +55 11 91234-5678")
-    digits = re.sub(r"\D", "", value)
+    digits = re.sub(r"[^0-9]", "", value)
     if not 10 <= len(digits) <= 13:
         raise ValueError("a phone number has 10 to 13 digits, e.g. +55 11 91234-5678")
     return ("+" if value.strip().startswith("+") else "") + digits
 
 
+# Digits are ASCII (mercado_shared.text): full-width forms are put in NFKC first, others refused.
 Cpf = Annotated[
     str,
+    BeforeValidator(nfkc),
     Field(
-        pattern=r"^\d{3}\.?\d{3}\.?\d{3}-?\d{2}$", examples=["529.982.247-25"], description="CPF; check digits verified"
+        pattern=r"^[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]{2}$",
+        examples=["529.982.247-25"],
+        description="CPF; check digits verified",
     ),
     AfterValidator(_cpf),
 ]
-Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ().-]{10,20}$", examples=["+55 11 91234-5678"]), AfterValidator(_phone)]
+Phone = Annotated[
+    str,
+    BeforeValidator(nfkc),
+    Field(pattern=r"^\+?[0-9 ().-]{10,20}$", examples=["+55 11 91234-5678"]),
+    AfterValidator(_phone),
+]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _OLD_PLATE = re.compile(r"^[A-Z]{3}[0-9]{4}$")
 _MERCOSUL_PLATE = re.compile(r"^[A-Z]{3}[0-9][A-Z][0-9]{2}$")
@@ -16,7 +17,7 @@ class InvalidIdentifier(ValueError):
 
 def normalize_plate(value: str) -> str:
     """``ABC1234``, ``ABC-1234`` or Mercosul ``ABC1D23`` → upper case without the dash."""
-    plate = value.strip().upper().replace("-", "").replace(" ", "")
+    plate = unicodedata.normalize("NFKC", value).strip().upper().replace("-", "").replace(" ", "")
     if not (_OLD_PLATE.match(plate) or _MERCOSUL_PLATE.match(plate)):
         raise InvalidIdentifier("a plate is ABC1234 (old) or ABC1D23 (Mercosul)")
     return plate
@@ -30,7 +31,7 @@ def plate_key(plate: str) -> str:
 
 
 def normalize_chassis(value: str) -> str:
-    vin = value.strip().upper()
+    vin = unicodedata.normalize("NFKC", value).strip().upper()
     if not _VIN.match(vin):
         raise InvalidIdentifier("a chassis number has 17 letters and digits, without I, O or Q")
     return vin
@@ -43,8 +44,8 @@ def renavam_check_digit(first_ten: str) -> int:
 
 
 def normalize_renavam(value: str) -> str:
-    digits = value.strip()
-    if not re.fullmatch(r"\d{9,11}", digits):
+    digits = unicodedata.normalize("NFKC", value).strip()
+    if not re.fullmatch(r"[0-9]{9,11}", digits):  # ASCII: \d takes other scripts' digits too
         raise InvalidIdentifier("a RENAVAM has 11 digits (9 or 10 are left-padded with zeros)")
     digits = digits.zfill(11)
     if renavam_check_digit(digits[:10]) != int(digits[10]):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
 from app.adapters.repository import Position
@@ -16,6 +16,7 @@ from mercado_shared.errors import Unprocessable
 from mercado_shared.ids import is_uuid
 from mercado_shared.money import Money
 from mercado_shared.pagination import decode_cursor, encode_cursor
+from mercado_shared.text import nfkc
 from mercado_shared.updates import PartialUpdate
 
 
@@ -29,18 +30,24 @@ def _checked(normalize: object) -> AfterValidator:
     return AfterValidator(check)
 
 
+# Full-width forms are put in NFKC first; any other script's digit or letter is refused.
 Plate = Annotated[
     str,
+    BeforeValidator(nfkc),
     Field(pattern=r"^[A-Za-z]{3}-?[0-9][A-Za-z0-9][0-9]{2}$", description="ABC1234 (old) or ABC1D23 (Mercosul)"),
     _checked(normalize_plate),
 ]
 Chassis = Annotated[
     str,
+    BeforeValidator(nfkc),
     Field(pattern=r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$", description="17 characters, no I, O or Q"),
     _checked(normalize_chassis),
 ]
 Renavam = Annotated[
-    str, Field(pattern=r"^[0-9]{9,11}$", description="11 digits with a check digit"), _checked(normalize_renavam)
+    str,
+    BeforeValidator(nfkc),
+    Field(pattern=r"^[0-9]{9,11}$", description="11 digits with a check digit"),
+    _checked(normalize_renavam),
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 PositivePrice = Annotated[Money, Field(gt=0)]

@@ -208,3 +208,26 @@ def test_pickup_only_of_a_sold_vehicle_and_only_once(client: Client) -> None:
     assert picked.status_code == 200 and picked.json()["picked_up_at"] is not None
     again = client.http.post(f"/vehicles/{vehicle['id']}/pickup", headers=staff)
     assert code_of(again) == (409, "VEHICLE_ALREADY_PICKED_UP")
+
+
+def test_identifiers_and_prices_in_another_scripts_digits_are_refused(client: Client) -> None:
+    arabic = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+    full_width = str.maketrans(
+        "0123456789ABCDEFGHJKLMNPRSTUVWXYZ", "０１２３４５６７８９ＡＢＣＤＥＦＧＨＪＫＬＭＮＰＲＳＴＵＶＷＸＹＺ"
+    )
+    body = client.body()
+    for field in ("renavam", "license_plate", "chassi_number"):
+        response = client.http.post(
+            "/vehicles", json={**body, field: body[field].translate(arabic)}, headers=client.tokens.staff()
+        )
+        assert response.status_code == 422, (field, response.text)
+    price = client.http.post("/vehicles", json={**body, "price": "٤٥٩٠٠"}, headers=client.tokens.staff())
+    assert price.status_code == 422
+    wide = {field: body[field].translate(full_width) for field in ("renavam", "license_plate", "chassi_number")}
+    created = client.http.post("/vehicles", json={**body, **wide}, headers=client.tokens.staff())
+    assert created.status_code == 201, created.text
+    assert created.json()["license_plate"] == body["license_plate"]  # read as ASCII
+    duplicate = client.http.post(
+        "/vehicles", json={**client.body(), "renavam": body["renavam"]}, headers=client.tokens.staff()
+    )
+    assert duplicate.status_code == 409
