@@ -8,7 +8,7 @@ locals {
   routes = {
     "cliente-service"   = ["/auth/token", "/.well-known/jwks.json", "/customers", "/customers/*"]
     "veiculo-service"   = ["/vehicles", "/vehicles/*"]
-    "pagamento-service" = ["/payment-codes/*", "/payments", "/payments/*", "/webhooks/psp"]
+    "pagamento-service" = ["/payment-codes/*", "/payment-discrepancies", "/payments", "/payments/*", "/webhooks/psp"]
     "orquestrador"      = ["/purchase", "/purchase/*", "/purchases", "/saga-states/*"]
   }
 }

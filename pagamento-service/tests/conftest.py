@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from app.adapters import psp_signature
+from app.adapters import orm, psp_signature
 from app.bootstrap import bootstrap
 from app.config import PagamentoSettings
 from mercado_shared.auth import Role
@@ -42,7 +43,7 @@ class Client:
         with codes:
             code = codes.codes.for_transaction(tx)
         assert code is not None
-        return {"code": code.code, "transaction_id": tx, "customer_id": buyer}, headers
+        return {"code": code.code, "transaction_id": tx, "customer_id": buyer, "amount": amount}, headers
 
     def refund(self, code: dict[str, Any]) -> None:
         self.send(
@@ -51,6 +52,19 @@ class Client:
 
     def pay(self, code: str, headers: dict[str, str]) -> Any:
         return self.http.post("/payments", json={"payment_code": code, "payment_method": "pix"}, headers=headers)
+
+    def notify(self, code: dict[str, Any], amount: Any = None) -> Any:
+        """The provider's notification that ``code`` was paid, by default with its own amount."""
+        paid = float(Decimal(code["amount"])) if amount is None else amount
+        return self.webhook({"payment_code": code["code"], "payment_method": "pix", "amount": paid})
+
+    def published(self, topic: str, transaction_id: str) -> int:
+        """Messages of ``topic`` about ``transaction_id`` in the outbox, sent or not."""
+        outbox = orm.messaging.outbox
+        query = sa.select(sa.func.count()).where(outbox.c.topic == topic, outbox.c.body.contains(f'"{transaction_id}"'))
+        uow = self.http.app.state.runtime.uow_factory()  # type: ignore[attr-defined]
+        with uow:
+            return int(uow.session.scalar(query) or 0)
 
     def webhook(self, body: Any, *, secret: str = SECRET, at: int | None = None, raw: bytes | None = None) -> Any:
         data = raw if raw is not None else json.dumps(body).encode()

@@ -11,8 +11,9 @@ and reports every violation of:
   every COMPLETED purchase sold its vehicle; no reservation outlives its purchase;
 - a buyer's balance is its opening balance less its held and captured cash, its used credit
   the sum of its held and captured credit; funds are captured exactly for COMPLETED
-  purchases; no hold outlives its purchase; nothing is paid and kept for a purchase that
-  did not complete, no code stays payable for one that ended;
+  purchases; no hold outlives its purchase; every COMPLETED purchase was paid its price;
+  nothing is paid and kept for a purchase that did not complete, no code stays payable
+  for one that ended;
 - every purchase is terminal, or AWAITING_PAYMENT before its deadline;
 - the listings' kept counts (veiculo's ``vehicle_listing_counts``) equal the vehicles.
 
@@ -80,7 +81,7 @@ def check(
         urls["veiculo"], "SELECT listing, sum(vehicles) AS vehicles FROM vehicle_listing_counts GROUP BY listing"
     )
     codes = _rows(urls["pagamento"], "SELECT transaction_id, status, expires_at FROM payment_codes")
-    payments = _rows(urls["pagamento"], "SELECT transaction_id, status FROM payments")
+    payments = _rows(urls["pagamento"], "SELECT transaction_id, status, amount FROM payments")
 
     found: list[Violation] = []
 
@@ -155,6 +156,10 @@ def check(
         tx = str(p["transaction_id"])
         if p["status"] == "COMPLETED" and ended(tx) and status_of(tx) != "COMPLETED":
             violation("no_payment_kept_without_a_sale", tx, f"paid and kept while the purchase is {status_of(tx)}")
+    paid_for = {str(p["transaction_id"]): p["amount"] for p in payments if p["status"] == "COMPLETED"}
+    for tx, saga in sagas.items():
+        if saga["status"] == "COMPLETED" and paid_for.get(tx) != saga["amount"]:
+            violation("completed_purchase_paid_its_price", tx, f"paid {paid_for.get(tx)}")
     for code in codes:
         tx = str(code["transaction_id"])
         if code["status"] == "PENDING" and ended(tx) and code["expires_at"] > now:

@@ -73,7 +73,7 @@ def test_a_webhook_signature_in_another_alphabet_is_refused_as_such(api: Api) ->
     for signature in ("t=1700000000,v1=é", "t=١٧٠٠٠٠٠٠٠٠,v1=00", "t=1,v1=" + "ａ" * 64):
         answer = api.client.post(
             api.url("pagamento-service", "/webhooks/psp"),
-            content=b'{"payment_code": "MVX", "payment_method": "pix"}',
+            content=b'{"payment_code": "MVX", "payment_method": "pix", "amount": 1.00}',
             headers=[(b"X-PSP-Signature", signature.encode()), (b"content-type", b"application/json")],
         )
         assert 400 <= answer.status_code < 500, (signature, answer.status_code, answer.text[:300])

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mercado_shared.platform_auth import SharedSecret
 from tests.e2e.conftest import Api
 
 ALL_STEPS = ["STARTED", "credit held", "vehicle reserved", "AWAITING_PAYMENT", "paid"]
@@ -26,7 +27,8 @@ def test_an_unpaid_code_expires_the_purchase_and_undoes_it(api: Api) -> None:
     late = api.pay(code, me)
     assert (late.status_code, late.json()["detail"]["code"]) == (410, "PAYMENT_CODE_EXPIRED")
     # What Cloud Scheduler calls where instances scale to zero: nothing is left due.
-    sweep = api.client.post(api.url("orquestrador", "/internal/deadlines/sweep"))
+    platform = {SharedSecret.HEADER: api.stack.platform_secret}  # locally, the platform's secret
+    sweep = api.client.post(api.url("orquestrador", "/internal/deadlines/sweep"), headers=platform)
     assert (sweep.status_code, sweep.json()) == (200, {"handled": 0})
 
 

@@ -65,6 +65,13 @@ def test_each_kind_of_corruption_is_reported(api: Api, fault_stack: LocalStack) 
         "capture_only_for_completed",
         "no_payment_kept_without_a_sale",
     } <= found
+    assert "completed_purchase_paid_its_price" in tampered(
+        db["pagamento"],
+        "UPDATE payments SET amount = amount - 1 WHERE transaction_id = :tx",
+        "UPDATE payments SET amount = amount + 1 WHERE transaction_id = :tx",
+        fault_stack,
+        tx=tx,
+    )
     assert "every_purchase_settles" in tampered(
         db["orquestrador"],
         "UPDATE saga_states SET status = 'IN_PROGRESS' WHERE transaction_id = :tx",

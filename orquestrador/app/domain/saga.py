@@ -85,6 +85,7 @@ class FailureReason(StrEnum):
     CUSTOMER_CANCELLED = "CUSTOMER_CANCELLED"
     PAYMENT_EXPIRED = "PAYMENT_EXPIRED"
     PARTICIPANT_TIMEOUT = "PARTICIPANT_TIMEOUT"
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
 
 
 MAX_STEP_ATTEMPTS = 5  # sends of one step's command before the saga gives up and compensates
@@ -157,6 +158,15 @@ class Step:
     compensated_by: type[Event] | None = None
     status_while: SagaStatus = SagaStatus.IN_PROGRESS
     record: Callable[[SagaState, Event], SagaState] = lambda state, _: state
+    # False: the success reply is not for what the saga asked (another amount); the step
+    # may have acted on it, so it is undone with every step before it.
+    agrees: Callable[[SagaState, Event], bool] = lambda state, _: True
+
+
+def _same_amount(state: SagaState, event: Event) -> bool:
+    """A participant that held or took another amount than the purchase's did not do this step."""
+    assert isinstance(event, CreditReserved | PaymentProcessed)
+    return event.amount == state.amount
 
 
 def _record_code(state: SagaState, event: Event) -> SagaState:
@@ -184,6 +194,7 @@ PURCHASE_SAGA: tuple[Step, ...] = (
             transaction_id=s.transaction_id, customer_id=s.customer_id, payment_type=s.payment_type
         ),
         compensated_by=CreditReleased,
+        agrees=_same_amount,
     ),
     Step(
         name="VEHICLE_RESERVATION",
@@ -219,6 +230,7 @@ PURCHASE_SAGA: tuple[Step, ...] = (
         status_while=SagaStatus.AWAITING_PAYMENT,
         success=PaymentProcessed,
         record=_record_payment,
+        agrees=_same_amount,
     ),
     Step(
         name="FUNDS_CAPTURE",
@@ -279,7 +291,10 @@ def decide(state: SagaState, message: SagaInput) -> Decision:
         return _on_compensated(state, message)
     step = _BY_NAME[state.step]
     if isinstance(message, step.success):
-        return _advance(step.record(state, message), step)
+        recorded = step.record(state, message)
+        if not step.agrees(state, message):
+            return _compensate(recorded, FailureReason.AMOUNT_MISMATCH, including_current=True)
+        return _advance(recorded, step)
     if step.failure is not None and isinstance(message, step.failure):
         reason = str(getattr(message, "reason", "STEP_FAILED"))
         return _compensate(state, reason, including_current=False)

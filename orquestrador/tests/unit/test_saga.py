@@ -203,6 +203,44 @@ def test_vehicle_unavailable_releases_the_held_funds_then_fails(started: Decisio
     assert ended.state.failure_reason == "VEHICLE_UNAVAILABLE"
 
 
+# ---------------------------------------------------------------- another amount than the purchase's
+def test_funds_held_for_another_amount_are_released_and_the_purchase_fails(started: Decision) -> None:
+    s = started.state
+    d = decide(s, credit_reserved(s).model_copy(update={"amount": PRICE - Decimal("0.01")}))
+    assert (d.state.status, d.state.failure_reason) == (SagaStatus.COMPENSATING, "AMOUNT_MISMATCH")
+    assert only(d) == ReleaseCredit(
+        transaction_id=s.transaction_id, customer_id=s.customer_id, payment_type=PaymentType.CASH
+    )
+    ended = run(d.state, credit_released)
+    assert (ended.state.status, ended.state.failure_reason) == (SagaStatus.FAILED, "AMOUNT_MISMATCH")
+
+
+@pytest.mark.parametrize("paid", [Decimal("0.01"), PRICE - Decimal("0.01"), PRICE + Decimal("1000.00")])
+def test_a_payment_of_another_amount_never_settles_the_purchase_it_is_refunded(
+    started: Decision, paid: Decimal
+) -> None:
+    s = run(started.state, credit_reserved, vehicle_reserved, code_generated).state
+    d = decide(s, payment_processed(s).model_copy(update={"amount": paid}))
+    assert (d.state.status, d.state.failure_reason) == (SagaStatus.COMPENSATING, "AMOUNT_MISMATCH")
+    assert not any(isinstance(c, CaptureCredit | MarkVehicleSold) for c in d.commands)
+    assert set(d.commands) == {
+        RefundPayment(transaction_id=s.transaction_id, customer_id=s.customer_id, amount=PRICE),
+        ReleaseVehicle(transaction_id=s.transaction_id, vehicle_id=s.vehicle_id),
+        ReleaseCredit(transaction_id=s.transaction_id, customer_id=s.customer_id, payment_type=PaymentType.CASH),
+    }
+    assert d.state.payment_id == "pay-1"  # the payment being refunded is on record
+    ended = run(d.state, payment_refunded, vehicle_released, credit_released)
+    assert (ended.state.status, ended.state.failure_reason) == (SagaStatus.FAILED, "AMOUNT_MISMATCH")
+
+
+def test_the_amount_is_compared_exactly_not_by_its_written_form(started: Decision) -> None:
+    s = started.state
+    same = CreditReserved.model_validate(
+        {"transaction_id": s.transaction_id, "customer_id": s.customer_id, "amount": "45900.1"}
+    )
+    assert decide(s, same).state.current_step is CurrentStep.VEHICLE_RESERVATION
+
+
 # ---------------------------------------------------------------- giving up
 def test_cancel_while_awaiting_payment_undoes_every_step_then_ends_cancelled(started: Decision) -> None:
     s = run(started.state, credit_reserved, vehicle_reserved, code_generated).state

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import registry
 
-from app.domain.model import CodeStatus, Payment, PaymentCode, PaymentMethod, PaymentStatus
+from app.domain.model import AmountDiscrepancy, CodeStatus, Payment, PaymentCode, PaymentMethod, PaymentStatus
 from mercado_shared.db import str_enum
 from mercado_shared.messaging.schema import messaging_tables
 
@@ -46,6 +46,28 @@ payments = sa.Table(
     sa.CheckConstraint("(status = 'REFUNDED') = (refunded_at IS NOT NULL)", name="ck_payments_refund_dated"),
 )
 
+# What the provider notified that did not match the code: refused, kept for staff to settle
+# with the provider (money moved there that settles nothing here). One row per code and
+# notified amount; a repeat of the same notification counts, it does not duplicate.
+payment_discrepancies = sa.Table(
+    "payment_discrepancies",
+    metadata,
+    sa.Column("id", sa.Uuid(as_uuid=False), primary_key=True),
+    sa.Column("payment_code", sa.Text, sa.ForeignKey("payment_codes.code"), nullable=False),
+    sa.Column("transaction_id", sa.Text, nullable=False),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("expected_amount", MONEY, nullable=False),
+    sa.Column("notified_amount", MONEY, nullable=False),
+    sa.Column("method", str_enum(PaymentMethod), nullable=False),
+    sa.Column("notifications", sa.Integer, nullable=False),
+    sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("payment_code", "notified_amount", name="uq_payment_discrepancies_code_amount"),
+    sa.CheckConstraint("notified_amount <> expected_amount", name="ck_payment_discrepancies_differ"),
+    sa.CheckConstraint("notifications >= 1", name="ck_payment_discrepancies_counted"),
+    sa.Index("ix_payment_discrepancies_first_seen", "first_seen_at", "id"),
+)
+
 messaging = messaging_tables(metadata)
 
 
@@ -54,3 +76,4 @@ def start_mappers() -> None:
         return
     mapper_registry.map_imperatively(PaymentCode, payment_codes, eager_defaults=True)
     mapper_registry.map_imperatively(Payment, payments, eager_defaults=True)
+    mapper_registry.map_imperatively(AmountDiscrepancy, payment_discrepancies)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.domain.model import Payment, PaymentCode
+from app.adapters import orm
+from app.domain.model import AmountDiscrepancy, Payment, PaymentCode
 from mercado_shared.ids import is_uuid
 
 
@@ -37,3 +41,26 @@ class PaymentRepository:
 
     def for_code(self, code: str) -> Payment | None:
         return self.session.scalars(sa.select(Payment).filter_by(payment_code=code).with_for_update()).first()
+
+
+class DiscrepancyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def find(self, code: str, notified: Decimal) -> AmountDiscrepancy | None:
+        return self.session.scalars(
+            sa.select(AmountDiscrepancy).filter_by(payment_code=code, notified_amount=notified).with_for_update()
+        ).first()
+
+    def add(self, discrepancy: AmountDiscrepancy) -> None:
+        self.session.add(discrepancy)
+
+    def page(self, before: tuple[datetime, str] | None, limit: int) -> list[AmountDiscrepancy]:
+        """Newest first by when each was first notified, ties by id; ``before`` is the last
+        item of the previous page."""
+        table = orm.payment_discrepancies
+        query = sa.select(AmountDiscrepancy)
+        if before is not None:
+            query = query.where(sa.tuple_(table.c.first_seen_at, table.c.id) < sa.tuple_(*before))
+        order = (table.c.first_seen_at.desc(), table.c.id.desc())
+        return list(self.session.scalars(query.order_by(*order).limit(limit)))

@@ -54,6 +54,22 @@ class Payment:
 
 
 @dataclass(eq=False)
+class AmountDiscrepancy:
+    """The provider said a code was paid with another amount than the code's."""
+
+    id: str
+    payment_code: str
+    transaction_id: str
+    customer_id: str
+    expected_amount: Decimal
+    notified_amount: Decimal
+    method: PaymentMethod
+    notifications: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass(eq=False)
 class PaymentCode:
     code: str
     transaction_id: str

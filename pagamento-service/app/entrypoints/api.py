@@ -10,12 +10,20 @@ from starlette.concurrency import run_in_threadpool
 
 from app.adapters import psp_signature
 from app.config import PagamentoSettings
-from app.entrypoints.schemas import PaymentCodeRead, PaymentCreate, PaymentRead
+from app.entrypoints.schemas import (
+    DiscrepancyPage,
+    DiscrepancyRead,
+    PaymentCodeRead,
+    PaymentCreate,
+    PaymentRead,
+    PspNotification,
+)
 from app.service_layer import services
 from app.service_layer.unit_of_work import PagamentoUnitOfWork
-from mercado_shared.auth import CurrentUser
+from mercado_shared.auth import CurrentUser, StaffUser
 from mercado_shared.clock import Clock
-from mercado_shared.errors import BusinessError, Unprocessable, error_responses
+from mercado_shared.errors import STAFF_ERRORS, BusinessError, Unprocessable, error_responses
+from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
 from mercado_shared.web import new_unit_of_work
 
 router = APIRouter(tags=["payments"])
@@ -40,6 +48,14 @@ _PAY_ERRORS = (
     (409, "PAYMENT_CODE_CANCELLED"),
     (410, "PAYMENT_CODE_EXPIRED"),
 )
+
+# The webhook reads its raw body (the signature covers its bytes), so its schema is given
+# here; PaymentMethod, which it refers to, is in the components through POST /payments.
+_NOTIFICATION_SCHEMA = {
+    key: value
+    for key, value in PspNotification.model_json_schema(ref_template="#/components/schemas/{model}").items()
+    if key != "$defs"
+}
 
 
 @router.get(
@@ -71,17 +87,19 @@ def create_payment(body: PaymentCreate, principal: CurrentUser, uow: UowDep, clo
     description=(
         "Header `X-PSP-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.<raw body>'>`, within "
         "PSP_WEBHOOK_TOLERANCE_SECONDS of now. The same effect as POST /payments; a repeated "
-        "notification of a paid code answers 200 with that payment."
+        "notification of a paid code answers 200 with that payment. An `amount` other than the "
+        "code's pays nothing: 422 AMOUNT_MISMATCH, and the notification is kept for staff "
+        "(GET /payment-discrepancies)."
     ),
     response_model=PaymentRead,
     responses={
         200: {"description": "already paid: the payment, again", "model": PaymentRead},
-        **error_responses((401, "INVALID_SIGNATURE"), (422, "INVALID_BODY"), *_PAY_ERRORS),
+        **error_responses((401, "INVALID_SIGNATURE"), (422, "INVALID_BODY"), (422, "AMOUNT_MISMATCH"), *_PAY_ERRORS),
     },
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PaymentCreate"}}},
+            "content": {"application/json": {"schema": _NOTIFICATION_SCHEMA}},
         }
     },
 )
@@ -98,11 +116,17 @@ async def psp_webhook(request: Request, uow: UowDep, clock: ClockDep, settings: 
     except psp_signature.InvalidSignature:
         raise BusinessError("INVALID_SIGNATURE", "the notification's signature is not valid", status_code=401) from None
     try:
-        notification = PaymentCreate.model_validate_json(body)
+        notification = PspNotification.model_validate_json(body)
     except ValidationError:
         raise Unprocessable("INVALID_BODY", "the notification is not a payment of a code") from None
     payment, created = await run_in_threadpool(
-        services.pay, uow, notification.payment_code, notification.payment_method, clock, None
+        services.pay,
+        uow,
+        notification.payment_code,
+        notification.payment_method,
+        clock,
+        None,
+        notification.amount,
     )
     return Response(
         PaymentRead.of(payment).model_dump_json(),
@@ -119,3 +143,22 @@ async def psp_webhook(request: Request, uow: UowDep, clock: ClockDep, settings: 
 )
 def get_payment(payment_id: str, principal: CurrentUser, uow: UowDep) -> PaymentRead:
     return PaymentRead.of(services.get_payment(uow, payment_id, principal))
+
+
+@router.get(
+    "/payment-discrepancies",
+    summary="Notifications the provider sent for another amount than the code's, newest first (staff)",
+    description=(
+        "Each paid nothing here; the money moved at the provider, so staff settle it there. "
+        "One entry per code and amount; `notifications` counts the provider's repeats."
+    ),
+    response_model=DiscrepancyPage,
+    responses={**STAFF_ERRORS, **error_responses((422, "INVALID_CURSOR"))},
+)
+def list_discrepancies(_: StaffUser, uow: UowDep, limit: Limit = 50, cursor: Cursor = None) -> DiscrepancyPage:
+    before = decode_time_cursor(cursor) if cursor is not None else None
+    page, following = services.list_discrepancies(uow, before, limit)
+    return DiscrepancyPage(
+        discrepancies=[DiscrepancyRead.of(d) for d in page],
+        next_cursor=encode_time_cursor(*following) if following else None,
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
-from app.domain.model import CodeStatus, Payment, PaymentCode, PaymentMethod, PaymentStatus
+from app.domain.model import AmountDiscrepancy, CodeStatus, Payment, PaymentCode, PaymentMethod, PaymentStatus
 from mercado_shared.money import Money
 
 
@@ -50,6 +51,74 @@ class PaymentCreate(BaseModel):
 
     payment_code: str = Field(min_length=1, max_length=64)
     payment_method: PaymentMethod
+
+
+class PspNotification(BaseModel):
+    """The provider's notification that a code was paid, with the amount it took."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"payment_code": "MVABCDEFGHIJKLMNOPQRSTUVWX", "payment_method": "pix", "amount": 45900.1}]
+        },
+    )
+
+    payment_code: str = Field(min_length=1, max_length=64)
+    payment_method: PaymentMethod
+    amount: Money
+
+
+_DISCREPANCY_EXAMPLE: JsonDict = {
+    "id": "0b6f8f5e-2a47-4d3e-9c55-8d1c7e0e5a11",
+    "payment_code": "MVRV6S3VI62Y7A3DKRM3ABTCNB",
+    "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
+    "customer_id": "9d2f7a30-5b1e-4f0a-8c3d-6e4b2a1f0c99",
+    "expected_amount": 45900.1,
+    "notified_amount": 4590.01,
+    "payment_method": "pix",
+    "notifications": 1,
+    "first_seen_at": "2026-11-24T12:10:00Z",
+    "last_seen_at": "2026-11-24T12:10:00Z",
+}
+
+
+class DiscrepancyRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_DISCREPANCY_EXAMPLE]})
+
+    id: str
+    payment_code: str
+    transaction_id: str
+    customer_id: str
+    expected_amount: Money
+    notified_amount: Money
+    payment_method: PaymentMethod
+    notifications: int = Field(description="how many times the provider sent this notification")
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+    @classmethod
+    def of(cls, d: AmountDiscrepancy) -> DiscrepancyRead:
+        return cls(
+            id=d.id,
+            payment_code=d.payment_code,
+            transaction_id=d.transaction_id,
+            customer_id=d.customer_id,
+            expected_amount=d.expected_amount,
+            notified_amount=d.notified_amount,
+            payment_method=d.method,
+            notifications=d.notifications,
+            first_seen_at=d.first_seen_at,
+            last_seen_at=d.last_seen_at,
+        )
+
+
+class DiscrepancyPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"discrepancies": [_DISCREPANCY_EXAMPLE], "next_cursor": None}]}
+    )
+
+    discrepancies: list[DiscrepancyRead]
+    next_cursor: str | None
 
 
 class PaymentRead(BaseModel):

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from datetime import datetime
+from decimal import Decimal
 
-from app.domain.model import CodeNotPayable, CodeStatus, Payment, PaymentCode, PaymentMethod
+from app.domain.model import AmountDiscrepancy, CodeNotPayable, CodeStatus, Payment, PaymentCode, PaymentMethod
 from app.service_layer import access
 from app.service_layer.unit_of_work import PagamentoUnitOfWork
 from mercado_shared.auth import Principal
 from mercado_shared.clock import Clock
 from mercado_shared.contracts import PaymentProcessed
-from mercado_shared.errors import BusinessError, Conflict, Gone, NotFound
+from mercado_shared.errors import BusinessError, Conflict, Gone, NotFound, Unprocessable
+
+log = logging.getLogger(__name__)
 
 _NOT_PAYABLE: dict[CodeStatus, BusinessError] = {
     CodeStatus.PAID: Conflict("PAYMENT_CODE_ALREADY_PAID", "this code was paid already"),
@@ -32,17 +37,28 @@ def get_code(uow: PagamentoUnitOfWork, code_value: str, principal: Principal) ->
 
 
 def pay(
-    uow: PagamentoUnitOfWork, code_value: str, method: PaymentMethod, clock: Clock, payer: Principal | None
+    uow: PagamentoUnitOfWork,
+    code_value: str,
+    method: PaymentMethod,
+    clock: Clock,
+    payer: Principal | None,
+    notified_amount: Decimal | None = None,
 ) -> tuple[Payment, bool]:
     """Pay a code: the payment and the event that advances the purchase commit together.
 
     ``payer`` is the buyer or staff (POST /payments), or None for the provider's webhook,
     whose repeated notification of a paid code returns that payment (created False).
+    ``notified_amount`` is what the provider says was paid: another amount than the code's
+    pays nothing, whatever the code's status, and is recorded for staff (AMOUNT_MISMATCH).
     """
     with uow:
         code = uow.codes.get(code_value, for_update=True)
         if code is None or not access.reaches(payer, code.customer_id):
             raise _code_not_found()
+        if notified_amount is not None and notified_amount != code.amount:
+            _record_discrepancy(uow, code, notified_amount, method, clock)
+            uow.commit()
+            raise Unprocessable("AMOUNT_MISMATCH", "the amount paid is not the code's; nothing was paid")
         try:
             payment = code.pay(str(uuid.uuid4()), method, clock())
         except CodeNotPayable as refused:
@@ -63,6 +79,48 @@ def pay(
         )
         uow.commit()
     return payment, True
+
+
+def _record_discrepancy(
+    uow: PagamentoUnitOfWork, code: PaymentCode, notified: Decimal, method: PaymentMethod, clock: Clock
+) -> None:
+    """One row per code and notified amount; the provider's retries of it only count.
+    The code's row lock (held by the caller) serialises notifications of one code."""
+    now = clock()
+    seen = uow.discrepancies.find(code.code, notified)
+    if seen is not None:
+        seen.notifications += 1
+        seen.last_seen_at = now
+    else:
+        seen = AmountDiscrepancy(
+            id=str(uuid.uuid4()),
+            payment_code=code.code,
+            transaction_id=code.transaction_id,
+            customer_id=code.customer_id,
+            expected_amount=code.amount,
+            notified_amount=notified,
+            method=method,
+            notifications=1,
+            first_seen_at=now,
+            last_seen_at=now,
+        )
+        uow.discrepancies.add(seen)
+    log.warning(
+        "payment notification refused: amount %s is not the code's %s (transaction %s, discrepancy %s)",
+        notified,
+        code.amount,
+        code.transaction_id,
+        seen.id,
+    )
+
+
+def list_discrepancies(
+    uow: PagamentoUnitOfWork, before: tuple[datetime, str] | None, limit: int
+) -> tuple[list[AmountDiscrepancy], tuple[datetime, str] | None]:
+    with uow:
+        page = uow.discrepancies.page(before, limit + 1)
+    more, page = len(page) > limit, page[:limit]
+    return page, (page[-1].first_seen_at, page[-1].id) if more else None
 
 
 def get_payment(uow: PagamentoUnitOfWork, payment_id: str, principal: Principal) -> Payment:

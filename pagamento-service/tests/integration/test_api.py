@@ -96,16 +96,16 @@ def test_only_pix_is_accepted(client: Client, method: Any) -> None:
 # ------------------------------------------------------------------ the provider's webhook
 def test_the_webhook_pays_a_code_and_a_repeat_returns_the_same_payment(client: Client) -> None:
     code, buyer = client.new_code()
-    first = client.webhook({"payment_code": code["code"], "payment_method": "pix"})
+    first = client.notify(code)
     assert first.status_code == 201, first.text
-    again = client.webhook({"payment_code": code["code"], "payment_method": "pix"})
+    again = client.notify(code)
     assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
     assert code_of(client.pay(code["code"], buyer)) == (409, "PAYMENT_CODE_ALREADY_PAID")
 
 
 def test_the_webhook_refuses_what_the_provider_did_not_sign(client: Client) -> None:
     code, _ = client.new_code()
-    body = {"payment_code": code["code"], "payment_method": "pix"}
+    body = {"payment_code": code["code"], "payment_method": "pix", "amount": 45900.10}
     now = int(client.clock().timestamp())
     assert code_of(client.webhook(body, secret="another-secret-entirely-32-chars!!")) == (401, "INVALID_SIGNATURE")
     assert code_of(client.webhook(body, at=now - 301)) == (401, "INVALID_SIGNATURE")  # a replay, too late
@@ -115,24 +115,88 @@ def test_the_webhook_refuses_what_the_provider_did_not_sign(client: Client) -> N
     signed = client.webhook(body)
     tampered = client.http.post(
         "/webhooks/psp",
-        content=b'{"payment_code": "MVOTHER", "payment_method": "pix"}',
+        content=b'{"payment_code": "MVOTHER", "payment_method": "pix", "amount": 45900.10}',
         headers={"X-PSP-Signature": signed.request.headers["X-PSP-Signature"], "content-type": "application/json"},
     )
     assert code_of(tampered) == (401, "INVALID_SIGNATURE")
 
 
 def test_the_webhook_answers_like_post_payments(client: Client) -> None:
-    assert code_of(client.webhook({"payment_code": "MVNOSUCHCODE", "payment_method": "pix"})) == (
-        404,
-        "PAYMENT_CODE_NOT_FOUND",
-    )
+    unknown = {"code": "MVNOSUCHCODE", "amount": "1.00"}
+    assert code_of(client.notify(unknown)) == (404, "PAYMENT_CODE_NOT_FOUND")
     assert code_of(client.webhook(None, raw=b"not json")) == (422, "INVALID_BODY")
     code, _ = client.new_code()
     client.clock.advance(seconds=TTL)
-    assert code_of(client.webhook({"payment_code": code["code"], "payment_method": "pix"})) == (
-        410,
-        "PAYMENT_CODE_EXPIRED",
+    assert code_of(client.notify(code)) == (410, "PAYMENT_CODE_EXPIRED")
+
+
+# ------------------------------------------------------------------ the amount the provider took
+def test_a_notification_of_another_amount_pays_nothing_and_is_kept_for_staff(client: Client) -> None:
+    code, buyer = client.new_code("45900.10")
+    for paid in (4590.01, 45900.11, 4590.01):  # the last one is the provider retrying the first
+        assert code_of(client.notify(code, paid)) == (422, "AMOUNT_MISMATCH")
+    assert client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()["status"] == "PENDING"
+    assert client.published(PaymentProcessed.TYPE, code["transaction_id"]) == 0
+    listed = client.http.get("/payment-discrepancies", headers=client.tokens.staff()).json()["discrepancies"]
+    mine = sorted(
+        (d["notified_amount"], d["notifications"], d["expected_amount"], d["transaction_id"], d["customer_id"])
+        for d in listed
+        if d["payment_code"] == code["code"]
     )
+    assert mine == [
+        (4590.01, 2, 45900.10, code["transaction_id"], code["customer_id"]),
+        (45900.11, 1, 45900.10, code["transaction_id"], code["customer_id"]),
+    ]
+    paid = client.notify(code)  # the right amount still pays the code
+    assert (paid.status_code, paid.json()["amount"]) == (201, 45900.10)
+    assert client.published(PaymentProcessed.TYPE, code["transaction_id"]) == 1
+
+
+def test_an_amount_is_compared_by_value_not_by_how_it_is_written(client: Client) -> None:
+    code, _ = client.new_code("45900.10")
+    assert client.notify(code, "45900.1").status_code == 201
+
+
+def test_a_paid_code_notified_again_with_another_amount_is_recorded_not_answered_as_paid(client: Client) -> None:
+    code, buyer = client.new_code("100.00")
+    payment = client.pay(code["code"], buyer).json()
+    assert code_of(client.notify(code, 200.0)) == (422, "AMOUNT_MISMATCH")
+    listed = client.http.get("/payment-discrepancies", headers=client.tokens.staff()).json()["discrepancies"]
+    assert [d["notified_amount"] for d in listed if d["payment_code"] == code["code"]] == [200.0]
+    assert client.http.get(f"/payments/{payment['id']}", headers=buyer).json()["amount"] == 100.0
+    assert client.published(PaymentProcessed.TYPE, code["transaction_id"]) == 1
+
+
+@pytest.mark.parametrize("amount", [None, -1, "١٠٠.٠٠", 100.001, True, "cem"])
+def test_a_notification_without_a_plain_amount_is_refused_as_a_bad_body(client: Client, amount: Any) -> None:
+    code, buyer = client.new_code("100.00")
+    body = {"payment_code": code["code"], "payment_method": "pix"}
+    if amount is not None:
+        body["amount"] = amount
+    assert code_of(client.webhook(body)) == (422, "INVALID_BODY")
+    assert client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()["status"] == "PENDING"
+
+
+def test_discrepancies_are_for_staff_and_paged_newest_first(client: Client) -> None:
+    codes = [client.new_code("10.00")[0] for _ in range(3)]
+    for n, code in enumerate(codes):
+        client.clock.advance(seconds=1)
+        assert code_of(client.notify(code, 11 + n)) == (422, "AMOUNT_MISMATCH")
+    _, buyer = client.new_code()
+    assert client.http.get("/payment-discrepancies", headers=buyer).status_code == 403
+    assert client.http.get("/payment-discrepancies").status_code == 401
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.http.get("/payment-discrepancies", params=params, headers=client.tokens.staff()).json()
+        seen += [d["payment_code"] for d in page["discrepancies"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    mine = [c for c in seen if c in {code["code"] for code in codes}]
+    assert mine == [code["code"] for code in reversed(codes)]
+    assert len(seen) == len(set(seen))
 
 
 def test_text_with_a_nul_character_is_refused_not_a_server_error(client: Client) -> None:
@@ -140,7 +204,7 @@ def test_text_with_a_nul_character_is_refused_not_a_server_error(client: Client)
     for response in (
         client.pay("MV\u0000", buyer),
         client.http.get("/payment-codes/MV%00", headers=buyer),
-        client.webhook({"payment_code": "\u0000", "payment_method": "pix"}),
+        client.webhook({"payment_code": "\u0000", "payment_method": "pix", "amount": 1}),
     ):
         assert code_of(response) == (422, "INVALID_CHARACTER")
 
