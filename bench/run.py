@@ -13,7 +13,9 @@ Prints one JSON document, then a readable table. Measures, in this order:
 4. listings at 100,000 vehicles: first page and deep pages of the available listing;
 5. resident memory of each service;
 6. a login flood: 100 concurrent logins with unknown e-mails, and cliente-service's peak
-   resident memory meanwhile (what sizes its Cloud Run memory: terraform/locals.tf).
+   resident memory meanwhile (what sizes its Cloud Run memory: terraform/locals.tf);
+   then sign-in timing: wrong passwords for a customer's e-mail, staff's, and unknown
+   e-mails, interleaved one at a time (the difference is what an enumerator could read).
 
 BENCH_PURCHASES (200), BENCH_SECONDS (60), BENCH_BUYERS (20), BENCH_VEHICLES (100000)
 shrink or grow it; BENCH_PARTS (e.g. "logins") runs only the parts named.
@@ -31,7 +33,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -457,6 +459,40 @@ def login_flood(stack: LocalStack, concurrent: int = 100) -> dict[str, Any]:
     }
 
 
+def sign_in_timing(stack: LocalStack, rounds: int = 60) -> dict[str, Any]:
+    """Wrong passwords, one at a time and interleaved so drift hits every kind alike."""
+    url = stack.url("cliente-service")
+    digits = [int(d) for d in f"{uuid.uuid4().int % 10**9:09d}"]
+    for length in (9, 10):
+        digits.append(sum(d * (length + 1 - i) for i, d in enumerate(digits)) * 10 % 11 % 10)
+    customer = f"timed.{uuid.uuid4().hex[:8]}@example.com"
+    body = {
+        "name": "Timed Buyer",
+        "email": customer,
+        "phone": "+55 11 90000-0000",
+        "document": "".join(map(str, digits)),
+        "password": "bench-passphrase",
+    }
+    httpx.post(url + "/customers", json=body, timeout=30).raise_for_status()
+    kinds: dict[str, Callable[[], str]] = {
+        "customer": lambda: customer,
+        "staff": lambda: STAFF[0],
+        "unknown": lambda: f"{uuid.uuid4().hex}@example.com",
+    }
+    samples: dict[str, list[float]] = {kind: [] for kind in kinds}
+    with httpx.Client(timeout=30) as client:
+        for _ in range(rounds):
+            for kind, email in kinds.items():
+                started = time.perf_counter()
+                answer = client.post(url + "/auth/token", data={"username": email(), "password": "wrong-guess"})
+                samples[kind].append(time.perf_counter() - started)
+                assert answer.status_code == 401, (kind, answer.status_code)
+    found: dict[str, Any] = {kind: percentiles(times) for kind, times in samples.items()}
+    p50 = [found[kind]["p50_ms"] for kind in kinds]
+    found["p50_spread_ms"] = round(max(p50) - min(p50), 2)
+    return found
+
+
 @contextmanager
 def system(run_dir: Path) -> Iterator[LocalStack]:
     shutil.rmtree(run_dir, ignore_errors=True)  # every run starts from empty databases
@@ -482,7 +518,9 @@ def system(run_dir: Path) -> Iterator[LocalStack]:
                     # The buyers and the login flood all come from 127.0.0.1.
                     "LOGIN_ATTEMPTS_PER_ADDRESS": "1000000",
                     "LOGIN_FAILURES_PER_ADDRESS": "1000000",
+                    "LOGIN_FAILURES_PER_WINDOW": "1000000",
                     "REGISTRATIONS_PER_ADDRESS": "1000000",
+                    "REGISTRATION_CONFLICTS_PER_ADDRESS": "1000000",
                 },
             )
         ) as stack,
@@ -530,6 +568,7 @@ def main() -> int:
         if "logins" in parts:
             log.info("6/6 login flood")
             results["login_flood"] = login_flood(stack)
+            results["sign_in_timing"] = sign_in_timing(stack)
     results["targets"] = verdicts(results)
     print(json.dumps(results, indent=2))
     print(table(results))
@@ -595,6 +634,16 @@ def table(r: dict[str, Any]) -> str:
                 f"cliente {flood['rss_before_mb']} → peak {flood['rss_peak_mb']} MB",
                 f"{flood['seconds']} s, answers {flood['answers']}",
                 "ready after" if flood["ready_after"] else "NOT ready after",
+            )
+        )
+    if "sign_in_timing" in r:
+        timing = r["sign_in_timing"]
+        rows.append(
+            (
+                "wrong password, p50 by e-mail",
+                ", ".join(f"{k} {timing[k]['p50_ms']} ms" for k in ("customer", "staff", "unknown")),
+                f"spread {timing['p50_spread_ms']} ms",
+                "",
             )
         )
     width = [max(len(str(row[i])) for row in rows) for i in range(4)]

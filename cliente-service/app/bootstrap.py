@@ -73,6 +73,9 @@ def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | No
             runtime.engine, settings.login_failures_per_address, settings.login_failures_per_address_window_seconds
         ),
         registrations=RateLimiter(runtime.engine, settings.registrations_per_address, 60),
+        conflicts=RateLimiter(
+            runtime.engine, settings.registration_conflicts_per_address, settings.registration_conflicts_window_seconds
+        ),
     )
     app.state.forwarded_for_hops = settings.forwarded_for_hops
     app.state.token_issuer = issuer

@@ -35,6 +35,10 @@ class ClienteSettings(ServiceSettings):
     # the same at the edge; these hold for any caller the edge lets through).
     login_attempts_per_address: int = Field(default=30, ge=1)
     registrations_per_address: int = Field(default=10, ge=1)
+    # Anonymous registrations answered 409 (the e-mail or CPF is a customer's) per address
+    # per hour: the contract fixes those answers, so this is what bounds enumeration.
+    registration_conflicts_per_address: int = Field(default=10, ge=1)
+    registration_conflicts_window_seconds: float = Field(default=3600, gt=0)
     # The key-encryption key that wraps the data keys of personal data: Cloud KMS in
     # production (KMS_KEY_NAME, projects/…/cryptoKeys/…); locally 32 random bytes in
     # base64 (DATA_KEK, or a file holding them: DATA_KEK_FILE). `make run` generates one.

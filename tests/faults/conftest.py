@@ -53,6 +53,7 @@ def fault_stack() -> Iterator[LocalStack]:
                         "LOGIN_ATTEMPTS_PER_ADDRESS": "1000000",
                         "LOGIN_FAILURES_PER_ADDRESS": "1000000",
                         "REGISTRATIONS_PER_ADDRESS": "1000000",
+                        "REGISTRATION_CONFLICTS_PER_ADDRESS": "1000000",
                         "PAYMENT_CODE_TTL_SECONDS": str(PAYMENT_TTL),
                         "PAYMENT_DEADLINE_GRACE_SECONDS": "1",
                         "SAGA_STEP_TIMEOUT_SECONDS": "1",

@@ -6,6 +6,9 @@
 - Failed sign-ins from one address across accounts (one password tried on many):
   ``spraying``.
 - Registrations from one address: ``registrations``.
+- Registrations from one address answered 409 (that e-mail or CPF is a customer): ``conflicts``.
+  The contract fixes those answers, so they are an oracle; this bounds how often one
+  address may consult it (docs/security.md, account enumeration).
 
 Failure tokens are taken before the password is checked (one atomic upsert each), so
 parallel guesses cannot all get through before a bucket runs dry, and given back when the
@@ -28,6 +31,7 @@ class SignInLimits:
     failures: RateLimiter
     spraying: RateLimiter
     registrations: RateLimiter
+    conflicts: RateLimiter
 
     def before_sign_in(self, account: str, address: str) -> Callable[[bool], None]:
         """Refuses with 429 (TOO_MANY_ATTEMPTS), or returns what to call with the outcome."""
@@ -46,10 +50,21 @@ class SignInLimits:
 
         return outcome
 
-    def before_registration(self, address: str) -> None:
+    def before_registration(self, address: str) -> Callable[[bool], None]:
+        """Refuses with 429 (TOO_MANY_REQUESTS), or returns what to call with whether the
+        registration was refused as a duplicate."""
         wait = self.registrations.take(f"register-from:{address}")
-        if wait is not None:
-            raise TooManyRequests("TOO_MANY_REQUESTS", "too many registrations from this address; wait", wait)
+        if wait is None:
+            conflict = [(self.conflicts, f"register-conflict-from:{address}")]
+            wait = self.conflicts.take(conflict[0][1])
+            if wait is None:
+
+                def outcome(duplicate: bool) -> None:
+                    if not duplicate:
+                        self._give_back(conflict)
+
+                return outcome
+        raise TooManyRequests("TOO_MANY_REQUESTS", "too many registrations from this address; wait", wait)
 
     @staticmethod
     def _give_back(reserved: list[tuple[RateLimiter, str]]) -> None:

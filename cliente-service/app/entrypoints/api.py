@@ -22,7 +22,7 @@ from app.entrypoints.schemas import (
 from app.service_layer import access, services
 from mercado_shared.auth import CurrentUser, OptionalUser, StaffUser
 from mercado_shared.client_address import client_address
-from mercado_shared.errors import AUTH_ERRORS, STAFF_ERRORS, error_body, error_responses
+from mercado_shared.errors import AUTH_ERRORS, STAFF_ERRORS, Conflict, error_body, error_responses
 from mercado_shared.money import ZERO
 from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
 from mercado_shared.platform_auth import internal_caller
@@ -103,24 +103,31 @@ def jwks(issuer: IssuerDep) -> dict[str, Any]:
 def register(
     body: CustomerCreate, principal: OptionalUser, uow: UowDep, hasher: HasherDep, request: Request
 ) -> CustomerRead:
-    if principal is None:  # anonymous self-registration: limited per address
-        limits: SignInLimits = request.app.state.signin_limits
-        address = client_address(request, request.app.state.forwarded_for_hops)
-        limits.before_registration(request.app.state.vault.index(address, "address"))
     access.write_fields(principal, {f for f in access.STAFF_ONLY_FIELDS if getattr(body, f) is not None})
-    customer = services.register_customer(
-        uow,
-        hasher,
-        services.NewCustomer(
-            name=body.name,
-            email=str(body.email).lower(),
-            phone=body.phone,
-            document=body.document,
-            password=body.password,
-            account_balance=body.initial_balance or ZERO,
-            credit_limit=body.credit_limit or ZERO,
-        ),
+    new = services.NewCustomer(
+        name=body.name,
+        email=str(body.email).lower(),
+        phone=body.phone,
+        document=body.document,
+        password=body.password,
+        account_balance=body.initial_balance or ZERO,
+        credit_limit=body.credit_limit or ZERO,
     )
+    if principal is not None:
+        return CustomerRead.of(services.register_customer(uow, hasher, new))
+    # Anonymous self-registration: limited per address, and so is how often one address
+    # may hear that an e-mail or CPF is already a customer's.
+    limits: SignInLimits = request.app.state.signin_limits
+    address = client_address(request, request.app.state.forwarded_for_hops)
+    settle = limits.before_registration(request.app.state.vault.index(address, "address"))
+    duplicate = False
+    try:
+        customer = services.register_customer(uow, hasher, new)
+    except Conflict:
+        duplicate = True
+        raise
+    finally:
+        settle(duplicate)
     return CustomerRead.of(customer)
 
 

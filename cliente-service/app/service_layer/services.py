@@ -186,21 +186,22 @@ def anonymise_customer(
 
 
 def authenticate(uow: ClienteUnitOfWork, hasher: PasswordHasher, email: str, password: str) -> Principal | None:
+    """Exactly one Argon2 verification whatever the e-mail names (a customer, staff, an
+    erased or unknown account), so the answer's timing does not tell them apart."""
     email = email.strip().lower()
     with uow:
         customer = uow.customers.by_email(email)
         staff = None if customer is not None else uow.staff.by_email(email)
-    if customer is not None and customer.is_active and hasher.verify(customer.password_hash, password):
-        if hasher.needs_rehash(customer.password_hash):
-            _rehash(uow, hasher, lambda: uow.customers.get(customer.id), password)
-        return Principal(customer.id, Role.CUSTOMER)
-    if staff is not None and hasher.verify(staff.password_hash, password):
-        if hasher.needs_rehash(staff.password_hash):
-            _rehash(uow, hasher, lambda: uow.staff.get(staff.id), password)
-        return Principal(staff.id, Role.STAFF)
-    if customer is None and staff is None:
-        hasher.verify(None, password)  # same work as a wrong password: no account enumeration
-    return None
+    account: Customer | StaffMember | None = staff
+    if customer is not None:
+        account = customer if customer.is_active else None
+    if not hasher.verify(account.password_hash if account is not None else None, password) or account is None:
+        return None
+    is_customer = isinstance(account, Customer)
+    if hasher.needs_rehash(account.password_hash):
+        # The repositories are the open unit of work's, so they are looked up inside it.
+        _rehash(uow, hasher, lambda: (uow.customers if is_customer else uow.staff).get(account.id), password)
+    return Principal(account.id, Role.CUSTOMER if is_customer else Role.STAFF)
 
 
 def _rehash(uow: ClienteUnitOfWork, hasher: PasswordHasher, find: Callable[[], Any], password: str) -> None:

@@ -110,3 +110,48 @@ def test_every_address_has_its_own_allowance_of_attempts_and_registrations(app: 
         signed_in = Counter(sign_in(http, owner, RIGHT, "192.0.2.1").status_code for _ in range(16))
         assert signed_in == Counter({200: 15, 429: 1})  # attempts, whatever their outcome
         assert sign_in(http, owner, RIGHT, "192.0.2.2").status_code == 200
+
+
+def test_one_address_may_hear_only_so_often_that_an_email_or_cpf_is_a_customer(limited: ClienteSettings) -> None:
+    settings = limited.model_copy(update={"registrations_per_address": 50, "registration_conflicts_per_address": 3})
+    prober = {"X-Forwarded-For": "203.0.113.40, 130.211.0.1"}
+    with TestClient(bootstrap(settings)) as http:
+        client = Client(http)
+        known = client.body()
+        assert http.post("/customers", json=known, headers=prober).status_code == 201
+        for _ in range(4):  # registrations that succeed do not count against the prober
+            assert http.post("/customers", json=client.body(), headers=prober).status_code == 201
+        probes = [
+            client.body(email=known["email"]),
+            client.body(document=known["document"]),
+            client.body(email=known["email"]),
+        ]
+        answers = [http.post("/customers", json=probe, headers=prober).json()["detail"]["code"] for probe in probes]
+        assert answers == ["EMAIL_ALREADY_REGISTERED", "DOCUMENT_ALREADY_REGISTERED", "EMAIL_ALREADY_REGISTERED"]
+        refused = http.post("/customers", json=client.body(document=known["document"]), headers=prober)
+        assert (refused.status_code, refused.json()["detail"]["code"]) == (429, "TOO_MANY_REQUESTS")
+        assert int(refused.headers["Retry-After"]) >= 1
+        elsewhere = {"X-Forwarded-For": "198.51.100.40, 130.211.0.1"}
+        answer = http.post("/customers", json=client.body(document=known["document"]), headers=elsewhere)
+        assert answer.json()["detail"]["code"] == "DOCUMENT_ALREADY_REGISTERED"
+
+
+def test_parallel_probes_cannot_outrun_the_count_of_duplicates(limited: ClienteSettings) -> None:
+    settings = limited.model_copy(update={"registrations_per_address": 50, "registration_conflicts_per_address": 3})
+    with serve(bootstrap(settings)) as url, ThreadPoolExecutor(10) as pool:
+        known = Client.body()
+        assert httpx.post(url + "/customers", json=known, timeout=30).status_code == 201
+        answers = Counter(
+            pool.map(
+                lambda _: (
+                    httpx.post(
+                        url + "/customers",
+                        json=Client.body(email=known["email"]),
+                        headers={"X-Forwarded-For": "203.0.113.41, 130.211.0.1"},
+                        timeout=30,
+                    ).status_code
+                ),
+                range(10),
+            )
+        )
+    assert answers == Counter({409: 3, 429: 7})
