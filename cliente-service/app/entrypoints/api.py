@@ -60,7 +60,7 @@ def login(
     limits: SignInLimits = request.app.state.signin_limits
     vault = request.app.state.vault  # blind indexes: the limits' table holds neither in clear
     address = vault.index(client_address(request, request.app.state.forwarded_for_hops), "address")
-    outcome = limits.before_sign_in(vault.index(form.username, "login"), address)
+    outcome = limits.before_sign_in(vault.index(_login_key(form.username), "login"), address)
     principal = services.authenticate(uow, hasher, form.username, form.password)
     outcome(principal is not None)
     if principal is None:
@@ -170,26 +170,51 @@ def get_customer(customer_id: str, principal: CurrentUser, uow: UowDep) -> Custo
     "/{customer_id}",
     summary="Change name, email, phone or password (the customer or staff); credit_limit (staff)",
     response_model=CustomerRead,
+    description=(
+        "The customer changes email or password only with `current_password` (a wrong one "
+        "counts as a failed sign-in); staff never set a password, they send a reset."
+    ),
     responses=error_responses(
         (401, "NOT_AUTHENTICATED"),
         (403, "STAFF_ONLY_FIELD"),
+        (403, "STAFF_CANNOT_SET_PASSWORD"),
+        (403, "WRONG_PASSWORD"),
         (404, "CUSTOMER_NOT_FOUND"),
         (409, "EMAIL_ALREADY_REGISTERED"),
         (409, "CREDIT_LIMIT_BELOW_USED"),
         (409, "CUSTOMER_ANONYMISED"),
+        (422, "CURRENT_PASSWORD_REQUIRED"),
+        (429, "TOO_MANY_ATTEMPTS"),
+        (503, "SERVICE_BUSY"),
     ),
 )
 def update_customer(
-    customer_id: str, body: CustomerUpdate, principal: CurrentUser, uow: UowDep, hasher: HasherDep
+    customer_id: str, body: CustomerUpdate, principal: CurrentUser, uow: UowDep, hasher: HasherDep, request: Request
 ) -> CustomerRead:
     changes = services.CustomerChanges(
         name=body.name,
         email=str(body.email).lower() if body.email is not None else None,
         phone=body.phone,
         password=body.password,
+        current_password=body.current_password,
         credit_limit=body.credit_limit,
     )
-    return CustomerRead.of(services.update_customer(uow, hasher, customer_id, principal, changes))
+    guard = _sign_in_guard(request)
+    return CustomerRead.of(services.update_customer(uow, hasher, customer_id, principal, changes, guard))
+
+
+def _sign_in_guard(request: Request) -> services.PasswordGuard:
+    """The sign-in limits for a password checked outside POST /auth/token: the same
+    buckets (account and address), so a stolen token gains no extra guesses."""
+    limits: SignInLimits = request.app.state.signin_limits
+    vault = request.app.state.vault
+    address = vault.index(client_address(request, request.app.state.forwarded_for_hops), "address")
+    return lambda email: limits.before_sign_in(vault.index(_login_key(email), "login"), address)
+
+
+def _login_key(email: str) -> str:
+    """One bucket per account however the e-mail is written ("Maria@…" is "maria@…")."""
+    return email.strip().lower()
 
 
 @customers.get(

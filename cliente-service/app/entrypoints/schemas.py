@@ -133,13 +133,25 @@ class CustomerUpdate(PartialUpdate):
     """Only what may change; anything else (balance, status, role…) is refused."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"phone": "+55 21 99876-5432"}, {"credit_limit": 25000.0}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"phone": "+55 21 99876-5432"},
+                {"password": "a-new-long-passphrase", "current_password": "a-long-passphrase"},
+                {"credit_limit": 25000.0},
+            ]
+        },
     )
 
     name: Name | None = None
     email: EmailStr | None = None
     phone: Phone | None = None
-    password: Password | None = None
+    password: Password | None = Field(default=None, description="the customer only; staff send a reset instead")
+    current_password: str | None = Field(
+        default=None,
+        max_length=128,
+        description="the customer's password now: required when the customer changes email or password",
+    )
     credit_limit: Money | None = Field(default=None, description="staff only")
 
 

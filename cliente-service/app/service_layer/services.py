@@ -16,7 +16,7 @@ from app.domain.model import CreditLimitBelowUsed, Customer, Hold, PurchaseInPro
 from app.service_layer import access
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared.auth import Principal, Role
-from mercado_shared.errors import Conflict, NotFound
+from mercado_shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 
 class PasswordHasher(Protocol):
@@ -55,6 +55,8 @@ def register_customer(uow: ClienteUnitOfWork, hasher: PasswordHasher, new: NewCu
         opening_balance=new.account_balance,
     )
     with uow:
+        if uow.staff.by_email(new.email) is not None:  # staff sign in with it: never a customer's
+            raise Conflict(*_UNIQUE_CONSTRAINTS["customers_email_index_key"])
         uow.customers.add(customer)
         try:
             uow.commit()
@@ -108,14 +110,49 @@ class CustomerChanges:
     email: str | None = None
     phone: str | None = None
     password: str | None = None
+    current_password: str | None = None
     credit_limit: Decimal | None = None
 
 
+# Before a password is checked for the account with this e-mail: refuses (429) or returns
+# what to call with whether it was right (the sign-in limits, shared with POST /auth/token).
+PasswordGuard = Callable[[str], Callable[[bool], None]]
+
+
 def update_customer(
-    uow: ClienteUnitOfWork, hasher: PasswordHasher, customer_id: str, principal: Principal, changes: CustomerChanges
+    uow: ClienteUnitOfWork,
+    hasher: PasswordHasher,
+    customer_id: str,
+    principal: Principal,
+    changes: CustomerChanges,
+    guard: PasswordGuard,
 ) -> Customer:
+    """The customer changes its e-mail or password only with its current password; staff
+    never set a password (they send a reset), and no e-mail of staff's can become a
+    customer's."""
     access.reach(principal, customer_id)
     access.write_fields(principal, {"credit_limit"} if changes.credit_limit is not None else set())
+    if changes.password is not None and principal.is_staff:
+        raise Forbidden("STAFF_CANNOT_SET_PASSWORD", "staff send the customer a password reset instead")
+    confirming = not principal.is_staff and (changes.email is not None or changes.password is not None)
+    if confirming and changes.current_password is None:
+        raise Unprocessable("CURRENT_PASSWORD_REQUIRED", "send current_password to change email or password")
+    with uow:
+        found = uow.customers.get(customer_id)
+        if found is not None and changes.email is not None and uow.staff.by_email(changes.email) is not None:
+            raise Conflict(*_UNIQUE_CONSTRAINTS["customers_email_index_key"])
+    if found is None:
+        raise _not_found()
+    if not found.is_active:
+        raise Conflict("CUSTOMER_ANONYMISED", "this customer's personal data was erased")
+    if confirming:
+        assert changes.current_password is not None
+        outcome = guard(found.email)
+        right = hasher.verify(found.password_hash, changes.current_password)
+        outcome(right)
+        if not right:
+            raise Forbidden("WRONG_PASSWORD", "the current password is not right")
+    new_hash = hasher.hash(changes.password) if changes.password is not None else None  # not under the row lock
     with uow:
         customer = uow.customers.get_for_update(customer_id)
         if customer is None:
@@ -125,8 +162,8 @@ def update_customer(
         for field in ("name", "email", "phone"):
             if (value := getattr(changes, field)) is not None:
                 setattr(customer, field, value)
-        if changes.password is not None:
-            customer.password_hash = hasher.hash(changes.password)
+        if new_hash is not None:
+            customer.password_hash = new_hash
         if changes.credit_limit is not None:
             try:
                 customer.set_credit_limit(changes.credit_limit)
@@ -218,6 +255,8 @@ def ensure_staff(uow: ClienteUnitOfWork, hasher: PasswordHasher, email: str, pas
     """The staff account of STAFF_EMAIL / STAFF_PASSWORD exists with that password."""
     email = email.strip().lower()
     with uow:
+        if uow.customers.by_email(email) is not None:  # whoever holds it would sign in as staff's twin
+            raise RuntimeError("STAFF_EMAIL is a customer's e-mail: give staff another one")
         member = uow.staff.by_email(email)
         if member is None:
             uow.staff.add(StaffMember(str(uuid.uuid4()), email, hasher.hash(password)))

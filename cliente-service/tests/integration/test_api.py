@@ -124,6 +124,7 @@ def test_a_customer_changes_its_contact_data_and_password(client: Client) -> Non
             "email": "New.Address@Example.com",
             "phone": "21 99876-5432",
             "password": "another-passphrase",
+            "current_password": "a-long-passphrase",
         },
         headers=headers,
     )
@@ -182,7 +183,8 @@ def test_staff_sets_the_credit_limit_but_never_below_what_is_used(client: Client
 def test_a_changed_email_must_stay_unique(client: Client) -> None:
     first, _ = client.register()
     second, headers = client.register()
-    response = client.http.patch(f"/customers/{second['id']}", json={"email": first["email"]}, headers=headers)
+    body = {"email": first["email"], "current_password": "a-long-passphrase"}
+    response = client.http.patch(f"/customers/{second['id']}", json=body, headers=headers)
     assert code_of(response) == (409, "EMAIL_ALREADY_REGISTERED")
 
 

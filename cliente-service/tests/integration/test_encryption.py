@@ -68,7 +68,8 @@ def test_an_email_change_moves_its_blind_index(client: Client) -> None:
     body = client.body()
     customer = client.http.post("/customers", json=body).json()
     me = client.login(body["email"], body["password"])
-    changed = client.http.patch(f"/customers/{customer['id']}", json={"email": "novo.endereco@example.com"}, headers=me)
+    change = {"email": "novo.endereco@example.com", "current_password": body["password"]}
+    changed = client.http.patch(f"/customers/{customer['id']}", json=change, headers=me)
     assert changed.status_code == 200, changed.text
     client.login("novo.endereco@example.com", body["password"])
     old = client.http.post("/auth/token", data={"username": body["email"], "password": body["password"]})
