@@ -16,6 +16,8 @@ import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from mercado_shared.sessions import Revocations
+
 ALGORITHM = "ES256"
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "role"]
 
@@ -29,6 +31,7 @@ class Role(StrEnum):
 class Principal:
     subject: str
     role: Role
+    session_version: int = 0  # the account's session version its token was issued at (mercado_shared.sessions)
 
     @property
     def is_staff(self) -> bool:
@@ -91,7 +94,10 @@ class TokenVerifier:
                 issuer=self.issuer,
                 options={"require": REQUIRED_CLAIMS},
             )
-            return Principal(subject=str(claims["sub"]), role=Role(claims["role"]))
+            version = claims.get("ver", 0)  # tokens from before session versions: 0
+            if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+                raise InvalidToken("the session version is not a whole number")
+            return Principal(subject=str(claims["sub"]), role=Role(claims["role"]), session_version=version)
         except (jwt.PyJWTError, ValueError) as exc:
             raise InvalidToken(str(exc)) from None
 
@@ -115,7 +121,7 @@ def current_principal(
         raise _unauthorized("a bearer token is required")
     verifier: TokenVerifier = request.app.state.token_verifier
     try:
-        return verifier.verify(credentials.credentials)
+        principal = verifier.verify(credentials.credentials)
     except InvalidToken:
         raise _unauthorized("the token is invalid or expired") from None
     except KeysUnavailable:
@@ -124,6 +130,10 @@ def current_principal(
             detail={"code": "SERVICE_UNAVAILABLE", "message": "cannot check tokens right now; retry"},
             headers={"Retry-After": "2"},
         ) from None
+    revocations: Revocations = request.app.state.revocations
+    if revocations.ended(principal.subject, principal.session_version):
+        raise _unauthorized("this session was ended (a new password, an erasure or staff's action); sign in again")
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]

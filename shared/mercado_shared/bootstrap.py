@@ -7,9 +7,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from mercado_shared import cloud_access, tracing
+from mercado_shared import cloud_access, sessions, tracing
 from mercado_shared.auth import JwksKeySource, KeySource, TokenVerifier
-from mercado_shared.contracts import Message
+from mercado_shared.contracts import Message, SessionsRevoked
 from mercado_shared.db import create_engine, session_factory
 from mercado_shared.messaging.bus import Handler, MessageBus
 from mercado_shared.messaging.outbox import OutboxRelay
@@ -23,7 +23,9 @@ from mercado_shared.platform_auth import (
     SharedSecret,
     google_id_token,
 )
+from mercado_shared.sessions import Revocations
 from mercado_shared.settings import ServiceSettings
+from mercado_shared.topology import load_topology
 from mercado_shared.web import Runtime
 
 U = TypeVar("U", bound=SqlUnitOfWork)
@@ -63,6 +65,9 @@ def build_runtime(
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
     )
+    revocations = Revocations(engine, tables.revocations)
+    if SessionsRevoked.TYPE in load_topology().topics_consumed_by(service):
+        handlers = {**handlers, SessionsRevoked: _recorder(revocations)}
     bus: MessageBus[Any] = MessageBus(service, uow_factory, handlers)
     push_authenticator: CallerAuthenticator
     internal_authenticator: CallerAuthenticator
@@ -87,5 +92,15 @@ def build_runtime(
         push_authenticator=push_authenticator,
         internal_authenticator=internal_authenticator,
         id_tokens=id_tokens,
+        revocations=revocations,
         settings=settings,
     )
+
+
+def _recorder(revocations: Revocations) -> Handler[Any]:
+    """Every service but the one that revokes learns of a revocation from its event."""
+
+    def record(event: SessionsRevoked, uow: SqlUnitOfWork) -> None:
+        sessions.record(uow.session, revocations.table, event.subject, event.version)
+
+    return record

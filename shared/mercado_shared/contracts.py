@@ -244,3 +244,13 @@ class PaymentProcessed(Event):
 class PaymentRefunded(Event):
     payment_id: str | None = None
     refunded: Amount = Decimal("0")
+
+
+# --------------------------------------------------------------------------- identity
+@message("events.identity.sessions_revoked")
+class SessionsRevoked(Event):
+    """Tokens of ``subject`` issued before ``version`` are no longer accepted anywhere
+    (mercado_shared.sessions). ``transaction_id`` is the revocation's own id."""
+
+    subject: str = Field(min_length=1, max_length=100)
+    version: int = Field(ge=1)

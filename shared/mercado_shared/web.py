@@ -39,6 +39,7 @@ from mercado_shared.messaging.publisher import Publisher
 from mercado_shared.messaging.push import push_router
 from mercado_shared.platform_auth import CallerAuthenticator, IdTokens
 from mercado_shared.server import SHUTDOWN, Deadline
+from mercado_shared.sessions import Revocations
 from mercado_shared.settings import ServiceSettings
 from mercado_shared.topology import load_topology
 
@@ -61,6 +62,7 @@ class Runtime:
     push_authenticator: CallerAuthenticator
     internal_authenticator: CallerAuthenticator
     id_tokens: IdTokens
+    revocations: Revocations
     settings: ServiceSettings
     on_startup: list[Callable[[], None]] = field(default_factory=list)
     # Each gets the shutdown's deadline (mercado_shared.server): it must be done by then.
@@ -216,6 +218,7 @@ def create_service_app(
     )
     app.state.runtime = runtime
     app.state.token_verifier = runtime.token_verifier
+    app.state.revocations = runtime.revocations
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_exception_handler(BusinessError, business_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)

@@ -85,6 +85,7 @@ customers = sa.Table(
     sa.Column("used_credit", MONEY, nullable=False),
     sa.Column("opening_balance", MONEY, nullable=False, server_default="0"),
     sa.Column("status", str_enum(CustomerStatus), nullable=False),
+    sa.Column("session_version", sa.Integer, nullable=False, server_default="1"),
     *timestamp_columns(),
     sa.CheckConstraint("account_balance >= 0", name="ck_customers_balance_not_negative"),
     sa.CheckConstraint("credit_limit >= 0", name="ck_customers_credit_limit_not_negative"),
@@ -111,6 +112,7 @@ staff = sa.Table(
     sa.Column("id", sa.Uuid(as_uuid=False), primary_key=True),
     sa.Column("email", sa.Text, nullable=False, unique=True),
     sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("session_version", sa.Integer, nullable=False, server_default="1"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
 

@@ -65,11 +65,13 @@ class TokenIssuer:
         self.audience = audience
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, subject: str, role: Role) -> str:
+    def issue(self, subject: str, role: Role, session_version: int) -> str:
+        """``session_version``: the account's now (claim ``ver``; mercado_shared.sessions)."""
         now = int(time.time())
         claims = {
             "sub": subject,
             "role": role.value,
+            "ver": session_version,
             "iss": self.issuer,
             "aud": self.audience,
             "iat": now,

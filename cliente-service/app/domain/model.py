@@ -71,6 +71,7 @@ class Customer:
     used_credit: Decimal = ZERO
     status: CustomerStatus = CustomerStatus.ACTIVE
     opening_balance: Decimal = ZERO  # the balance given at registration: what holds are checked against
+    session_version: int = 1  # tokens issued at an older version are refused (mercado_shared.sessions)
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -137,4 +138,5 @@ class StaffMember:
     id: str
     email: str
     password_hash: str
+    session_version: int = 1
     created_at: datetime | None = None

@@ -69,7 +69,8 @@ def login(
             detail=error_body("INVALID_CREDENTIALS", "wrong email or password")["detail"],
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return TokenResponse(access_token=issuer.issue(principal.subject, principal.role), expires_in=issuer.ttl_seconds)
+    token = issuer.issue(principal.subject, principal.role, principal.session_version)
+    return TokenResponse(access_token=token, expires_in=issuer.ttl_seconds)
 
 
 _JWKS_EXAMPLE = {

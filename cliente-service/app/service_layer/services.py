@@ -164,6 +164,11 @@ def update_customer(
                 setattr(customer, field, value)
         if new_hash is not None:
             customer.password_hash = new_hash
+        identity_by_staff = principal.is_staff and any(
+            getattr(changes, field) is not None for field in ("name", "email", "phone")
+        )
+        if new_hash is not None or identity_by_staff:
+            _end_sessions(uow, customer)  # a new password, or staff acting on who the customer is
         if changes.credit_limit is not None:
             try:
                 customer.set_credit_limit(changes.credit_limit)
@@ -219,6 +224,7 @@ def anonymise_customer(
             customer.anonymise(uow.holds.open_count(customer_id))
         except PurchaseInProgress:
             raise Conflict("PURCHASE_IN_PROGRESS", "a purchase is in progress; try again when it ends") from None
+        _end_sessions(uow, customer)
         uow.commit()
 
 
@@ -238,7 +244,13 @@ def authenticate(uow: ClienteUnitOfWork, hasher: PasswordHasher, email: str, pas
     if hasher.needs_rehash(account.password_hash):
         # The repositories are the open unit of work's, so they are looked up inside it.
         _rehash(uow, hasher, lambda: (uow.customers if is_customer else uow.staff).get(account.id), password)
-    return Principal(account.id, Role.CUSTOMER if is_customer else Role.STAFF)
+    return Principal(account.id, Role.CUSTOMER if is_customer else Role.STAFF, account.session_version)
+
+
+def _end_sessions(uow: ClienteUnitOfWork, account: Customer | StaffMember) -> None:
+    """Every token the account holds stops working: here at commit, elsewhere at the event."""
+    account.session_version += 1
+    uow.end_sessions(account.id, account.session_version)
 
 
 def _rehash(uow: ClienteUnitOfWork, hasher: PasswordHasher, find: Callable[[], Any], password: str) -> None:
@@ -262,6 +274,7 @@ def ensure_staff(uow: ClienteUnitOfWork, hasher: PasswordHasher, email: str, pas
             uow.staff.add(StaffMember(str(uuid.uuid4()), email, hasher.hash(password)))
         elif not hasher.verify(member.password_hash, password):
             member.password_hash = hasher.hash(password)
+            _end_sessions(uow, member)  # STAFF_PASSWORD changed: the old one's sessions end
         else:
             return
         with contextlib.suppress(IntegrityError):  # another instance created it at the same moment

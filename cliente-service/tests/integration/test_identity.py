@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
+from mercado_shared.contracts import SessionsRevoked
+from mercado_shared.testing.helpers import TopicTap, eventually
 from tests.conftest import STAFF, Client
 
 RIGHT = "a-long-passphrase"
@@ -32,7 +35,54 @@ def test_email_and_password_change_only_with_the_current_password(client: Client
     client.login(customer["email"], RIGHT)  # the password did not change either
     right = client.http.patch(path, json={**change, "current_password": RIGHT}, headers=me)
     assert right.status_code == 200, right.text
+    me = client.login(right.json()["email"], change.get("password", RIGHT))  # a new password ends sessions
     assert client.http.patch(path, json={"name": "Maria S.", "phone": "21 99876-5432"}, headers=me).status_code == 200
+
+
+# ------------------------------------------------------------------ sessions ended
+def test_a_new_password_ends_every_session_and_the_next_sign_in_starts_one(client: Client) -> None:
+    customer, first = client.register()
+    second = client.login(customer["email"], RIGHT)  # another device
+    path = f"/customers/{customer['id']}"
+    changed = client.http.patch(path, json={"password": "a-brand-new-one", "current_password": RIGHT}, headers=first)
+    assert changed.status_code == 200
+    for old in (first, second):
+        ended = client.http.get("/customers/me", headers=old)
+        assert ended.status_code == 401 and "sign in again" in ended.json()["detail"]["message"]
+    fresh = client.login(customer["email"], "a-brand-new-one")
+    assert client.http.get("/customers/me", headers=fresh).status_code == 200
+
+
+def test_staff_acting_on_who_a_customer_is_ends_its_sessions_a_credit_limit_does_not(client: Client) -> None:
+    customer, me = client.register()
+    staff = client.staff()
+    path = f"/customers/{customer['id']}"
+    assert client.http.patch(path, json={"credit_limit": 500}, headers=staff).status_code == 200
+    assert client.http.get("/customers/me", headers=me).status_code == 200
+    assert client.http.patch(path, json={"name": "Maria (corrigido)"}, headers=me).status_code == 200
+    assert client.http.get("/customers/me", headers=me).status_code == 200  # its own edit ends nothing
+    assert client.http.patch(path, json={"phone": "21 99876-5432"}, headers=staff).status_code == 200
+    assert client.http.get("/customers/me", headers=me).status_code == 401
+    assert client.http.get("/customers", headers=staff).status_code == 200  # staff's own session goes on
+
+
+def test_the_session_version_travels_in_the_token_and_is_told_to_the_other_services(
+    client: Client, project_id: str
+) -> None:
+    tap = TopicTap(project_id, SessionsRevoked.TYPE)
+    try:
+        customer, me = client.register()
+        before = jwt.decode(me["Authorization"].split()[1], options={"verify_signature": False})
+        change = {"password": "a-brand-new-one", "current_password": RIGHT}
+        assert client.http.patch(f"/customers/{customer['id']}", json=change, headers=me).status_code == 200
+        fresh = client.login(customer["email"], "a-brand-new-one")
+        after = jwt.decode(fresh["Authorization"].split()[1], options={"verify_signature": False})
+        assert after["ver"] == before["ver"] + 1
+        [event] = [e.open() for e in eventually(lambda: tap.expect(1))]
+        assert isinstance(event, SessionsRevoked)
+        assert (event.subject, event.version) == (customer["id"], after["ver"])
+    finally:
+        tap.close()
 
 
 def test_wrong_current_passwords_are_failed_sign_ins(client: Client) -> None:

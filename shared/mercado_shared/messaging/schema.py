@@ -1,4 +1,5 @@
-"""The outbox and inbox tables every service's database holds.
+"""The outbox and inbox tables every service's database holds (and the session revocations
+every service checks tokens against: mercado_shared.sessions).
 
 ``messaging_tables`` adds them to a service's SQLAlchemy metadata; ``create_messaging_tables``
 is what each service's first Alembic migration calls, so the DDL is written once.
@@ -13,11 +14,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from mercado_shared.sessions import revocations_table
+
 
 @dataclass(frozen=True)
 class MessagingTables:
     outbox: sa.Table
     inbox: sa.Table
+    revocations: sa.Table
 
     # Every message handled runs these two statements. Built once and executed with fresh
     # parameters, they skip SQLAlchemy's construction and cache-key work (~80 µs each).
@@ -66,7 +70,7 @@ def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
     outbox = sa.Table("outbox", metadata, *_outbox_columns(), _lease_column())
     sa.Index(UNPUBLISHED_INDEX, outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
     inbox = sa.Table("inbox", metadata, *_inbox_columns())
-    return MessagingTables(outbox=outbox, inbox=inbox)
+    return MessagingTables(outbox=outbox, inbox=inbox, revocations=revocations_table(metadata))
 
 
 def create_messaging_tables(op: Any) -> None:

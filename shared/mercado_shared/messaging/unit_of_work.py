@@ -6,13 +6,15 @@ transaction and then publishes the outbox rows it wrote.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.orm import Session
 
-from mercado_shared.contracts import Envelope, Message
+from mercado_shared import sessions
+from mercado_shared.contracts import Envelope, Message, SessionsRevoked
 from mercado_shared.messaging.outbox import Outbox, OutboxRelay, OutboxRow
 from mercado_shared.messaging.schema import MessagingTables
 
@@ -56,6 +58,12 @@ class SqlUnitOfWork:
         envelope = Envelope.wrap(message, causation_id=causation_id)
         self._written.append(self._outbox.add(envelope))
         return envelope
+
+    def end_sessions(self, subject: str, version: int) -> None:
+        """From this transaction's commit, tokens of ``subject`` older than ``version`` are
+        refused here, and by every other service once the event reaches it."""
+        sessions.record(self.session, self._tables.revocations, subject, version)
+        self.emit(SessionsRevoked(transaction_id=str(uuid.uuid4()), subject=subject, version=version))
 
     def claim(self, envelope: Envelope) -> bool:
         """Record the message id in the inbox; False if it was already handled.

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from mercado_shared.contracts import REGISTRY, Envelope, PaymentType, ReserveCredit
+from mercado_shared.contracts import REGISTRY, Envelope, PaymentType, ReserveCredit, SessionsRevoked
 from mercado_shared.messaging.push import Rejected, decode
 from mercado_shared.topology import load_topology
 
@@ -15,8 +15,11 @@ def test_every_message_type_has_a_topic_and_every_topic_a_message_type() -> None
 
 def test_commands_go_to_one_participant_and_events_to_the_orchestrator() -> None:
     topology = load_topology()
+    everyone_else = ("veiculo-service", "pagamento-service", "orquestrador")
     for topic, spec in topology.topics.items():
-        if topic.startswith("events."):
+        if topic == SessionsRevoked.TYPE:  # every service but cliente checks tokens against it
+            assert (spec.producer, spec.consumers) == ("cliente-service", everyone_else)
+        elif topic.startswith("events."):
             assert spec.consumers == ("orquestrador",), topic
         else:
             assert len(spec.consumers) == 1 and spec.consumers[0] != "orquestrador", topic
