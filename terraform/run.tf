@@ -40,6 +40,13 @@ locals {
     "cliente-service" = {
       KMS_KEY_NAME             = google_kms_crypto_key.data_keys.id
       ORQUESTRADOR_SERVICE_URL = local.urls["orquestrador"]
+      SMTP_HOST                = var.smtp_host
+      SMTP_PORT                = tostring(var.smtp_port)
+      SMTP_SECURITY            = var.smtp_security
+      SMTP_USERNAME            = var.smtp_username
+      MAIL_FROM                = var.mail_from != "" ? var.mail_from : "Mercado Veículo <nao-responda@${var.domain}>"
+      # The frontend's page for a new password, on its first origin.
+      PASSWORD_RESET_URL = "${local.origins[0]}/redefinir-senha?token={token}"
     }
     "orquestrador" = {
       CLIENTE_SERVICE_URL = local.urls["cliente-service"]

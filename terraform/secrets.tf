@@ -36,6 +36,8 @@ locals {
       "jwt-private-key"    = tls_private_key.jwt.private_key_pem_pkcs8
       "staff-password"     = random_password.staff.result
       "psp-webhook-secret" = random_password.psp_webhook.result
+      # Given by the mail provider (var.smtp_password); a placeholder until then.
+      "smtp-password" = var.smtp_password != "" ? var.smtp_password : "not-configured"
       # The sidecar's RunMonitoring configuration
       # (https://cloud.google.com/stackdriver/docs/managed-prometheus/cloudrun-sidecar).
       "metrics-scrape-config" = yamlencode({

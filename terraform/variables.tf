@@ -112,3 +112,48 @@ variable "github_repo" {
   type        = string
   default     = "mercado-veiculo"
 }
+
+# E-mail (password resets) goes through an SMTP relay over TLS. Cloud Run blocks outbound
+# port 25 but not 587 or 465 (https://cloud.google.com/run/docs/configuring/networking-best-practices,
+# "Sending email"); Google suggests a third-party relay such as SendGrid, Mailgun or Mailjet.
+variable "smtp_host" {
+  description = "The SMTP relay (its TLS certificate is checked)."
+  type        = string
+  default     = "smtp.sendgrid.net"
+}
+
+variable "smtp_port" {
+  description = "587 with STARTTLS, or 465 with implicit TLS (smtp_security)."
+  type        = number
+  default     = 587
+}
+
+variable "smtp_security" {
+  description = "starttls or tls; production refuses plain SMTP."
+  type        = string
+  default     = "starttls"
+
+  validation {
+    condition     = contains(["starttls", "tls"], var.smtp_security)
+    error_message = "smtp_security is starttls or tls."
+  }
+}
+
+variable "smtp_username" {
+  description = "The relay's user (SendGrid: apikey)."
+  type        = string
+  default     = "apikey"
+}
+
+variable "smtp_password" {
+  description = "The relay's password or API key (TF_VAR_smtp_password). Until it is set, reset mail is retried and then dropped, and cliente-service logs each failure."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "mail_from" {
+  description = "The From of the mail the customers get. Empty: Mercado Veículo <nao-responda@<domain>>."
+  type        = string
+  default     = ""
+}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from app.adapters import orm
 from app.adapters.keys import kek_from_settings, vault_for
+from app.adapters.mail import MailSender, SmtpMailer
 from app.adapters.passwords import Argon2PasswordHasher
 from app.adapters.purchases import PurchasesInProgress
 from app.adapters.signin_limits import SignInLimits
@@ -17,15 +20,19 @@ from app.service_layer.handlers import HANDLERS
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared.auth import StaticKeySource
 from mercado_shared.bootstrap import build_runtime
+from mercado_shared.clock import Clock, utcnow
 from mercado_shared.logs import configure_logging
 from mercado_shared.messaging.publisher import Publisher
+from mercado_shared.periodic import Periodic
 from mercado_shared.ratelimit import RateLimiter
 from mercado_shared.web import create_service_app
 
 SERVICE = "cliente-service"
 
 
-def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | None = None) -> FastAPI:
+def bootstrap(
+    settings: ClienteSettings | None = None, publisher: Publisher | None = None, clock: Clock = utcnow
+) -> FastAPI:
     settings = settings or ClienteSettings()
     configure_logging(SERVICE, settings.log_level, settings.pubsub_project_id)
     orm.start_mappers()
@@ -73,10 +80,27 @@ def bootstrap(settings: ClienteSettings | None = None, publisher: Publisher | No
             runtime.engine, settings.login_failures_per_address, settings.login_failures_per_address_window_seconds
         ),
         registrations=RateLimiter(runtime.engine, settings.registrations_per_address, 60),
+        resets=RateLimiter(runtime.engine, settings.password_resets_per_account, 3600),
         conflicts=RateLimiter(
             runtime.engine, settings.registration_conflicts_per_address, settings.registration_conflicts_window_seconds
         ),
     )
     app.state.forwarded_for_hops = settings.forwarded_for_hops
+    app.state.clock = clock
+    app.state.reset_policy = services.ResetPolicy(
+        timedelta(seconds=settings.password_reset_ttl_seconds), settings.password_reset_url
+    )
+    mailer = SmtpMailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.mail_from,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        timeout=settings.smtp_timeout_seconds,
+    )
+    mail = Periodic("mail-sender", 1.0, MailSender(runtime.engine, mailer, clock))
+    runtime.on_startup.append(mail.start)
+    runtime.on_shutdown.append(lambda deadline: mail.stop(deadline.remaining()))
     app.state.token_issuer = issuer
     return app

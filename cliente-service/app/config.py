@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, model_validator
 
 from mercado_shared.settings import Environment, ServiceSettings
@@ -45,6 +47,19 @@ class ClienteSettings(ServiceSettings):
     kms_key_name: str | None = None
     data_kek: SecretStr | None = None
     data_kek_file: str | None = None
+    # E-mail (password resets), through an SMTP relay: locally the mail catcher `make run`
+    # starts; in production a provider's relay over TLS (docs/operations.md).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=8025, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=10, gt=0)
+    mail_from: str = "Mercado Veículo <nao-responda@mercadoveiculo.local>"
+    # The frontend's page that asks for the new password; {token} is replaced.
+    password_reset_url: str = "http://localhost:5173/redefinir-senha?token={token}"  # noqa: S105 (a URL)
+    password_reset_ttl_seconds: int = Field(default=1800, ge=60, le=86400)
+    password_resets_per_account: int = Field(default=3, ge=1)  # reset mails per account per hour
 
     @model_validator(mode="after")
     def _one_key_encryption_key(self) -> ClienteSettings:
@@ -53,6 +68,17 @@ class ClienteSettings(ServiceSettings):
             raise ValueError("set exactly one of KMS_KEY_NAME, DATA_KEK or DATA_KEK_FILE")
         if self.environment is Environment.PRODUCTION and not self.kms_key_name:
             raise ValueError("production keeps its key-encryption key in Cloud KMS: set KMS_KEY_NAME")
+        return self
+
+    @model_validator(mode="after")
+    def _reset_links_and_mail(self) -> ClienteSettings:
+        if "{token}" not in self.password_reset_url:
+            raise ValueError("PASSWORD_RESET_URL must contain {token}")
+        if self.environment is Environment.PRODUCTION:
+            if not self.password_reset_url.startswith("https://"):
+                raise ValueError("PASSWORD_RESET_URL must be https in production")
+            if self.smtp_security == "none":
+                raise ValueError("production sends mail over TLS: SMTP_SECURITY=starttls or tls")
         return self
 
     @model_validator(mode="after")

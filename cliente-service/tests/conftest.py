@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
+from mercado_shared.devstack import free_port
+from mercado_shared.mailcatcher import MailCatcher
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 STAFF = ("staff@test.local", "staff-test-password")
@@ -33,9 +35,20 @@ def cpf() -> str:
     return make_cpf(random.Random())
 
 
+@pytest.fixture(scope="session")
+def mail() -> Iterator[MailCatcher]:
+    """A real SMTP server the service sends to; each test reads the mail of its own customers."""
+    with MailCatcher(free_port()) as catcher:
+        yield catcher
+
+
 @pytest.fixture
-def settings(migrated_database: Callable[[Path], str], emulator_host: str, project_id: str) -> ClienteSettings:
+def settings(
+    migrated_database: Callable[[Path], str], emulator_host: str, project_id: str, mail: MailCatcher
+) -> ClienteSettings:
     return ClienteSettings(
+        smtp_host=mail.host,
+        smtp_port=mail.port,
         environment="test",
         database_url=migrated_database(SERVICE_DIR),
         pubsub_project_id=project_id,

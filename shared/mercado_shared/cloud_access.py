@@ -82,6 +82,7 @@ ACCESS: dict[str, ServiceAccess] = {
             **_database("cliente-service"),
             "JWT_PRIVATE_KEY": "jwt-private-key",
             "STAFF_PASSWORD": "staff-password",
+            "SMTP_PASSWORD": "smtp-password",
         },
         kms_keys=("personal-data-keys",),
         calls=("orquestrador",),  # before an erasure: is a purchase in progress?

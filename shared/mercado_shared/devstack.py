@@ -40,6 +40,7 @@ from typing import IO, Any, Self
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from mercado_shared.mailcatcher import MailCatcher
 from mercado_shared.topology import SubscriptionPolicy, Topology, load_topology
 
 log = logging.getLogger("devstack")
@@ -455,6 +456,7 @@ class StackConfig:
     env: dict[str, str] = field(default_factory=dict)
     log_file: IO[Any] | None = None  # None: inherit the terminal
     subscription_policy: SubscriptionPolicy | None = None  # tests only: faster retries
+    smtp_port: int | None = None  # the mail catcher's; None: any free port
 
 
 class LocalStack:
@@ -467,6 +469,8 @@ class LocalStack:
         self.database_urls: dict[str, str] = {}
         self.admin_url = ""
         self.platform_secret = config.env.get("PLATFORM_SECRET") or secrets.token_urlsafe(32)
+        # What the services e-mail (password resets) lands here, over real SMTP.
+        self.mail = MailCatcher(config.smtp_port or free_port(), config.run_dir / "mail")
 
     def url(self, service: str) -> str:
         return self.service(service).url
@@ -493,6 +497,8 @@ class LocalStack:
             log.info("starting the Pub/Sub emulator on %s", self.emulator.host)
             with open(c.run_dir / "pubsub-emulator.log", "ab") as emulator_log:
                 self.emulator.start(emulator_log)
+        self.mail.start()
+        log.info("catching mail on smtp://%s:%s (kept in %s)", self.mail.host, self.mail.port, c.run_dir / "mail")
         names = {s.name: c.database_prefix + s.database for s in SERVICES}
         urls = create_databases(self.admin_url, list(names.values()))
         self.database_urls = {svc: urls[db] for svc, db in names.items()}
@@ -518,6 +524,8 @@ class LocalStack:
             "PAGAMENTO_SERVICE_URL": self.url("pagamento-service"),
             "JWT_PRIVATE_KEY_FILE": str(key_file),
             "DATA_KEK_FILE": str(self._data_kek_file()),
+            "SMTP_HOST": self.mail.host,
+            "SMTP_PORT": str(self.mail.port),
             **c.env,
         }
         for proc in self.services:
@@ -556,6 +564,7 @@ class LocalStack:
         for proc in reversed(self.services):
             proc.stop()
         self.emulator.stop()
+        self.mail.stop()
         if self.postgres is not None:
             self.postgres.stop()
 

@@ -3,6 +3,8 @@ makes the customer's older tokens useless everywhere, within one broker hop."""
 
 from __future__ import annotations
 
+import re
+
 from mercado_shared.testing.helpers import eventually
 from tests.e2e.conftest import Api
 
@@ -54,3 +56,19 @@ def test_an_erasure_ends_the_customers_sessions_in_every_service(api: Api) -> No
     erased = api.client.delete(api.url("cliente-service", f"/customers/{customer['id']}"), headers=me)
     assert erased.status_code == 204, erased.text
     ended_everywhere(api, me)
+
+
+def test_a_password_reset_by_email_ends_the_old_sessions_in_every_service(api: Api) -> None:
+    customer, old = api.new_customer(balance=0)
+    asked = api.client.post(api.url("cliente-service", "/auth/password-resets"), json={"email": customer["email"]})
+    assert asked.status_code == 202
+    [mail] = api.stack.mail.wait_for(customer["email"])  # over SMTP, from the service's own sender
+    token = re.search(r"token=([A-Za-z0-9_-]+)", mail.get_content())
+    assert token is not None
+    reset = api.client.post(
+        api.url("cliente-service", "/auth/password-resets/confirm"),
+        json={"token": token.group(1), "password": "chosen-after-forgetting"},
+    )
+    assert reset.status_code == 204, reset.text
+    ended_everywhere(api, old)
+    api.login(customer["email"], "chosen-after-forgetting")

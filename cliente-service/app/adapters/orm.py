@@ -9,7 +9,15 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import registry
 
 from app.adapters.crypto import PersonalDataVault
-from app.domain.model import Customer, CustomerStatus, Hold, HoldStatus, StaffMember
+from app.domain.model import (
+    Customer,
+    CustomerStatus,
+    Hold,
+    HoldStatus,
+    OutgoingMail,
+    PasswordReset,
+    StaffMember,
+)
 from mercado_shared.contracts import PaymentType
 from mercado_shared.db import str_enum, timestamp_columns
 from mercado_shared.messaging.schema import messaging_tables
@@ -127,6 +135,32 @@ data_keys = sa.Table(
     sa.CheckConstraint("purpose IN ('field', 'index')", name="ck_data_keys_purpose"),
 )
 
+password_resets = sa.Table(
+    "password_resets",
+    metadata,
+    sa.Column("token_hash", sa.Text, primary_key=True),  # SHA-256 of the token, hex
+    sa.Column("customer_id", sa.Uuid(as_uuid=False), nullable=False, index=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+# Mail waiting for the relay: address and body (a reset link) encrypted like personal data.
+outgoing_mail = sa.Table(
+    "outgoing_mail",
+    metadata,
+    sa.Column("id", sa.Uuid(as_uuid=False), primary_key=True),
+    sa.Column("recipient", Encrypted("mail_recipient"), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", Encrypted("mail_body"), nullable=False),
+    sa.Column("not_after", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Index("ix_outgoing_mail_due", "next_attempt_at"),
+)
+
 messaging = messaging_tables(metadata)
 rate_limits = rate_limit_table(metadata)
 
@@ -146,3 +180,5 @@ def start_mappers() -> None:
     sa.event.listen(Customer, "before_update", _index_personal_data)
     mapper_registry.map_imperatively(Hold, holds, eager_defaults=True)
     mapper_registry.map_imperatively(StaffMember, staff, eager_defaults=True)
+    mapper_registry.map_imperatively(PasswordReset, password_resets, eager_defaults=True)
+    mapper_registry.map_imperatively(OutgoingMail, outgoing_mail, eager_defaults=True)

@@ -7,8 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.adapters.orm import customers, holds
-from app.domain.model import Customer, Hold, HoldStatus, StaffMember
+from app.adapters.orm import customers, holds, password_resets
+from app.domain.model import Customer, Hold, HoldStatus, OutgoingMail, PasswordReset, StaffMember
 from mercado_shared.ids import is_uuid
 
 
@@ -75,3 +75,30 @@ class StaffRepository:
 
     def get(self, staff_id: str) -> StaffMember | None:
         return self.session.get(StaffMember, staff_id)
+
+
+class PasswordResetRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, reset: PasswordReset) -> None:
+        self.session.add(reset)
+
+    def get_for_update(self, token_hash: str) -> PasswordReset | None:
+        return self.session.get(PasswordReset, token_hash, with_for_update=True)
+
+    def close_all(self, customer_id: str, at: datetime) -> None:
+        """Every reset still open for the customer is spent: one link sets one password."""
+        self.session.execute(
+            sa.update(password_resets)
+            .where(password_resets.c.customer_id == customer_id, password_resets.c.used_at.is_(None))
+            .values(used_at=at)
+        )
+
+
+class MailRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, mail: OutgoingMail) -> None:
+        self.session.add(mail)

@@ -6,6 +6,8 @@
 - Failed sign-ins from one address across accounts (one password tried on many):
   ``spraying``.
 - Registrations from one address: ``registrations``.
+- Reset mails per account (``resets``): nobody can fill a customer's inbox; the anonymous
+  request answers the same either way.
 - Registrations from one address answered 409 (that e-mail or CPF is a customer): ``conflicts``.
   The contract fixes those answers, so they are an oracle; this bounds how often one
   address may consult it (docs/security.md, account enumeration).
@@ -32,6 +34,7 @@ class SignInLimits:
     spraying: RateLimiter
     registrations: RateLimiter
     conflicts: RateLimiter
+    resets: RateLimiter  # reset mails per account
 
     def before_sign_in(self, account: str, address: str) -> Callable[[bool], None]:
         """Refuses with 429 (TOO_MANY_ATTEMPTS), or returns what to call with the outcome."""
@@ -65,6 +68,19 @@ class SignInLimits:
 
                 return outcome
         raise TooManyRequests("TOO_MANY_REQUESTS", "too many registrations from this address; wait", wait)
+
+    def before_reset_request(self, account: str, address: str) -> bool:
+        """Refuses with 429 per address; returns whether the account may get another reset
+        mail now (if not, the caller answers as if it had sent one)."""
+        wait = self.attempts.take(f"reset-from:{address}")
+        if wait is not None:
+            raise TooManyRequests("TOO_MANY_REQUESTS", "too many reset requests from this address; wait", wait)
+        return self.resets.take(f"reset:{account}") is None
+
+    def before_reset(self, address: str) -> None:
+        wait = self.attempts.take(f"reset-with-token-from:{address}")
+        if wait is not None:
+            raise TooManyRequests("TOO_MANY_REQUESTS", "too many resets from this address; wait", wait)
 
     @staticmethod
     def _give_back(reserved: list[tuple[RateLimiter, str]]) -> None:

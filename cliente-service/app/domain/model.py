@@ -140,3 +140,33 @@ class StaffMember:
     password_hash: str
     session_version: int = 1
     created_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class PasswordReset:
+    """A single-use right to set a customer's password, sent to its e-mail. Only the
+    token's SHA-256 is stored: a database reader cannot use a pending reset."""
+
+    token_hash: str
+    customer_id: str
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_at: datetime | None = None
+
+    def usable(self, now: datetime) -> bool:
+        return self.used_at is None and now < self.expires_at
+
+
+@dataclass(eq=False)
+class OutgoingMail:
+    """A message waiting for the SMTP relay; deleted once sent, or when it no longer matters."""
+
+    id: str
+    recipient: str
+    subject: str
+    body: str
+    not_after: datetime  # past this it is dropped unsent (a reset link that has expired)
+    next_attempt_at: datetime
+    attempts: int = 0
+    claimed_until: datetime | None = None
+    created_at: datetime | None = None

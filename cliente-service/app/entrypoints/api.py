@@ -17,6 +17,9 @@ from app.entrypoints.schemas import (
     CustomerPage,
     CustomerRead,
     CustomerUpdate,
+    PasswordReset,
+    PasswordResetAccepted,
+    PasswordResetRequest,
     TokenResponse,
 )
 from app.service_layer import access, services
@@ -71,6 +74,48 @@ def login(
         )
     token = issuer.issue(principal.subject, principal.role, principal.session_version)
     return TokenResponse(access_token=token, expires_in=issuer.ttl_seconds)
+
+
+def _reset_policy(request: Request) -> services.ResetPolicy:
+    policy: services.ResetPolicy = request.app.state.reset_policy
+    return policy
+
+
+def _address(request: Request) -> str:
+    """The caller's address as the load balancer saw it, as a blind index."""
+    address = client_address(request, request.app.state.forwarded_for_hops)
+    return str(request.app.state.vault.index(address, "address"))
+
+
+_RESET_ACCEPTED = PasswordResetAccepted(message="if this e-mail is a customer's, a reset link is on its way")
+
+
+@identity.post(
+    "/auth/password-resets",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Forgot the password: e-mail a reset link (the same answer whether or not the e-mail is known)",
+    response_model=PasswordResetAccepted,
+    responses=error_responses((429, "TOO_MANY_REQUESTS")),
+)
+def ask_password_reset(body: PasswordResetRequest, request: Request, uow: UowDep) -> PasswordResetAccepted:
+    limits: SignInLimits = request.app.state.signin_limits
+    email = _login_key(str(body.email))
+    allowed = limits.before_reset_request(request.app.state.vault.index(email, "login"), _address(request))
+    services.ask_password_reset(uow, _reset_policy(request), request.app.state.clock, email, allowed)
+    return _RESET_ACCEPTED
+
+
+@identity.post(
+    "/auth/password-resets/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Set a new password with the token of a reset link; every session of the account ends",
+    responses=error_responses((400, "INVALID_RESET_TOKEN"), (429, "TOO_MANY_REQUESTS"), (503, "SERVICE_BUSY")),
+)
+def reset_password(body: PasswordReset, request: Request, uow: UowDep, hasher: HasherDep) -> Response:
+    limits: SignInLimits = request.app.state.signin_limits
+    limits.before_reset(_address(request))
+    services.reset_password(uow, hasher, request.app.state.clock, body.token, body.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 _JWKS_EXAMPLE = {
@@ -216,6 +261,18 @@ def _sign_in_guard(request: Request) -> services.PasswordGuard:
 def _login_key(email: str) -> str:
     """One bucket per account however the e-mail is written ("Maria@…" is "maria@…")."""
     return email.strip().lower()
+
+
+@customers.post(
+    "/{customer_id}/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="E-mail the customer a password reset link (staff, who never set a password themselves)",
+    response_model=PasswordResetAccepted,
+    responses={**STAFF_ERRORS, **_NOT_FOUND, **error_responses((409, "CUSTOMER_ANONYMISED"))},
+)
+def send_password_reset(customer_id: str, _: StaffUser, request: Request, uow: UowDep) -> PasswordResetAccepted:
+    services.send_password_reset(uow, _reset_policy(request), request.app.state.clock, customer_id)
+    return PasswordResetAccepted(message="a reset link is on its way to the customer's e-mail")
 
 
 @customers.get(

@@ -276,3 +276,27 @@ class CustomerFunds(BaseModel):
     @classmethod
     def of(cls, c: Customer) -> CustomerFunds:
         return cls(account_balance=c.account_balance, available_credit=c.available_credit, status=c.status)
+
+
+class PasswordResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"email": "maria@example.com"}]})
+
+    email: EmailStr
+
+
+class PasswordResetAccepted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"message": "if this e-mail is a customer's, a reset link is on its way"}]}
+    )
+
+    message: str
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"token": "q3J0cZ...", "password": "a-new-long-passphrase"}]},
+    )
+
+    token: str = Field(min_length=1, max_length=128, description="from the reset link")
+    password: Password

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
-from app.domain.model import CreditLimitBelowUsed, Customer, Hold, PurchaseInProgress, StaffMember
+from app.domain.model import (
+    CreditLimitBelowUsed,
+    Customer,
+    Hold,
+    OutgoingMail,
+    PasswordReset,
+    PurchaseInProgress,
+    StaffMember,
+)
 from app.service_layer import access
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared.auth import Principal, Role
-from mercado_shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from mercado_shared.clock import Clock
+from mercado_shared.errors import BusinessError, Conflict, Forbidden, NotFound, Unprocessable
 
 
 class PasswordHasher(Protocol):
@@ -279,3 +290,93 @@ def ensure_staff(uow: ClienteUnitOfWork, hasher: PasswordHasher, email: str, pas
             return
         with contextlib.suppress(IntegrityError):  # another instance created it at the same moment
             uow.commit()
+
+
+# ------------------------------------------------------------------ password resets
+@dataclass(frozen=True)
+class ResetPolicy:
+    ttl: timedelta
+    url: str  # the frontend's page; "{token}" is replaced by the reset's token
+
+
+_RESET_SUBJECT = "Mercado Veículo: redefinição de senha"
+_RESET_BODY = """Olá,
+
+{why}
+
+Para escolher uma nova senha, abra este endereço em até {minutes} minutos:
+
+{link}
+
+O endereço serve uma só vez. Se você não pediu, ignore este e-mail: sua senha continua a
+mesma. Ao trocar a senha, todas as sessões abertas da sua conta são encerradas.
+
+Mercado Veículo
+"""
+_ASKED = "Recebemos um pedido para redefinir a senha da sua conta no Mercado Veículo."
+_SENT_BY_STAFF = "A equipe do Mercado Veículo enviou a você um endereço para redefinir a senha da sua conta."
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _invalid_reset() -> BusinessError:
+    return BusinessError("INVALID_RESET_TOKEN", "this reset link is unknown, used or expired; ask for another")
+
+
+def ask_password_reset(uow: ClienteUnitOfWork, policy: ResetPolicy, clock: Clock, email: str, allowed: bool) -> None:
+    """Anonymous: the same answer whether or not ``email`` is a customer's. ``allowed``:
+    whether this account may get another reset mail now (a per-account limit, so nobody
+    can fill a customer's inbox)."""
+    with uow:
+        customer = uow.customers.by_email(email)
+        if customer is None or not customer.is_active or not allowed:
+            return
+        _issue_reset(uow, customer, policy, clock(), _ASKED)
+        uow.commit()
+
+
+def send_password_reset(uow: ClienteUnitOfWork, policy: ResetPolicy, clock: Clock, customer_id: str) -> None:
+    """Staff: instead of setting a password, send the customer a reset."""
+    with uow:
+        customer = uow.customers.get(customer_id)
+        if customer is None:
+            raise _not_found()
+        if not customer.is_active:
+            raise Conflict("CUSTOMER_ANONYMISED", "this customer's personal data was erased")
+        _issue_reset(uow, customer, policy, clock(), _SENT_BY_STAFF)
+        uow.commit()
+
+
+def _issue_reset(uow: ClienteUnitOfWork, customer: Customer, policy: ResetPolicy, now: datetime, why: str) -> None:
+    token = secrets.token_urlsafe(32)
+    expires = now + policy.ttl
+    uow.resets.add(PasswordReset(_token_hash(token), customer.id, expires))
+    body = _RESET_BODY.format(
+        why=why, minutes=int(policy.ttl.total_seconds() // 60), link=policy.url.replace("{token}", token)
+    )
+    uow.mail.add(OutgoingMail(str(uuid.uuid4()), customer.email, _RESET_SUBJECT, body, expires, now))
+
+
+def reset_password(uow: ClienteUnitOfWork, hasher: PasswordHasher, clock: Clock, token: str, password: str) -> None:
+    """Set the password a reset was sent for: once, before it expires; every other reset
+    of the account is spent and every session of the account ends."""
+    token_hash = _token_hash(token)
+    with uow:  # a cheap look first: an unknown token costs no password hash
+        found = uow.resets.get_for_update(token_hash)
+        if found is None or not found.usable(clock()):
+            raise _invalid_reset()
+    new_hash = hasher.hash(password)
+    with uow:
+        reset = uow.resets.get_for_update(token_hash)
+        now = clock()
+        if reset is None or not reset.usable(now):
+            raise _invalid_reset()
+        customer = uow.customers.get_for_update(reset.customer_id)
+        if customer is None or not customer.is_active:
+            raise _invalid_reset()
+        customer.password_hash = new_hash
+        uow.resets.close_all(customer.id, now)
+        _end_sessions(uow, customer)
+        uow.commit()

@@ -1,0 +1,125 @@
+"""Sending e-mail: the queue in the database, and its delivery to an SMTP relay.
+
+A message is written to ``outgoing_mail`` in the transaction that decided it (a password
+reset and its mail commit together), and a background sender delivers it: each round it
+claims due rows with a short lease (no lock or connection held while SMTP answers), sends
+them, deletes each one sent, and puts a failed one off with a doubling delay. A message
+past its ``not_after`` is dropped unsent. Delivery is at least once: an instance that
+stops between the relay's answer and the delete sends that one again.
+
+Python's own smtplib speaks SMTP, STARTTLS (RFC 3207) and implicit TLS (RFC 8314).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from app.adapters.orm import outgoing_mail
+from mercado_shared.clock import Clock
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=60)
+BATCH = 20
+
+
+class SmtpMailer:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        *,
+        security: Literal["none", "starttls", "tls"] = "none",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.host, self.port, self.sender = host, port, sender
+        self.security, self.username, self.password, self.timeout = security, username, password, timeout
+
+    def send(self, recipient: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = recipient
+        message["Subject"] = subject
+        message["Message-ID"] = make_msgid(domain="mercadoveiculo")
+        message.set_content(body)
+        context = ssl.create_default_context()
+        if self.security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with smtp:
+            if self.security == "starttls":
+                smtp.starttls(context=context)
+            if self.username and self.password:
+                smtp.login(self.username, self.password)
+            smtp.send_message(message)
+
+
+class MailSender:
+    """One round of delivery; a Periodic runs it every second."""
+
+    def __init__(self, engine: Engine, mailer: SmtpMailer, clock: Clock) -> None:
+        self._engine, self._mailer, self._clock = engine, mailer, clock
+
+    def __call__(self) -> int:
+        """Sends what is due; returns how many were sent."""
+        now = self._clock()
+        table = outgoing_mail
+        with self._engine.begin() as connection:
+            due = (
+                sa.select(table.c.id)
+                .where(
+                    table.c.next_attempt_at <= now,
+                    sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
+                )
+                .order_by(table.c.next_attempt_at)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            )
+            claimed = connection.execute(
+                sa.update(table)
+                .where(table.c.id.in_(due.scalar_subquery()))
+                .values(claimed_until=now + LEASE, attempts=table.c.attempts + 1)
+                .returning(
+                    table.c.id, table.c.recipient, table.c.subject, table.c.body, table.c.not_after, table.c.attempts
+                )
+            ).all()
+        sent = 0
+        for row in claimed:
+            if row.not_after <= now:
+                self._delete(row.id)
+                log.warning("mail %s dropped unsent: past its deadline after %d attempts", row.id, row.attempts - 1)
+                continue
+            try:
+                self._mailer.send(row.recipient, row.subject, row.body)
+            except (OSError, smtplib.SMTPException) as exc:
+                self._put_off(row.id, row.attempts, now)
+                log.warning("mail %s not sent (attempt %d): %s", row.id, row.attempts, type(exc).__name__)
+                continue
+            self._delete(row.id)
+            sent += 1
+        return sent
+
+    def _delete(self, mail_id: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(sa.delete(outgoing_mail).where(outgoing_mail.c.id == mail_id))
+
+    def _put_off(self, mail_id: str, attempts: int, now: datetime) -> None:
+        delay = timedelta(seconds=min(300, 2**attempts))
+        with self._engine.begin() as connection:
+            connection.execute(
+                sa.update(outgoing_mail)
+                .where(outgoing_mail.c.id == mail_id)
+                .values(claimed_until=None, next_attempt_at=now + delay)
+            )
