@@ -6,7 +6,7 @@
 # (https://cloud.google.com/load-balancing/docs/https/setting-up-https-serverless)
 locals {
   routes = {
-    "cliente-service"   = ["/auth/token", "/.well-known/jwks.json", "/customers", "/customers/*"]
+    "cliente-service"   = ["/auth/token", "/auth/password-resets", "/auth/password-resets/*", "/.well-known/jwks.json", "/customers", "/customers/*"]
     "veiculo-service"   = ["/vehicles", "/vehicles/*"]
     "pagamento-service" = ["/payment-codes/*", "/payment-discrepancies", "/payments", "/payments/*", "/webhooks/psp"]
     "orquestrador"      = ["/purchase", "/purchase/*", "/purchases", "/saga-states/*"]

@@ -21,7 +21,8 @@ class MailCatcher:
     def __init__(self, port: int, maildir: Path | None = None) -> None:
         self.host = "127.0.0.1"
         self.port = port
-        self._maildir = mailbox.Maildir(maildir) if maildir is not None else None
+        self._maildir_path = maildir
+        self._maildir: mailbox.Maildir | None = None
         self._received: list[EmailMessage] = []
         self._lock = threading.Lock()
         self._controller: Any = None
@@ -29,6 +30,9 @@ class MailCatcher:
     def start(self) -> None:
         from aiosmtpd.controller import Controller  # development only
 
+        if self._maildir_path is not None:
+            self._maildir_path.parent.mkdir(parents=True, exist_ok=True)
+            self._maildir = mailbox.Maildir(self._maildir_path)
         self._controller = Controller(_Keep(self), hostname=self.host, port=self.port)
         self._controller.start()
 

@@ -175,11 +175,6 @@ def update_customer(
                 setattr(customer, field, value)
         if new_hash is not None:
             customer.password_hash = new_hash
-        identity_by_staff = principal.is_staff and any(
-            getattr(changes, field) is not None for field in ("name", "email", "phone")
-        )
-        if new_hash is not None or identity_by_staff:
-            _end_sessions(uow, customer)  # a new password, or staff acting on who the customer is
         if changes.credit_limit is not None:
             try:
                 customer.set_credit_limit(changes.credit_limit)
@@ -188,9 +183,15 @@ def update_customer(
                     "CREDIT_LIMIT_BELOW_USED", f"purchases in progress or made use {customer.used_credit} of credit"
                 ) from None
         try:
-            uow.commit()
+            uow.session.flush()  # a taken e-mail is a 409 here, before anything else is written
         except IntegrityError as exc:
             raise _unique_violation(exc) from None
+        identity_by_staff = principal.is_staff and any(
+            getattr(changes, field) is not None for field in ("name", "email", "phone")
+        )
+        if new_hash is not None or identity_by_staff:
+            _end_sessions(uow, customer)  # a new password, or staff acting on who the customer is
+        uow.commit()
     return customer
 
 

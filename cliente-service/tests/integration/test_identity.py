@@ -108,6 +108,15 @@ def test_one_account_is_one_bucket_however_its_email_is_written(client: Client) 
     assert code_of(refused) == (429, "TOO_MANY_ATTEMPTS")
 
 
+def test_a_taken_email_is_a_conflict_whoever_asks(client: Client) -> None:
+    first, _ = client.register()
+    second, me = client.register()
+    path = f"/customers/{second['id']}"
+    by_staff = client.http.patch(path, json={"email": first["email"], "name": "Outro Nome"}, headers=client.staff())
+    assert code_of(by_staff) == (409, "EMAIL_ALREADY_REGISTERED")
+    assert client.http.get("/customers/me", headers=me).status_code == 200  # nothing changed, nothing ended
+
+
 def test_staff_never_set_a_password_but_may_correct_contact_data(client: Client) -> None:
     customer, _ = client.register()
     staff = client.staff()
