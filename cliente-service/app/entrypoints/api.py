@@ -179,7 +179,7 @@ def register(
 
 @customers.get(
     "",
-    summary="All customers, oldest first (staff)",
+    summary="All customers, oldest first (staff); e-mail and phone masked until one record is opened",
     response_model=CustomerPage,
     responses={**STAFF_ERRORS, **error_responses((422, "INVALID_CURSOR"))},
 )
@@ -189,7 +189,8 @@ def list_customers(_: StaffUser, uow: UowDep, limit: Limit = 50, cursor: Cursor 
         after = decode_time_cursor(cursor)
     page, total, following = services.list_customers(uow, after, limit)
     next_cursor = encode_time_cursor(*following) if following else None
-    return CustomerPage(customers=[CustomerRead.of(c) for c in page], total=total, next_cursor=next_cursor)
+    listed = [CustomerRead.of(c, contacts_masked=True) for c in page]
+    return CustomerPage(customers=listed, total=total, next_cursor=next_cursor)
 
 
 @customers.get(

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Ema
 from pydantic.config import JsonDict
 
 from app.domain.cpf import InvalidCpf, mask_cpf, normalize_cpf
+from app.domain.masks import mask_email, mask_phone
 from app.domain.model import Customer, CustomerStatus, Hold
 from mercado_shared.money import Money
 from mercado_shared.text import nfkc
@@ -112,13 +113,14 @@ class CustomerRead(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, c: Customer) -> CustomerRead:
+    def of(cls, c: Customer, *, contacts_masked: bool = False) -> CustomerRead:
+        """``contacts_masked``: as a list shows it (e-mail and phone masked)."""
         assert c.created_at is not None
         return cls(
             id=c.id,
             name=c.name,
-            email=c.email,
-            phone=c.phone,
+            email=mask_email(c.email) if contacts_masked else c.email,
+            phone=mask_phone(c.phone) if contacts_masked else c.phone,
             document=mask_cpf(c.document),
             account_balance=c.account_balance,
             credit_limit=c.credit_limit,

@@ -106,6 +106,22 @@ def test_staff_lists_customers_page_by_page(client: Client) -> None:
     assert sorted(seen) == sorted(created) and len(seen) == len(set(seen))
 
 
+def test_a_staff_list_masks_contact_details_one_opened_record_shows_them(client: Client) -> None:
+    customer, _ = client.register(email="maria.prado@example.com", phone="+55 21 99876-5432")
+    staff = client.staff()
+    listed = next(
+        c for c in client.http.get("/customers", headers=staff).json()["customers"] if c["id"] == customer["id"]
+    )
+    assert (listed["email"], listed["phone"], listed["document"]) == (
+        "m***@example.com",
+        "+55*******5432",
+        customer["document"],  # already masked everywhere
+    )
+    assert listed["name"] == customer["name"] and listed["account_balance"] == customer["account_balance"]
+    opened = client.http.get(f"/customers/{customer['id']}", headers=staff).json()
+    assert (opened["email"], opened["phone"]) == ("maria.prado@example.com", "+5521998765432")
+
+
 def test_listing_customers_is_for_staff_and_cursors_are_checked(client: Client) -> None:
     _, customer = client.register()
     assert client.http.get("/customers", headers=customer).status_code == 403
