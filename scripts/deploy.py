@@ -54,9 +54,10 @@ BOOTSTRAP_APIS = (
 )
 
 # What Google Cloud will not delete: KMS key rings and keys
-# (https://cloud.google.com/kms/docs/resource-hierarchy#lifetime), and workload identity
-# pools, kept deleted for 30 days under their id. make destroy drops them from the state and
-# leaves them; make deploy adopts them again. Import ids, by Terraform address.
+# (https://cloud.google.com/kms/docs/resource-hierarchy#lifetime), workload identity
+# pools, kept deleted for 30 days under their id, and the locked audit log bucket. make
+# destroy drops them from the state and leaves them; make deploy adopts them again. Import
+# ids, by Terraform address.
 _RING = "projects/{project}/locations/{region}/keyRings/mercado-veiculo"
 _POOL = "projects/{project}/locations/global/workloadIdentityPools/github"
 UNDELETABLE = {
@@ -66,6 +67,8 @@ UNDELETABLE = {
     "google_kms_crypto_key.pubsub": f"{_RING}/cryptoKeys/pubsub-messages",
     "google_iam_workload_identity_pool.github": _POOL,
     "google_iam_workload_identity_pool_provider.github": f"{_POOL}/providers/github-actions",
+    # A locked log bucket cannot be deleted (https://cloud.google.com/logging/docs/buckets#lock-bucket).
+    "google_logging_project_bucket_config.audit": "projects/{project}/locations/global/buckets/staff-audit",
 }
 
 

@@ -6,10 +6,10 @@
 # (https://cloud.google.com/load-balancing/docs/https/setting-up-https-serverless)
 locals {
   routes = {
-    "cliente-service"   = ["/auth/token", "/auth/password-resets", "/auth/password-resets/*", "/.well-known/jwks.json", "/customers", "/customers/*"]
-    "veiculo-service"   = ["/vehicles", "/vehicles/*"]
-    "pagamento-service" = ["/payment-codes/*", "/payment-discrepancies", "/payments", "/payments/*", "/webhooks/psp"]
-    "orquestrador"      = ["/purchase", "/purchase/*", "/purchases", "/saga-states/*"]
+    "cliente-service"   = ["/auth/token", "/auth/password-resets", "/auth/password-resets/*", "/.well-known/jwks.json", "/customers", "/customers/*", "/audit-log/customers"]
+    "veiculo-service"   = ["/vehicles", "/vehicles/*", "/audit-log/vehicles"]
+    "pagamento-service" = ["/payment-codes/*", "/payment-discrepancies", "/payments", "/payments/*", "/webhooks/psp", "/audit-log/payments"]
+    "orquestrador"      = ["/purchase", "/purchase/*", "/purchases", "/saga-states/*", "/audit-log/purchases"]
   }
 }
 

@@ -224,3 +224,32 @@ resource "google_monitoring_alert_policy" "uptime" {
     }
   }
 }
+
+# Staff accountability (mercado_shared.audit): every staff action on money, identity or a
+# purchase is in the service's append-only audit_log and, once committed, in the log as
+# jsonPayload.audit. This sink keeps those lines in a locked bucket, whose retention cannot
+# be shortened nor the bucket deleted (https://cloud.google.com/logging/docs/buckets#lock-bucket),
+# out of reach of anyone who can write the databases. A sink to a log bucket of its own
+# project needs no grant (LogSink.writerIdentity,
+# https://cloud.google.com/logging/docs/reference/v2/rest/v2/projects.sinks).
+resource "google_logging_project_bucket_config" "audit" {
+  project        = var.project_id
+  location       = "global"
+  bucket_id      = "staff-audit"
+  retention_days = 400
+  locked         = true
+  description    = "What staff changed: money, identity, purchases (mercado_shared.audit)."
+
+  lifecycle {
+    prevent_destroy = true # locked: Google refuses; make destroy leaves it, make deploy adopts it
+  }
+
+  depends_on = [google_project_service.api]
+}
+
+resource "google_logging_project_sink" "audit" {
+  name                   = "staff-audit"
+  destination            = "logging.googleapis.com/${google_logging_project_bucket_config.audit.id}"
+  filter                 = "jsonPayload.audit.action:*"
+  unique_writer_identity = false
+}

@@ -18,6 +18,7 @@ from app.entrypoints.api import customers, identity, internal
 from app.service_layer import services
 from app.service_layer.handlers import HANDLERS
 from app.service_layer.unit_of_work import ClienteUnitOfWork
+from mercado_shared.audit import audit_router
 from mercado_shared.auth import StaticKeySource
 from mercado_shared.bootstrap import build_runtime
 from mercado_shared.clock import Clock, utcnow
@@ -64,7 +65,7 @@ def bootstrap(
         title="Mercado Veículo — cliente-service",
         version=settings.version,
         description="Customers, their balance and credit line, and identity (login, JWT, JWKS).",
-        routers=[identity, customers, internal],
+        routers=[identity, customers, internal, audit_router("/audit-log/customers", orm.messaging.audit)],
     )
     purchases = PurchasesInProgress(
         settings.orquestrador_service_url, settings.orquestrador_timeout_seconds, runtime.id_tokens

@@ -15,6 +15,7 @@ from app.domain.deadlines import DeadlinePolicy
 from app.entrypoints.api import router
 from app.service_layer.handlers import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
+from mercado_shared.audit import audit_router
 from mercado_shared.auth import KeySource
 from mercado_shared.bootstrap import build_runtime
 from mercado_shared.clock import Clock, utcnow
@@ -70,7 +71,7 @@ def bootstrap(
         title="Mercado Veículo — orquestrador",
         version=settings.version,
         description="The purchase saga: starts purchases, follows them, cancels them.",
-        routers=[router],
+        routers=[router, audit_router("/audit-log/purchases", orm.messaging.audit)],
     )
 
     def census() -> tuple[dict[str, int], int]:

@@ -11,6 +11,7 @@ from app.config import PagamentoSettings
 from app.entrypoints.api import router
 from app.service_layer.handlers import build_handlers
 from app.service_layer.unit_of_work import PagamentoUnitOfWork
+from mercado_shared.audit import audit_router
 from mercado_shared.auth import KeySource
 from mercado_shared.bootstrap import build_runtime
 from mercado_shared.clock import Clock, utcnow
@@ -44,7 +45,7 @@ def bootstrap(
         title="Mercado Veículo — pagamento-service",
         version=settings.version,
         description="Payment codes with expiry, payments and refunds.",
-        routers=[router],
+        routers=[router, audit_router("/audit-log/payments", orm.messaging.audit)],
     )
     app.state.clock = clock
     app.state.settings = settings

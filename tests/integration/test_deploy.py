@@ -185,7 +185,12 @@ def test_what_google_cannot_delete_survives_a_destroy_and_is_adopted_by_the_next
     assert set(deploy.UNDELETABLE) == protected | pools
     for address, import_id in deploy.UNDELETABLE.items():
         body = config().resources[address]
-        name = body.get("name") or body.get("workload_identity_pool_provider_id") or body["workload_identity_pool_id"]
+        name = (
+            body.get("name")
+            or body.get("bucket_id")
+            or body.get("workload_identity_pool_provider_id")
+            or body["workload_identity_pool_id"]
+        )
         assert import_id.endswith(f"/{name}"), (address, import_id)
     destroyed = dry_run("destroy", CONFIRM="demo-project")
     removal = next(i for i, s in enumerate(destroyed) if "state" in s and "rm" in s)

@@ -9,6 +9,7 @@ from app.config import VeiculoSettings
 from app.entrypoints.api import staff_only, vehicles
 from app.service_layer.handlers import HANDLERS
 from app.service_layer.unit_of_work import VeiculoUnitOfWork
+from mercado_shared.audit import audit_router
 from mercado_shared.auth import KeySource
 from mercado_shared.bootstrap import build_runtime
 from mercado_shared.logs import configure_logging
@@ -40,5 +41,5 @@ def bootstrap(
         title="Mercado Veículo — veiculo-service",
         version=settings.version,
         description="Vehicles for sale: registration, listings ordered by price, reservation and sale.",
-        routers=[staff_only, vehicles],
+        routers=[staff_only, vehicles, audit_router("/audit-log/vehicles", orm.messaging.audit)],
     )

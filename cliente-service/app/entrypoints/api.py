@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.adapters.signin_limits import SignInLimits
-from app.entrypoints.deps import HasherDep, IssuerDep, PurchasesDep, UowDep
+from app.entrypoints.deps import ActingUowDep, HasherDep, IssuerDep, MaybeActingUowDep, PurchasesDep, UowDep
 from app.entrypoints.schemas import (
     CustomerCreate,
     CustomerExport,
@@ -147,7 +147,7 @@ def jwks(issuer: IssuerDep) -> dict[str, Any]:
     ),
 )
 def register(
-    body: CustomerCreate, principal: OptionalUser, uow: UowDep, hasher: HasherDep, request: Request
+    body: CustomerCreate, principal: OptionalUser, uow: MaybeActingUowDep, hasher: HasherDep, request: Request
 ) -> CustomerRead:
     access.write_fields(principal, {f for f in access.STAFF_ONLY_FIELDS if getattr(body, f) is not None})
     new = services.NewCustomer(
@@ -236,7 +236,12 @@ def get_customer(customer_id: str, principal: CurrentUser, uow: UowDep) -> Custo
     ),
 )
 def update_customer(
-    customer_id: str, body: CustomerUpdate, principal: CurrentUser, uow: UowDep, hasher: HasherDep, request: Request
+    customer_id: str,
+    body: CustomerUpdate,
+    principal: CurrentUser,
+    uow: ActingUowDep,
+    hasher: HasherDep,
+    request: Request,
 ) -> CustomerRead:
     changes = services.CustomerChanges(
         name=body.name,
@@ -271,7 +276,7 @@ def _login_key(email: str) -> str:
     response_model=PasswordResetAccepted,
     responses={**STAFF_ERRORS, **_NOT_FOUND, **error_responses((409, "CUSTOMER_ANONYMISED"))},
 )
-def send_password_reset(customer_id: str, _: StaffUser, request: Request, uow: UowDep) -> PasswordResetAccepted:
+def send_password_reset(customer_id: str, _: StaffUser, request: Request, uow: ActingUowDep) -> PasswordResetAccepted:
     services.send_password_reset(uow, _reset_policy(request), request.app.state.clock, customer_id)
     return PasswordResetAccepted(message="a reset link is on its way to the customer's e-mail")
 
@@ -298,7 +303,9 @@ def export_customer(customer_id: str, principal: CurrentUser, uow: UowDep) -> Cu
         (503, "SERVICE_UNAVAILABLE"),
     ),
 )
-def anonymise_customer(customer_id: str, principal: CurrentUser, uow: UowDep, purchases: PurchasesDep) -> Response:
+def anonymise_customer(
+    customer_id: str, principal: CurrentUser, uow: ActingUowDep, purchases: PurchasesDep
+) -> Response:
     services.anonymise_customer(uow, purchases, customer_id, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

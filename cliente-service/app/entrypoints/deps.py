@@ -10,6 +10,7 @@ from app.adapters.passwords import Argon2PasswordHasher
 from app.adapters.purchases import PurchasesInProgress
 from app.adapters.tokens import TokenIssuer
 from app.service_layer.unit_of_work import ClienteUnitOfWork
+from mercado_shared.audit import acting_unit_of_work, maybe_acting_unit_of_work
 from mercado_shared.web import new_unit_of_work
 
 
@@ -29,6 +30,9 @@ async def _purchases(request: Request) -> PurchasesInProgress:
 
 
 UowDep = Annotated[ClienteUnitOfWork, Depends(new_unit_of_work)]
+# For routes where staff may act on money or identity: what staff do there is audited.
+ActingUowDep = Annotated[ClienteUnitOfWork, Depends(acting_unit_of_work)]
+MaybeActingUowDep = Annotated[ClienteUnitOfWork, Depends(maybe_acting_unit_of_work)]
 PurchasesDep = Annotated[PurchasesInProgress, Depends(_purchases)]
 HasherDep = Annotated[Argon2PasswordHasher, Depends(_hasher)]
 IssuerDep = Annotated[TokenIssuer, Depends(_issuer)]

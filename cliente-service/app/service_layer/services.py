@@ -70,9 +70,16 @@ def register_customer(uow: ClienteUnitOfWork, hasher: PasswordHasher, new: NewCu
             raise Conflict(*_UNIQUE_CONSTRAINTS["customers_email_index_key"])
         uow.customers.add(customer)
         try:
-            uow.commit()
+            uow.session.flush()  # a duplicate is a 409 here, before anything else is written
         except IntegrityError as exc:
             raise _unique_violation(exc) from None
+        uow.audit(
+            "customer.registered",
+            customer.id,
+            initial_balance=new.account_balance,
+            credit_limit=new.credit_limit,
+        )
+        uow.commit()
     return customer
 
 
@@ -170,6 +177,10 @@ def update_customer(
             raise _not_found()
         if not customer.is_active:
             raise Conflict("CUSTOMER_ANONYMISED", "this customer's personal data was erased")
+        changed = sorted(
+            f for f in ("name", "email", "phone", "password", "credit_limit") if getattr(changes, f) is not None
+        )
+        money = {"credit_limit": {"from": customer.credit_limit, "to": changes.credit_limit}}
         for field in ("name", "email", "phone"):
             if (value := getattr(changes, field)) is not None:
                 setattr(customer, field, value)
@@ -186,6 +197,10 @@ def update_customer(
             uow.session.flush()  # a taken e-mail is a 409 here, before anything else is written
         except IntegrityError as exc:
             raise _unique_violation(exc) from None
+        if changed:
+            uow.audit(
+                "customer.changed", customer_id, fields=changed, **(money if changes.credit_limit is not None else {})
+            )
         identity_by_staff = principal.is_staff and any(
             getattr(changes, field) is not None for field in ("name", "email", "phone")
         )
@@ -237,6 +252,7 @@ def anonymise_customer(
         except PurchaseInProgress:
             raise Conflict("PURCHASE_IN_PROGRESS", "a purchase is in progress; try again when it ends") from None
         _end_sessions(uow, customer)
+        uow.audit("customer.erased", customer_id)
         uow.commit()
 
 
@@ -347,6 +363,7 @@ def send_password_reset(uow: ClienteUnitOfWork, policy: ResetPolicy, clock: Cloc
         if not customer.is_active:
             raise Conflict("CUSTOMER_ANONYMISED", "this customer's personal data was erased")
         _issue_reset(uow, customer, policy, clock(), _SENT_BY_STAFF)
+        uow.audit("customer.password_reset_sent", customer.id)
         uow.commit()
 
 

@@ -18,6 +18,7 @@ from app.entrypoints.schemas import PurchaseAccepted, PurchasePage, PurchaseRequ
 from app.service_layer import access, services
 from app.service_layer.handlers import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
+from mercado_shared.audit import acting_unit_of_work
 from mercado_shared.auth import CurrentUser
 from mercado_shared.errors import error_responses
 from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
@@ -40,6 +41,7 @@ async def _coordinator(request: Request) -> Coordinator:
 
 
 UowDep = Annotated[OrquestradorUnitOfWork, Depends(new_unit_of_work)]
+ActingUowDep = Annotated[OrquestradorUnitOfWork, Depends(acting_unit_of_work)]  # staff's actions are audited
 CoordinatorDep = Annotated[Coordinator, Depends(_coordinator)]
 ParticipantsDep = Annotated[Participants, Depends(_participants)]
 IdempotencyKeyHeader = Annotated[
@@ -76,7 +78,7 @@ def purchase(
     body: PurchaseRequest,
     principal: CurrentUser,
     request: Request,
-    uow: UowDep,
+    uow: ActingUowDep,
     participants: ParticipantsDep,
     coordinator: CoordinatorDep,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -210,7 +212,9 @@ async def saga_state(
     response_model=PurchaseAccepted,
     responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "PURCHASE_NOT_FOUND"), (409, "NOT_CANCELLABLE")),
 )
-def cancel(transaction_id: str, principal: CurrentUser, uow: UowDep, coordinator: CoordinatorDep) -> PurchaseAccepted:
+def cancel(
+    transaction_id: str, principal: CurrentUser, uow: ActingUowDep, coordinator: CoordinatorDep
+) -> PurchaseAccepted:
     return PurchaseAccepted.of(services.cancel_purchase(coordinator, uow, transaction_id, principal))
 
 

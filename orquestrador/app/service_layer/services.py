@@ -105,6 +105,14 @@ def start_purchase(
             return replayed
         for command in decision.commands:
             uow.emit(command)
+        uow.audit(
+            "purchase.started",
+            decision.state.transaction_id,
+            customer_id=order.customer_id,
+            vehicle_id=order.vehicle_id,
+            amount=order.amount,
+            payment_type=order.payment_type.value,
+        )
         uow.commit()
     return response
 
@@ -161,5 +169,6 @@ def cancel_purchase(
         assert decision is not None
         for command in decision.commands:
             uow.emit(command)
+        uow.audit("purchase.cancelled", transaction_id, customer_id=stored.state.customer_id)
         uow.commit()
         return decision.state

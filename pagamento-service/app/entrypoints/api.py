@@ -20,6 +20,7 @@ from app.entrypoints.schemas import (
 )
 from app.service_layer import services
 from app.service_layer.unit_of_work import PagamentoUnitOfWork
+from mercado_shared.audit import acting_unit_of_work
 from mercado_shared.auth import CurrentUser, StaffUser
 from mercado_shared.clock import Clock
 from mercado_shared.errors import STAFF_ERRORS, BusinessError, Unprocessable, error_responses
@@ -40,6 +41,7 @@ async def _settings(request: Request) -> PagamentoSettings:
 
 
 UowDep = Annotated[PagamentoUnitOfWork, Depends(new_unit_of_work)]
+ActingUowDep = Annotated[PagamentoUnitOfWork, Depends(acting_unit_of_work)]  # staff's payments are audited
 ClockDep = Annotated[Clock, Depends(_clock)]
 SettingsDep = Annotated[PagamentoSettings, Depends(_settings)]
 _PAY_ERRORS = (
@@ -75,7 +77,7 @@ def get_payment_code(code: str, principal: CurrentUser, uow: UowDep, clock: Cloc
     response_model=PaymentRead,
     responses=error_responses((401, "NOT_AUTHENTICATED"), *_PAY_ERRORS),
 )
-def create_payment(body: PaymentCreate, principal: CurrentUser, uow: UowDep, clock: ClockDep) -> PaymentRead:
+def create_payment(body: PaymentCreate, principal: CurrentUser, uow: ActingUowDep, clock: ClockDep) -> PaymentRead:
     payment, _ = services.pay(uow, body.payment_code, body.payment_method, clock, principal)
     return PaymentRead.of(payment)
 

@@ -77,6 +77,7 @@ def pay(
                 amount=payment.amount,
             )
         )
+        uow.audit("payment.made", code.transaction_id, payment_id=payment.id, amount=payment.amount)
         uow.commit()
     return payment, True
 

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from mercado_shared.audit import audit_table
 from mercado_shared.sessions import revocations_table
 
 
@@ -22,6 +23,7 @@ class MessagingTables:
     outbox: sa.Table
     inbox: sa.Table
     revocations: sa.Table
+    audit: sa.Table
 
     # Every message handled runs these two statements. Built once and executed with fresh
     # parameters, they skip SQLAlchemy's construction and cache-key work (~80 µs each).
@@ -70,7 +72,9 @@ def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
     outbox = sa.Table("outbox", metadata, *_outbox_columns(), _lease_column())
     sa.Index(UNPUBLISHED_INDEX, outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
     inbox = sa.Table("inbox", metadata, *_inbox_columns())
-    return MessagingTables(outbox=outbox, inbox=inbox, revocations=revocations_table(metadata))
+    return MessagingTables(
+        outbox=outbox, inbox=inbox, revocations=revocations_table(metadata), audit=audit_table(metadata)
+    )
 
 
 def create_messaging_tables(op: Any) -> None:

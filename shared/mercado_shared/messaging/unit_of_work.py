@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.orm import Session
 
-from mercado_shared import sessions
+from mercado_shared import audit, sessions
 from mercado_shared.contracts import Envelope, Message, SessionsRevoked
 from mercado_shared.messaging.outbox import Outbox, OutboxRelay, OutboxRow
 from mercado_shared.messaging.schema import MessagingTables
@@ -32,11 +32,15 @@ class SqlUnitOfWork:
         self._tables = tables
         self._relay = relay
         self._written: list[OutboxRow] = []
+        self._audited: list[audit.Entry] = []
+        # Who acts through this unit of work (set by the route): staff actions are audited.
+        self.actor: audit.Actor | None = None
 
     def __enter__(self) -> Self:
         self.session = self._session_factory()
         self._outbox = Outbox(self.session, self._tables)
         self._written = []
+        self._audited = []
         self._open(self.session)
         return self
 
@@ -59,6 +63,12 @@ class SqlUnitOfWork:
         self._written.append(self._outbox.add(envelope))
         return envelope
 
+    def audit(self, action: str, subject: str, **details: Any) -> None:
+        """Record, in this transaction, what staff did (mercado_shared.audit); nothing for others."""
+        entry = audit.write(self.session, self._tables.audit, self.actor, action, subject, **details)
+        if entry is not None:
+            self._audited.append(entry)
+
     def end_sessions(self, subject: str, version: int) -> None:
         """From this transaction's commit, tokens of ``subject`` older than ``version`` are
         refused here, and by every other service once the event reaches it."""
@@ -79,6 +89,8 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        audited, self._audited = self._audited, []
+        audit.announce(audited)
         written, self._written = self._written, []
         if self._relay is not None and written:
             self._relay.publish_committed(written)
@@ -86,3 +98,4 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
         self._written = []
+        self._audited = []

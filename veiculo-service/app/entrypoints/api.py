@@ -19,6 +19,7 @@ from app.entrypoints.schemas import (
 )
 from app.service_layer import services
 from app.service_layer.unit_of_work import VeiculoUnitOfWork
+from mercado_shared.audit import acting_unit_of_work
 from mercado_shared.auth import OptionalUser, require_staff
 from mercado_shared.errors import error_responses
 from mercado_shared.pagination import Cursor, Limit
@@ -30,6 +31,7 @@ staff_only = APIRouter(prefix="/vehicles", tags=["vehicles"], dependencies=[Depe
 
 
 UowDep = Annotated[VeiculoUnitOfWork, Depends(new_unit_of_work)]
+ActingUowDep = Annotated[VeiculoUnitOfWork, Depends(acting_unit_of_work)]  # staff's changes are audited
 _DUPLICATES = (
     (409, "PLATE_ALREADY_REGISTERED"),
     (409, "CHASSIS_ALREADY_REGISTERED"),
@@ -45,7 +47,7 @@ _STAFF = ((401, "NOT_AUTHENTICATED"), (403, "FORBIDDEN"))
     response_model=VehicleStaffRead,
     responses=error_responses(*_STAFF, *_DUPLICATES),
 )
-def create_vehicle(body: VehicleCreate, uow: UowDep) -> VehicleStaffRead:
+def create_vehicle(body: VehicleCreate, uow: ActingUowDep) -> VehicleStaffRead:
     vehicle = services.register_vehicle(uow, services.NewVehicle(**body.model_dump()))
     return VehicleStaffRead.of(vehicle)
 
@@ -92,7 +94,7 @@ _EDIT_ERRORS = error_responses(
     response_model=VehicleStaffRead,
     responses=_EDIT_ERRORS,
 )
-def edit_vehicle(vehicle_id: str, body: VehicleUpdate, uow: UowDep) -> VehicleStaffRead:
+def edit_vehicle(vehicle_id: str, body: VehicleUpdate, uow: ActingUowDep) -> VehicleStaffRead:
     return VehicleStaffRead.of(services.edit_vehicle(uow, vehicle_id, body.model_dump(exclude_unset=True)))
 
 
@@ -102,7 +104,7 @@ def edit_vehicle(vehicle_id: str, body: VehicleUpdate, uow: UowDep) -> VehicleSt
     response_model=VehicleStaffRead,
     responses=_EDIT_ERRORS,
 )
-def replace_vehicle(vehicle_id: str, body: VehicleUpdate, uow: UowDep) -> VehicleStaffRead:
+def replace_vehicle(vehicle_id: str, body: VehicleUpdate, uow: ActingUowDep) -> VehicleStaffRead:
     return edit_vehicle(vehicle_id, body, uow)
 
 
@@ -114,5 +116,5 @@ def replace_vehicle(vehicle_id: str, body: VehicleUpdate, uow: UowDep) -> Vehicl
         *_STAFF, (404, "VEHICLE_NOT_FOUND"), (409, "VEHICLE_NOT_SOLD"), (409, "VEHICLE_ALREADY_PICKED_UP")
     ),
 )
-def pick_up(vehicle_id: str, uow: UowDep) -> VehicleStaffRead:
+def pick_up(vehicle_id: str, uow: ActingUowDep) -> VehicleStaffRead:
     return VehicleStaffRead.of(services.pick_up(uow, vehicle_id, datetime.now(UTC)))

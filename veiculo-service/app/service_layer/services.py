@@ -50,13 +50,16 @@ def register_vehicle(uow: VeiculoUnitOfWork, new: NewVehicle) -> Vehicle:
     )
     with uow:
         uow.vehicles.add(vehicle)
-        _commit(uow)
+        _flush(uow)
+        uow.audit("vehicle.registered", vehicle.id, price=vehicle.price)
+        uow.commit()
     return vehicle
 
 
-def _commit(uow: VeiculoUnitOfWork) -> None:
+def _flush(uow: VeiculoUnitOfWork) -> None:
+    """A duplicate plate, chassis or RENAVAM is a 409 here, before anything else is written."""
     try:
-        uow.commit()
+        uow.session.flush()
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
         code, message = _UNIQUE_CONSTRAINTS.get(constraint, ("VEHICLE_ALREADY_REGISTERED", "this vehicle exists"))
@@ -74,13 +77,17 @@ def edit_vehicle(uow: VeiculoUnitOfWork, vehicle_id: str, changes: dict[str, obj
         if vehicle is None:
             raise _not_found()
         plate = changes.get("license_plate")
+        price_before = vehicle.price
         try:
             vehicle.edit(changes, plate_key(plate) if isinstance(plate, str) else None)
         except VehicleSoldAlready:
             raise Conflict("VEHICLE_SOLD", "a sold vehicle cannot be edited") from None
         except PriceLocked:
             raise Conflict("VEHICLE_RESERVED", "a purchase holds this vehicle at its price") from None
-        _commit(uow)
+        _flush(uow)
+        price = {"price": {"from": price_before, "to": vehicle.price}} if "price" in changes else {}
+        uow.audit("vehicle.changed", vehicle_id, fields=sorted(changes), **price)
+        uow.commit()
     return vehicle
 
 
@@ -95,6 +102,7 @@ def pick_up(uow: VeiculoUnitOfWork, vehicle_id: str, at: datetime) -> Vehicle:
             raise Conflict("VEHICLE_NOT_SOLD", "only a sold vehicle can be picked up") from None
         except PickedUpAlready:
             raise Conflict("VEHICLE_ALREADY_PICKED_UP", "the buyer already took this vehicle") from None
+        uow.audit("vehicle.picked_up", vehicle_id)
         uow.commit()
     return vehicle
 
