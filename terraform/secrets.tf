@@ -9,11 +9,6 @@ resource "tls_private_key" "jwt" {
   ecdsa_curve = "P256"
 }
 
-resource "random_password" "staff" {
-  length  = 32
-  special = false
-}
-
 resource "random_password" "psp_webhook" {
   length  = 48
   special = false
@@ -34,7 +29,6 @@ locals {
   secret_values = merge(
     {
       "jwt-private-key"    = tls_private_key.jwt.private_key_pem_pkcs8
-      "staff-password"     = random_password.staff.result
       "psp-webhook-secret" = random_password.psp_webhook.result
       # Given by the mail provider (var.smtp_password); a placeholder until then.
       "smtp-password" = var.smtp_password != "" ? var.smtp_password : "not-configured"

@@ -57,9 +57,10 @@ def bootstrap(
     orm.attach_vault(runtime.engine, vault)
     runtime.on_startup.append(vault.reload)  # a wrong key-encryption key stops startup, loudly
     hasher = Argon2PasswordHasher(settings.password_hashing_concurrency, settings.password_hashing_wait_seconds)
-    runtime.on_startup.append(
-        lambda: services.ensure_staff(runtime.uow_factory(), hasher, settings.staff_email, settings.staff_password)
-    )
+    if settings.has_startup_staff:
+        runtime.on_startup.append(
+            lambda: services.ensure_staff(runtime.uow_factory(), hasher, settings.staff_email, settings.staff_password)
+        )
     app = create_service_app(
         runtime=runtime,
         title="Mercado Veículo — cliente-service",

@@ -11,8 +11,15 @@ LOCAL_STAFF_PASSWORD = "staff-local-password"  # noqa: S105 (the documented loca
 
 class ClienteSettings(ServiceSettings):
     port: int = 8080
+    # The shared staff account created at start-up, outside production only (the contract's
+    # local staff); production has named staff, each with TOTP (python -m app.staff).
     staff_email: str = "staff@mercadoveiculo.local"
     staff_password: str = Field(default=LOCAL_STAFF_PASSWORD, min_length=8)
+
+    @property
+    def has_startup_staff(self) -> bool:
+        return self.environment is not Environment.PRODUCTION
+
     jwt_private_key: str | None = None
     jwt_private_key_file: str | None = None
     # Rotation: the public keys of signing keys just retired, still published in the JWKS so
@@ -84,8 +91,11 @@ class ClienteSettings(ServiceSettings):
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> ClienteSettings:
         if self.environment is Environment.PRODUCTION:
-            if self.staff_password == LOCAL_STAFF_PASSWORD:
-                raise ValueError("set STAFF_PASSWORD in production")
+            if self.staff_password != LOCAL_STAFF_PASSWORD:
+                raise ValueError(
+                    "production has no shared staff account: unset STAFF_PASSWORD and create named staff "
+                    "with python -m app.staff create (docs/operations.md)"
+                )
             if not (self.jwt_private_key or self.jwt_private_key_file):
                 raise ValueError("set JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE in production")
         return self

@@ -81,7 +81,6 @@ ACCESS: dict[str, ServiceAccess] = {
         secrets={
             **_database("cliente-service"),
             "JWT_PRIVATE_KEY": "jwt-private-key",
-            "STAFF_PASSWORD": "staff-password",
             "SMTP_PASSWORD": "smtp-password",
         },
         kms_keys=("personal-data-keys",),

@@ -121,6 +121,8 @@ staff = sa.Table(
     sa.Column("email", sa.Text, nullable=False, unique=True),
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("session_version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("totp_secret", Encrypted("staff_totp"), nullable=True),
+    sa.Column("totp_last_step", sa.BigInteger, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
 

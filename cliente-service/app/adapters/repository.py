@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.adapters.orm import customers, holds, password_resets
+from app.adapters.orm import customers, holds, password_resets, staff
 from app.domain.model import Customer, Hold, HoldStatus, OutgoingMail, PasswordReset, StaffMember
 from mercado_shared.ids import is_uuid
 
@@ -75,6 +75,12 @@ class StaffRepository:
 
     def get(self, staff_id: str) -> StaffMember | None:
         return self.session.get(StaffMember, staff_id)
+
+    def get_for_update(self, staff_id: str) -> StaffMember | None:
+        return self.session.get(StaffMember, staff_id, with_for_update=True)
+
+    def all(self) -> list[StaffMember]:
+        return list(self.session.scalars(sa.select(StaffMember).order_by(staff.c.email)))
 
 
 class PasswordResetRepository:

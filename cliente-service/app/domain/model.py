@@ -139,6 +139,10 @@ class StaffMember:
     email: str
     password_hash: str
     session_version: int = 1
+    # Named staff (python -m app.staff create) sign in with a TOTP code too; the account of
+    # STAFF_EMAIL, which exists only outside production, has none.
+    totp_secret: str | None = None
+    totp_last_step: int | None = None  # the last code's time step: a code is good once
     created_at: datetime | None = None
 
 

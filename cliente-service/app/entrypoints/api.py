@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.adapters.signin_limits import SignInLimits
@@ -42,7 +42,9 @@ _NOT_FOUND = error_responses((404, "CUSTOMER_NOT_FOUND"))
     "/auth/token",
     summary="Log in with email and password (OAuth2 password form)",
     response_model=TokenResponse,
-    responses=error_responses((401, "INVALID_CREDENTIALS"), (429, "TOO_MANY_ATTEMPTS"), (503, "SERVICE_BUSY")),
+    responses=error_responses(
+        (401, "INVALID_CREDENTIALS"), (401, "TOTP_REQUIRED"), (429, "TOO_MANY_ATTEMPTS"), (503, "SERVICE_BUSY")
+    ),
     openapi_extra={
         "requestBody": {
             "content": {
@@ -55,6 +57,10 @@ _NOT_FOUND = error_responses((404, "CUSTOMER_NOT_FOUND"))
 )
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    totp: Annotated[
+        str | None, Form(max_length=16, description="staff: the 6-digit code of their authenticator app")
+    ] = None,
+    *,
     request: Request,
     uow: UowDep,
     hasher: HasherDep,
@@ -64,7 +70,19 @@ def login(
     vault = request.app.state.vault  # blind indexes: the limits' table holds neither in clear
     address = vault.index(client_address(request, request.app.state.forwarded_for_hops), "address")
     outcome = limits.before_sign_in(vault.index(_login_key(form.username), "login"), address)
-    principal = services.authenticate(uow, hasher, form.username, form.password)
+    try:
+        principal = services.authenticate(
+            uow, hasher, form.username, form.password, totp_code=totp, now=request.app.state.clock()
+        )
+    except services.SecondFactorRequired:
+        outcome(True)  # the password was right
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail=error_body("TOTP_REQUIRED", "staff also send the 6-digit code of their authenticator (totp)")[
+                "detail"
+            ],
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
     outcome(principal is not None)
     if principal is None:
         raise HTTPException(

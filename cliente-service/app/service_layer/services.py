@@ -8,12 +8,13 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
+from app.adapters import totp
 from app.domain.model import (
     CreditLimitBelowUsed,
     Customer,
@@ -256,9 +257,21 @@ def anonymise_customer(
         uow.commit()
 
 
-def authenticate(uow: ClienteUnitOfWork, hasher: PasswordHasher, email: str, password: str) -> Principal | None:
+class SecondFactorRequired(Exception):
+    """The password was right, and this staff account also needs its TOTP code."""
+
+
+def authenticate(
+    uow: ClienteUnitOfWork,
+    hasher: PasswordHasher,
+    email: str,
+    password: str,
+    totp_code: str | None = None,
+    now: datetime | None = None,
+) -> Principal | None:
     """Exactly one Argon2 verification whatever the e-mail names (a customer, staff, an
-    erased or unknown account), so the answer's timing does not tell them apart."""
+    erased or unknown account), so the answer's timing does not tell them apart. Named
+    staff also give a TOTP code, each code good once."""
     email = email.strip().lower()
     with uow:
         customer = uow.customers.by_email(email)
@@ -268,11 +281,29 @@ def authenticate(uow: ClienteUnitOfWork, hasher: PasswordHasher, email: str, pas
         account = customer if customer.is_active else None
     if not hasher.verify(account.password_hash if account is not None else None, password) or account is None:
         return None
+    if isinstance(account, StaffMember) and account.totp_secret is not None:
+        if totp_code is None:
+            raise SecondFactorRequired
+        if not _second_factor(uow, account.id, totp_code, now or datetime.now(UTC)):
+            return None
     is_customer = isinstance(account, Customer)
     if hasher.needs_rehash(account.password_hash):
         # The repositories are the open unit of work's, so they are looked up inside it.
         _rehash(uow, hasher, lambda: (uow.customers if is_customer else uow.staff).get(account.id), password)
     return Principal(account.id, Role.CUSTOMER if is_customer else Role.STAFF, account.session_version)
+
+
+def _second_factor(uow: ClienteUnitOfWork, staff_id: str, code: str, now: datetime) -> bool:
+    with uow:
+        member = uow.staff.get_for_update(staff_id)  # two sign-ins with one code: one wins
+        if member is None or member.totp_secret is None:
+            return False
+        step = totp.accepted_step(member.totp_secret, code, now, member.totp_last_step)
+        if step is None:
+            return False
+        member.totp_last_step = step
+        uow.commit()
+    return True
 
 
 def _end_sessions(uow: ClienteUnitOfWork, account: Customer | StaffMember) -> None:
