@@ -18,6 +18,8 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -222,6 +224,7 @@ def create_service_app(
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_exception_handler(BusinessError, business_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(ValueError, _nul_character_handler)
     app.add_exception_handler(OperationalError, _database_unavailable_handler)
     app.add_exception_handler(InterfaceError, _database_unavailable_handler)
@@ -320,9 +323,19 @@ async def _http_error_handler(request: Request, exc: Exception) -> Response:
     return JSONResponse(status_code=exc.status_code, content=error_body(code, str(exc.detail)), headers=headers)
 
 
+async def _validation_error_handler(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422 (``{"detail": [{type, loc, msg, ctx}]}``) without the ``input`` it
+    would echo: a refused password or CPF never comes back in a response, where proxies,
+    browser tools and client logs would keep it."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [{key: value for key, value in error.items() if key != "input"} for error in exc.errors()]
+    return JSONResponse(status_code=422, content=jsonable_encoder({"detail": errors}))
+
+
 async def _database_unavailable_handler(request: Request, exc: Exception) -> Response:
     """The database is down or unreachable: nothing the client did; it may retry."""
-    log.warning("database unavailable", extra={"error": type(exc).__name__, "path": request.url.path})
+    route = getattr(request.scope.get("route"), "path", "unmatched")  # the template: no id or code in logs
+    log.warning("database unavailable", extra={"error": type(exc).__name__, "route": route})
     return JSONResponse(
         status_code=503,
         content=error_body("SERVICE_UNAVAILABLE", "the service cannot reach its database; retry"),

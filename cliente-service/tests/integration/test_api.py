@@ -54,7 +54,7 @@ def test_only_staff_may_set_money_at_registration(client: Client, field: str) ->
         ("phone", "12345"),
         ("phone", "call me"),
         ("name", ""),
-        ("password", "short"),
+        ("password", "pw-123"),
         ("initial_balance", 10.001),
         ("initial_balance", -1),
     ],
@@ -63,6 +63,18 @@ def test_invalid_fields_are_422(client: Client, field: str, value: object) -> No
     response = client.http.post("/customers", json=client.body(**{field: value}), headers=client.staff())
     assert response.status_code == 422
     assert field in str(response.json()["detail"])
+    if isinstance(value, str) and value:  # a refused value is never echoed (LGPD; a password in a proxy's log)
+        assert value not in response.text
+
+
+def test_a_refused_password_or_cpf_is_not_echoed_when_changed_either(client: Client) -> None:
+    customer, me = client.register()
+    path = f"/customers/{customer['id']}"
+    for change in ({"password": "tiny-pw", "current_password": "a-long-passphrase"}, {"document": "123.456.789-00"}):
+        response = client.http.patch(path, json=change, headers=me)
+        assert response.status_code == 422, response.text
+        assert [next(iter(change))] == [error["loc"][-1] for error in response.json()["detail"]][:1]
+        assert all(value not in response.text for value in change.values())
 
 
 def test_a_duplicate_email_or_cpf_is_409(client: Client, cpf: str) -> None:
