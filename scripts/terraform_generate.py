@@ -55,7 +55,7 @@ def render_pubsub(topology: Topology) -> dict[str, Any]:
         subscriptions[key(hold)] = {
             "name": hold,
             "topic": f"${{google_pubsub_topic.{key(dead)}.id}}",
-            "message_retention_duration": "604800s",
+            "message_retention_duration": f"{topology.DEAD_LETTER_RETENTION_SECONDS}s",
             "ack_deadline_seconds": 60,
             "expiration_policy": NEVER,
         }

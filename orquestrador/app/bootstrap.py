@@ -15,6 +15,7 @@ from app.domain.deadlines import DeadlinePolicy
 from app.entrypoints.api import router
 from app.service_layer.handlers import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
+from mercado_shared import retention
 from mercado_shared.audit import audit_router
 from mercado_shared.auth import KeySource
 from mercado_shared.bootstrap import build_runtime
@@ -53,6 +54,7 @@ def bootstrap(
         handlers=coordinator.handlers(),
         publisher=publisher,
         key_source=key_source,
+        purges=[retention.RATE_LIMITS, retention.IDEMPOTENCY_KEYS],
     )
     participants = Participants(
         settings.cliente_service_url,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,7 @@ from mercado_shared.platform_auth import (
     SharedSecret,
     google_id_token,
 )
+from mercado_shared.retention import Purge, RetentionSweep, messaging_purges
 from mercado_shared.sessions import Revocations
 from mercado_shared.settings import ServiceSettings
 from mercado_shared.topology import load_topology
@@ -41,7 +42,10 @@ def build_runtime(
     handlers: Mapping[type[Message], Handler[U]],
     publisher: Publisher | None = None,
     key_source: KeySource | None = None,
+    purges: Sequence[Purge] = (),
 ) -> Runtime:
+    """``purges``: what this service deletes once its use is over, beside its inbox and
+    outbox (mercado_shared.retention)."""
     cloud_access.identify(service)
     tracing.configure_tracing(service, settings.trace_exporter, settings.pubsub_project_id)
     engine = create_engine(settings, service)
@@ -94,6 +98,7 @@ def build_runtime(
         id_tokens=id_tokens,
         revocations=revocations,
         settings=settings,
+        retention=RetentionSweep(engine, service, [*messaging_purges(), *purges]),
     )
 
 

@@ -31,6 +31,11 @@ DEAD_LETTER_BOUND = Counter(
     "Messages that failed on an attempt at or past the dead-letter limit",
     ["service", "type"],
 )
+RETENTION_PURGED = Counter(
+    "retention_purged_rows_total",
+    "Rows deleted once their use was over (mercado_shared.retention)",
+    ["service", "table"],
+)
 OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox rows sent to the broker", ["service", "result"])
 OUTBOX_LAG = Histogram(
     "outbox_lag_seconds",

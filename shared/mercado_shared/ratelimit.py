@@ -27,11 +27,28 @@ def _columns() -> list[Any]:
         sa.Column("key", sa.Text, primary_key=True),
         sa.Column("tokens", sa.Float, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        _full_at(),
     ]
 
 
+def _full_at() -> sa.Column[Any]:
+    """When the bucket is full again: from then on it is the same as no row, and the
+    retention purge deletes it (mercado_shared.retention). Null on rows written before."""
+    return sa.Column("full_at", sa.DateTime(timezone=True), nullable=True)
+
+
 def create_rate_limit_table(op: Any) -> None:
-    op.create_table(TABLE, *_columns())
+    op.create_table(TABLE, *[c for c in _columns() if c.name != "full_at"])  # as it was first made
+
+
+def add_full_at(op: Any) -> None:
+    """For the migration that brought the retention purge: expand-only, a nullable column;
+    rows of the revision before get it at their next take, or age out by ``updated_at``."""
+    op.add_column(TABLE, _full_at())
+
+
+def drop_full_at(op: Any) -> None:
+    op.drop_column(TABLE, "full_at")
 
 
 class TooManyRequests(BusinessError):
@@ -43,10 +60,13 @@ class TooManyRequests(BusinessError):
 
 
 # A bucket holds at most :capacity tokens and refills at :rate tokens a second.
+# Every SET expression reads the row as it was, so ``full_at`` repeats the refill.
+_REFILLED = "LEAST(:capacity, rate_limits.tokens + EXTRACT(EPOCH FROM now() - rate_limits.updated_at) * :rate)"
 _TAKE = sa.text(
-    "INSERT INTO rate_limits (key, tokens, updated_at) VALUES (:key, :capacity - 1, now()) "
-    "ON CONFLICT (key) DO UPDATE SET updated_at = now(), tokens = LEAST(:capacity, rate_limits.tokens"
-    " + EXTRACT(EPOCH FROM now() - rate_limits.updated_at) * :rate) - 1 "
+    "INSERT INTO rate_limits (key, tokens, updated_at, full_at) "  # noqa: S608 (constants of this module, no input)
+    "VALUES (:key, :capacity - 1, now(), now() + make_interval(secs => 1 / :rate)) "
+    f"ON CONFLICT (key) DO UPDATE SET updated_at = now(), tokens = {_REFILLED} - 1, "
+    f"full_at = now() + make_interval(secs => (:capacity - ({_REFILLED} - 1)) / :rate) "
     "RETURNING tokens"
 )
 _GIVE_BACK = sa.text("UPDATE rate_limits SET tokens = LEAST(:capacity, tokens + 1) WHERE key = :key")

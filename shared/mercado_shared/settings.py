@@ -52,6 +52,8 @@ class ServiceSettings(BaseSettings):
     pubsub_emulator_host: str | None = None
     outbox_relay_interval_seconds: float = Field(default=1.0, gt=0)
     outbox_relay_grace_seconds: float = Field(default=2.0, ge=0)
+    # How often an instance deletes rows whose use is over (mercado_shared.retention).
+    retention_interval_seconds: float = Field(default=600, gt=0)
 
     # Who is the platform (mercado_shared.platform_auth): "secret" outside production
     # (PLATFORM_SECRET, random per run: make run and the tests make one; docker compose

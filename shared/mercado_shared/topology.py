@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -68,6 +69,9 @@ class Topology(_Frozen):
     @staticmethod
     def dead_letter_topic(service: str) -> str:
         return f"dead-letter.{service}"
+
+    # How long a dead letter waits in its hold subscription for an operator (Pub/Sub's maximum).
+    DEAD_LETTER_RETENTION_SECONDS: ClassVar[int] = 604800
 
     @staticmethod
     def dead_letter_subscription(service: str) -> str:

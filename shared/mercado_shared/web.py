@@ -39,7 +39,9 @@ from mercado_shared.messaging.bus import MessageBus
 from mercado_shared.messaging.outbox import OutboxRelay
 from mercado_shared.messaging.publisher import Publisher
 from mercado_shared.messaging.push import push_router
+from mercado_shared.periodic import Periodic
 from mercado_shared.platform_auth import CallerAuthenticator, IdTokens
+from mercado_shared.retention import RetentionSweep
 from mercado_shared.server import SHUTDOWN, Deadline
 from mercado_shared.sessions import Revocations
 from mercado_shared.settings import ServiceSettings
@@ -66,16 +68,20 @@ class Runtime:
     id_tokens: IdTokens
     revocations: Revocations
     settings: ServiceSettings
+    retention: RetentionSweep
     on_startup: list[Callable[[], None]] = field(default_factory=list)
     # Each gets the shutdown's deadline (mercado_shared.server): it must be done by then.
     on_shutdown: list[Callable[[Deadline], None]] = field(default_factory=list)
     _metrics_server: Any = None
+    _retention_loop: Periodic | None = None
 
     def start(self) -> None:
         wait_for_database(self.engine, self.settings.startup_database_wait_seconds)
         for hook in self.on_startup:
             hook()
         self.relay.start()
+        self._retention_loop = Periodic("retention", self.settings.retention_interval_seconds, self.retention)
+        self._retention_loop.start()
         if self.settings.metrics_port is not None:  # for the instance's own scraper only
             self._metrics_server, _ = start_http_server(self.settings.metrics_port, addr="127.0.0.1")
 
@@ -85,6 +91,8 @@ class Runtime:
         deadline = SHUTDOWN.deadline()
         for hook in self.on_shutdown:
             hook(deadline)
+        if self._retention_loop is not None:
+            self._retention_loop.stop(deadline.remaining())
         self.relay.stop(deadline.remaining())
         tracing.shutdown(deadline.remaining())
         if self._metrics_server is not None:

@@ -61,6 +61,7 @@ def stack(pg_admin_url: str, emulator_host: str, tmp_path_factory: pytest.TempPa
                     "LOGIN_FAILURES_PER_ADDRESS": "1000000",
                     "REGISTRATIONS_PER_ADDRESS": "1000000",
                     "REGISTRATION_CONFLICTS_PER_ADDRESS": "1000000",
+                    "RETENTION_INTERVAL_SECONDS": "1",  # the purge runs while the tests watch it
                     "TRACE_EXPORTER": "console",  # spans as JSON lines in services.log
                     "MV_CLOUD_CALLS_FILE": str(run_dir / "cloud-calls.jsonl"),  # what each service called
                 },

@@ -5,6 +5,10 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import sqlalchemy as sa
+
+from mercado_shared.devstack import LocalStack
+from mercado_shared.testing.helpers import eventually
 from tests.e2e.conftest import Api
 
 
@@ -21,6 +25,32 @@ def test_the_same_idempotency_key_returns_the_first_answer_and_starts_one_purcha
     assert (other_body.status_code, other_body.json()["detail"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
     mine = api.client.get(api.url("orquestrador", "/purchases"), headers=me).json()
     assert [p["transaction_id"] for p in mine["purchases"]] == [first.json()["transaction_id"]]
+
+
+def test_a_key_is_kept_for_a_day_then_purged_by_the_orchestrator_itself(api: Api, stack: LocalStack) -> None:
+    _, me = api.new_customer(balance=20000)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = api.start(api.new_vehicle(10000)["id"], me, **key)
+    assert first.status_code == 202
+    engine = sa.create_engine(stack.database_urls["orquestrador"])
+    try:
+        with engine.begin() as conn:  # as if a day and a minute had passed
+            conn.execute(
+                sa.text("UPDATE idempotency_keys SET created_at = now() - interval '1441 minutes' WHERE key = :k"),
+                {"k": key["Idempotency-Key"]},
+            )
+
+        def purged() -> None:  # by the orchestrator's own retention loop
+            with engine.connect() as conn:
+                query = sa.text("SELECT count(*) FROM idempotency_keys WHERE key = :k")
+                assert conn.scalar(query, {"k": key["Idempotency-Key"]}) == 0
+
+        eventually(purged, timeout=15)
+    finally:
+        engine.dispose()
+    api.saga_reaches(first.json()["transaction_id"], me, "AWAITING_PAYMENT")
+    again = api.start(api.new_vehicle(10000)["id"], me, **key)  # the key names nothing any more
+    assert again.status_code == 202 and again.json()["transaction_id"] != first.json()["transaction_id"]
 
 
 def test_concurrent_requests_with_one_key_start_one_purchase(api: Api) -> None:

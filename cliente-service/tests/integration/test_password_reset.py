@@ -164,3 +164,19 @@ def test_mail_past_its_deadline_is_dropped_unsent(client: Client, mail: MailCatc
     with engine.connect() as connection:
         assert connection.execute(sa.select(outgoing_mail).where(outgoing_mail.c.subject == "too late")).all() == []
     assert mail.messages(customer["email"]) == []
+
+
+def test_a_reset_is_purged_a_day_after_it_expired_a_live_one_is_not(client: Client) -> None:
+    expired, live = client.register()[0], client.register()[0]
+    for customer in (expired, live):
+        assert client.http.post("/auth/password-resets", json={"email": customer["email"]}).status_code == 202
+    runtime = client.http.app.state.runtime  # type: ignore[attr-defined]
+    with runtime.engine.begin() as conn:
+        conn.execute(
+            sa.update(password_resets)
+            .where(password_resets.c.customer_id == expired["id"])
+            .values(expires_at=sa.func.now() - sa.text("interval '25 hours'"))
+        )
+    deleted = runtime.retention()  # what the service's retention loop runs
+    assert deleted["password_resets"] == 1 and "rate_limits" in deleted
+    assert (resets_of(client, expired["id"]), resets_of(client, live["id"])) == (0, 1)

@@ -72,6 +72,7 @@ idempotency_keys = sa.Table(
     sa.Column("transaction_id", sa.Uuid(as_uuid=False), sa.ForeignKey("saga_states.transaction_id"), nullable=False),
     sa.Column("response", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Index("ix_idempotency_keys_created_at", "created_at", postgresql_using="brin"),  # the retention purge
 )
 
 messaging = messaging_tables(metadata)

@@ -66,12 +66,18 @@ def _lease_column() -> sa.Column[Any]:
 
 
 UNPUBLISHED_INDEX = "ix_outbox_unpublished"
+# The retention purge finds old rows by time (mercado_shared.retention). Both tables are
+# written in time order, so a BRIN index (a few pages, next to nothing per insert) serves.
+RETENTION_INDEXES = {"inbox": ("ix_inbox_received_at", "received_at"), "outbox": ("ix_outbox_created_at", "created_at")}
 
 
 def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
     outbox = sa.Table("outbox", metadata, *_outbox_columns(), _lease_column())
     sa.Index(UNPUBLISHED_INDEX, outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
     inbox = sa.Table("inbox", metadata, *_inbox_columns())
+    for table in (outbox, inbox):
+        name, column = RETENTION_INDEXES[table.name]
+        sa.Index(name, table.c[column], postgresql_using="brin")
     return MessagingTables(
         outbox=outbox, inbox=inbox, revocations=revocations_table(metadata), audit=audit_table(metadata)
     )
@@ -91,6 +97,17 @@ def add_outbox_lease(op: Any) -> None:
     ``claimed_until`` in a short transaction, publishes with nothing held, and marks what
     was sent. Expand-only: a nullable column the previous revision neither reads nor needs."""
     op.add_column("outbox", _lease_column())
+
+
+def add_retention_indexes(op: Any) -> None:
+    """For each service's migration that brought the retention purge."""
+    for table, (name, column) in RETENTION_INDEXES.items():
+        op.create_index(name, table, [column], postgresql_using="brin")
+
+
+def drop_retention_indexes(op: Any) -> None:
+    for table, (name, _) in RETENTION_INDEXES.items():
+        op.drop_index(name, table_name=table)
 
 
 def drop_outbox_lease(op: Any) -> None:
