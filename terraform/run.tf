@@ -40,6 +40,8 @@ locals {
     "cliente-service" = {
       KMS_KEY_NAME             = google_kms_crypto_key.data_keys.id
       ORQUESTRADOR_SERVICE_URL = local.urls["orquestrador"]
+      PAGAMENTO_SERVICE_URL    = local.urls["pagamento-service"] # the customer's export
+      VEICULO_SERVICE_URL      = local.urls["veiculo-service"]
       SMTP_HOST                = var.smtp_host
       SMTP_PORT                = tostring(var.smtp_port)
       SMTP_SECURITY            = var.smtp_security

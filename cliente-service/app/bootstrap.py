@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from app.adapters import orm
+from app.adapters.held_elsewhere import HeldElsewhere
 from app.adapters.keys import kek_from_settings, vault_for
 from app.adapters.mail import MailSender, SmtpMailer
 from app.adapters.passwords import Argon2PasswordHasher
@@ -18,6 +19,7 @@ from app.entrypoints.api import customers, identity, internal
 from app.service_layer import services
 from app.service_layer.handlers import HANDLERS
 from app.service_layer.unit_of_work import ClienteUnitOfWork
+from mercado_shared import retention
 from mercado_shared.audit import audit_router
 from mercado_shared.auth import StaticKeySource
 from mercado_shared.bootstrap import build_runtime
@@ -52,6 +54,7 @@ def bootstrap(
         handlers=HANDLERS,
         publisher=publisher,
         key_source=StaticKeySource(issuer.jwks()),  # our own keys: no HTTP round trip
+        purges=[retention.RATE_LIMITS, retention.PASSWORD_RESETS],
     )
     vault = vault_for(runtime.engine, kek_from_settings(settings))
     orm.attach_vault(runtime.engine, vault)
@@ -73,6 +76,17 @@ def bootstrap(
     )
     runtime.on_shutdown.append(lambda _: purchases.close())
     app.state.purchases = purchases
+    held_elsewhere = HeldElsewhere(
+        {
+            "orquestrador": settings.orquestrador_service_url,
+            "pagamento-service": settings.pagamento_service_url,
+            "veiculo-service": settings.veiculo_service_url,
+        },
+        settings.orquestrador_timeout_seconds,
+        runtime.id_tokens,
+    )
+    runtime.on_shutdown.append(lambda _: held_elsewhere.close())
+    app.state.held_elsewhere = held_elsewhere
     app.state.password_hasher = hasher
     app.state.vault = vault
     app.state.signin_limits = SignInLimits(

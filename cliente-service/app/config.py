@@ -30,8 +30,11 @@ class ClienteSettings(ServiceSettings):
     # its hash within PASSWORD_HASHING_WAIT_SECONDS is answered 503 with Retry-After.
     password_hashing_concurrency: int = Field(default=4, ge=1, le=64)
     password_hashing_wait_seconds: float = Field(default=2.0, gt=0)
-    # The orchestrator, asked before an erasure whether a purchase is in progress.
+    # The orchestrator, asked before an erasure whether a purchase is in progress; it and the
+    # other two services, asked for what they hold about a customer for its export.
     orquestrador_service_url: str = "http://127.0.0.1:8083"
+    veiculo_service_url: str = "http://127.0.0.1:8081"
+    pagamento_service_url: str = "http://127.0.0.1:8082"
     orquestrador_timeout_seconds: float = Field(default=5.0, gt=0)
     # Failed logins: per account from one address (a stranger elsewhere cannot lock the
     # owner out), and per address across accounts (one password tried on many), each

@@ -47,6 +47,10 @@ def settings(
     migrated_database: Callable[[Path], str], emulator_host: str, project_id: str, mail: MailCatcher
 ) -> ClienteSettings:
     return ClienteSettings(
+        # Nothing listens there: what the other services hold cannot be read (the export's 503).
+        orquestrador_service_url=f"http://127.0.0.1:{free_port()}",
+        pagamento_service_url=f"http://127.0.0.1:{free_port()}",
+        veiculo_service_url=f"http://127.0.0.1:{free_port()}",
         smtp_host=mail.host,
         smtp_port=mail.port,
         environment="test",

@@ -84,7 +84,8 @@ ACCESS: dict[str, ServiceAccess] = {
             "SMTP_PASSWORD": "smtp-password",
         },
         kms_keys=("personal-data-keys",),
-        calls=("orquestrador",),  # before an erasure: is a purchase in progress?
+        # before an erasure: is a purchase in progress? For an export: what do they hold?
+        calls=("orquestrador", "pagamento-service", "veiculo-service"),
     ),
     "veiculo-service": ServiceAccess(secrets=_database("veiculo-service")),
     "pagamento-service": ServiceAccess(

@@ -45,3 +45,31 @@ def test_erasure_is_refused_from_the_moment_a_purchase_is_accepted_until_it_ends
     assert api.saga(transaction, api.staff())["customer_id"] == customer["id"]
     again, _ = api.new_customer(balance=0, email=customer["email"])
     assert again["id"] != customer["id"]
+
+
+def test_the_export_holds_what_every_service_keeps_about_the_customer(api: Api) -> None:
+    customer, buyer = api.new_customer(balance=100_000)
+    bought, abandoned = api.new_vehicle(45_900), api.new_vehicle(30_000)
+    completed = api.purchase(bought["id"], buyer)["transaction_id"]
+    code = api.saga_reaches(completed, buyer, "AWAITING_PAYMENT")["payment_code"]
+    payment = api.pay(code, buyer).json()
+    api.saga_reaches(completed, buyer, "COMPLETED")
+    cancelled = api.purchase(abandoned["id"], buyer)["transaction_id"]
+    api.saga_reaches(cancelled, buyer, "AWAITING_PAYMENT")
+    api.client.post(api.url("orquestrador", f"/purchase/{cancelled}/cancel"), headers=buyer)
+    api.saga_reaches(cancelled, buyer, "CANCELLED")
+    _, someone_else = api.new_customer(balance=100_000)
+    api.purchase(api.new_vehicle(10_000)["id"], someone_else)  # in no one else's export
+
+    response = api.client.get(api.url("cliente-service", f"/customers/{customer['id']}/export"), headers=buyer)
+    assert response.status_code == 200, response.text
+    export = response.json()
+    assert export["email"] == customer["email"] and len(export["document"]) == 11  # unmasked
+    assert {p["transaction_id"]: p["status"] for p in export["purchases"]} == {
+        completed: "COMPLETED",
+        cancelled: "CANCELLED",
+    }
+    assert {c["transaction_id"] for c in export["payment_codes"]} == {completed, cancelled}
+    assert [(p["id"], p["payment_code"], p["amount"]) for p in export["payments"]] == [(payment["id"], code, 45_900)]
+    [vehicle] = export["vehicles_bought"]
+    assert (vehicle["id"], vehicle["renavam"], vehicle["sold_price"]) == (bought["id"], bought["renavam"], 45_900)

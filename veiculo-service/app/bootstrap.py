@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from app.adapters import orm
 from app.config import VeiculoSettings
-from app.entrypoints.api import staff_only, vehicles
+from app.entrypoints.api import internal, staff_only, vehicles
 from app.service_layer.handlers import HANDLERS
 from app.service_layer.unit_of_work import VeiculoUnitOfWork
 from mercado_shared.audit import audit_router
@@ -41,5 +41,5 @@ def bootstrap(
         title="Mercado Veículo — veiculo-service",
         version=settings.version,
         description="Vehicles for sale: registration, listings ordered by price, reservation and sale.",
-        routers=[staff_only, vehicles, audit_router("/audit-log/vehicles", orm.messaging.audit)],
+        routers=[staff_only, vehicles, internal, audit_router("/audit-log/vehicles", orm.messaging.audit)],
     )

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, 
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.adapters.signin_limits import SignInLimits
-from app.entrypoints.deps import ActingUowDep, HasherDep, IssuerDep, MaybeActingUowDep, PurchasesDep, UowDep
+from app.entrypoints.deps import (
+    ActingUowDep,
+    HasherDep,
+    HeldElsewhereDep,
+    IssuerDep,
+    MaybeActingUowDep,
+    PurchasesDep,
+    UowDep,
+)
 from app.entrypoints.schemas import (
     CustomerCreate,
     CustomerExport,
@@ -303,11 +311,20 @@ def send_password_reset(customer_id: str, _: StaffUser, request: Request, uow: A
     "/{customer_id}/export",
     summary="All personal data held about the customer, unmasked (the customer; LGPD access)",
     response_model=CustomerExport,
-    responses=error_responses((401, "NOT_AUTHENTICATED"), (403, "FORBIDDEN"), (404, "CUSTOMER_NOT_FOUND")),
+    description=(
+        "With what the other services hold about the customer: its purchases, payment codes, "
+        "payments and the vehicles it bought. 503 when one of them cannot answer: an export "
+        "is complete or not given."
+    ),
+    responses=error_responses(
+        (401, "NOT_AUTHENTICATED"), (403, "FORBIDDEN"), (404, "CUSTOMER_NOT_FOUND"), (503, "SERVICE_UNAVAILABLE")
+    ),
 )
-def export_customer(customer_id: str, principal: CurrentUser, uow: UowDep) -> CustomerExport:
+def export_customer(
+    customer_id: str, principal: CurrentUser, uow: UowDep, held_elsewhere: HeldElsewhereDep
+) -> CustomerExport:
     customer, holds = services.export_customer(uow, customer_id, principal)
-    return CustomerExport.of(customer, holds, datetime.now(UTC))
+    return CustomerExport.of(customer, holds, held_elsewhere.of(customer.id), datetime.now(UTC))
 
 
 @customers.delete(

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.adapters.held_elsewhere import HeldElsewhere
 from app.adapters.passwords import Argon2PasswordHasher
 from app.adapters.purchases import PurchasesInProgress
 from app.adapters.tokens import TokenIssuer
@@ -34,5 +35,13 @@ UowDep = Annotated[ClienteUnitOfWork, Depends(new_unit_of_work)]
 ActingUowDep = Annotated[ClienteUnitOfWork, Depends(acting_unit_of_work)]
 MaybeActingUowDep = Annotated[ClienteUnitOfWork, Depends(maybe_acting_unit_of_work)]
 PurchasesDep = Annotated[PurchasesInProgress, Depends(_purchases)]
+
+
+async def _held_elsewhere(request: Request) -> HeldElsewhere:
+    held: HeldElsewhere = request.app.state.held_elsewhere
+    return held
+
+
+HeldElsewhereDep = Annotated[HeldElsewhere, Depends(_held_elsewhere)]
 HasherDep = Annotated[Argon2PasswordHasher, Depends(_hasher)]
 IssuerDep = Annotated[TokenIssuer, Depends(_issuer)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
 from pydantic.config import JsonDict
@@ -176,8 +176,62 @@ class HoldExport(BaseModel):
     updated_at: datetime
 
 
+class PurchaseExport(BaseModel):
+    """A purchase, as the orchestrator holds it."""
+
+    transaction_id: str
+    vehicle_id: str
+    amount: Money
+    payment_type: str
+    status: str
+    current_step: str
+    failure_reason: str | None
+    payment_code: str | None
+    payment_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PaymentCodeExport(BaseModel):
+    """A payment code issued to the customer, as pagamento-service holds it."""
+
+    code: str
+    transaction_id: str
+    amount: Money
+    status: str
+    expires_at: datetime
+
+
+class PaymentExport(BaseModel):
+    """A payment the customer made, as pagamento-service holds it."""
+
+    id: str
+    payment_code: str
+    transaction_id: str
+    amount: Money
+    status: str
+    created_at: datetime
+
+
+class VehicleBoughtExport(BaseModel):
+    """A vehicle the customer bought, as veiculo-service holds it."""
+
+    id: str
+    brand: str
+    model: str
+    year: int
+    color: str
+    license_plate: str
+    chassi_number: str
+    renavam: str
+    sold_price: Money
+    sold_at: datetime
+    picked_up_at: datetime | None
+
+
 class CustomerExport(BaseModel):
-    """Every personal datum held about the customer, unmasked (LGPD right of access)."""
+    """Every personal datum held about the customer, unmasked (LGPD right of access), with
+    what the other services hold about it."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -204,6 +258,55 @@ class CustomerExport(BaseModel):
                             "updated_at": "2026-11-24T12:02:00Z",
                         }
                     ],
+                    "purchases": [
+                        {
+                            "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
+                            "vehicle_id": "7ad1761a-de74-48f9-9506-3200836bb801",
+                            "amount": 45900.1,
+                            "payment_type": "cash",
+                            "status": "COMPLETED",
+                            "current_step": "SAGA_COMPLETE",
+                            "failure_reason": None,
+                            "payment_code": "MVABCDEFGHIJKLMNOPQRSTUVWX",
+                            "payment_expires_at": "2026-11-24T12:31:00Z",
+                            "created_at": "2026-11-24T12:01:00Z",
+                            "updated_at": "2026-11-24T12:02:00Z",
+                        }
+                    ],
+                    "payment_codes": [
+                        {
+                            "code": "MVABCDEFGHIJKLMNOPQRSTUVWX",
+                            "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
+                            "amount": 45900.1,
+                            "status": "PAID",
+                            "expires_at": "2026-11-24T12:31:00Z",
+                        }
+                    ],
+                    "payments": [
+                        {
+                            "id": "9c0d6f1e-2b3a-4c5d-8e7f-0a1b2c3d4e5f",
+                            "payment_code": "MVABCDEFGHIJKLMNOPQRSTUVWX",
+                            "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
+                            "amount": 45900.1,
+                            "status": "COMPLETED",
+                            "created_at": "2026-11-24T12:01:30Z",
+                        }
+                    ],
+                    "vehicles_bought": [
+                        {
+                            "id": "7ad1761a-de74-48f9-9506-3200836bb801",
+                            "brand": "Volkswagen",
+                            "model": "Gol",
+                            "year": 2019,
+                            "color": "Prata",
+                            "license_plate": "ABC1D23",
+                            "chassi_number": "9BWZZZ377VT004251",
+                            "renavam": "12345678900",
+                            "sold_price": 45900.1,
+                            "sold_at": "2026-11-24T12:02:00Z",
+                            "picked_up_at": None,
+                        }
+                    ],
                     "exported_at": "2026-11-24T13:00:00Z",
                 }
             ]
@@ -222,10 +325,14 @@ class CustomerExport(BaseModel):
     created_at: datetime
     updated_at: datetime
     holds: list[HoldExport]
+    purchases: list[PurchaseExport]
+    payment_codes: list[PaymentCodeExport]
+    payments: list[PaymentExport]
+    vehicles_bought: list[VehicleBoughtExport]
     exported_at: datetime
 
     @classmethod
-    def of(cls, c: Customer, holds: list[Hold], now: datetime) -> CustomerExport:
+    def of(cls, c: Customer, holds: list[Hold], elsewhere: dict[str, Any], now: datetime) -> CustomerExport:
         assert c.created_at is not None and c.updated_at is not None
         return cls(
             id=c.id,
@@ -250,6 +357,10 @@ class CustomerExport(BaseModel):
                 )
                 for h in holds
             ],
+            purchases=[PurchaseExport.model_validate(p) for p in elsewhere["purchases"]],
+            payment_codes=[PaymentCodeExport.model_validate(p) for p in elsewhere["payment_codes"]],
+            payments=[PaymentExport.model_validate(p) for p in elsewhere["payments"]],
+            vehicles_bought=[VehicleBoughtExport.model_validate(v) for v in elsewhere["vehicles"]],
             exported_at=now,
         )
 

@@ -233,3 +233,14 @@ def purchases_in_progress(customer_id: str, uow: UowDep) -> dict[str, int]:
     """For cliente-service before an erasure: the customer's purchases accepted and not ended
     (a purchase is in progress from its 202 until it ends, after the capture included)."""
     return {"in_progress": services.purchases_in_progress(uow, customer_id)}
+
+
+@router.get(
+    "/internal/customers/{customer_id}/purchases",
+    include_in_schema=False,
+    dependencies=[Depends(internal_caller)],
+)
+def purchases_of(customer_id: str, uow: UowDep) -> dict[str, list[dict[str, object]]]:
+    """For cliente-service's LGPD export (as cliente-service): every purchase of the customer."""
+    purchases = services.purchases_of(uow, customer_id)
+    return {"purchases": [PurchaseSummary.of(s).model_dump(mode="json") for s in purchases]}

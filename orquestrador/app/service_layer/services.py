@@ -144,6 +144,18 @@ def purchases_in_progress(uow: OrquestradorUnitOfWork, customer_id: str) -> int:
         return uow.sagas.active_count(customer_id)
 
 
+def purchases_of(uow: OrquestradorUnitOfWork, customer_id: str) -> list[StoredSaga]:
+    """Every purchase of the customer, newest first (its LGPD export), page by page."""
+    found: list[StoredSaga] = []
+    with uow:
+        while True:
+            before = (found[-1].created_at, found[-1].state.transaction_id) if found else None
+            page, _ = uow.sagas.page(customer_id=customer_id, status=None, before=before, limit=500)
+            found.extend(page)
+            if len(page) < 500:
+                return found
+
+
 def get_saga(
     uow: OrquestradorUnitOfWork, transaction_id: str, principal: Principal
 ) -> tuple[StoredSaga, list[HistoryEntry]]:

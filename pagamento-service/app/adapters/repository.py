@@ -20,6 +20,10 @@ class PaymentCodeRepository:
     def add(self, code: PaymentCode) -> None:
         self.session.add(code)
 
+    def of_customer(self, customer_id: str) -> list[PaymentCode]:
+        query = sa.select(PaymentCode).where(orm.payment_codes.c.customer_id == customer_id)
+        return list(self.session.scalars(query.order_by(orm.payment_codes.c.created_at, orm.payment_codes.c.code)))
+
     def get(self, code: str, *, for_update: bool = False) -> PaymentCode | None:
         return self.session.get(PaymentCode, code, with_for_update=for_update)
 
@@ -35,6 +39,10 @@ class PaymentRepository:
 
     def add(self, payment: Payment) -> None:
         self.session.add(payment)
+
+    def of_customer(self, customer_id: str) -> list[Payment]:
+        query = sa.select(Payment).where(orm.payments.c.customer_id == customer_id)
+        return list(self.session.scalars(query.order_by(orm.payments.c.created_at, orm.payments.c.id)))
 
     def get(self, payment_id: str) -> Payment | None:
         return self.session.get(Payment, payment_id) if is_uuid(payment_id) else None

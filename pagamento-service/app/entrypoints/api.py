@@ -25,6 +25,7 @@ from mercado_shared.auth import CurrentUser, StaffUser
 from mercado_shared.clock import Clock
 from mercado_shared.errors import STAFF_ERRORS, BusinessError, Unprocessable, error_responses
 from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
+from mercado_shared.platform_auth import internal_caller
 from mercado_shared.web import new_unit_of_work
 
 router = APIRouter(tags=["payments"])
@@ -164,3 +165,18 @@ def list_discrepancies(_: StaffUser, uow: UowDep, limit: Limit = 50, cursor: Cur
         discrepancies=[DiscrepancyRead.of(d) for d in page],
         next_cursor=encode_time_cursor(*following) if following else None,
     )
+
+
+@router.get(
+    "/internal/customers/{customer_id}/payments",
+    include_in_schema=False,
+    dependencies=[Depends(internal_caller)],
+)
+def held_for_customer(customer_id: str, uow: UowDep, clock: ClockDep) -> dict[str, list[dict[str, object]]]:
+    """For cliente-service's LGPD export (as cliente-service): the customer's codes and payments."""
+    codes, payments = services.held_for_customer(uow, customer_id)
+    now = clock()
+    return {
+        "payment_codes": [PaymentCodeRead.of(c, now).model_dump(mode="json") for c in codes],
+        "payments": [PaymentRead.of(p).model_dump(mode="json") for p in payments],
+    }

@@ -124,6 +124,12 @@ def list_discrepancies(
     return page, (page[-1].first_seen_at, page[-1].id) if more else None
 
 
+def held_for_customer(uow: PagamentoUnitOfWork, customer_id: str) -> tuple[list[PaymentCode], list[Payment]]:
+    """Every code issued to the customer and every payment it made (its LGPD export)."""
+    with uow:
+        return uow.codes.of_customer(customer_id), uow.payments.of_customer(customer_id)
+
+
 def get_payment(uow: PagamentoUnitOfWork, payment_id: str, principal: Principal) -> Payment:
     with uow:
         payment = uow.payments.get(payment_id)

@@ -46,6 +46,8 @@ vehicles = sa.Table(
     ),
     sa.CheckConstraint("picked_up_at IS NULL OR sold_at IS NOT NULL", name="ck_vehicles_pickup_after_sale"),
 )
+# A buyer's vehicles, for its LGPD export; only sold vehicles are in it.
+sa.Index("ix_vehicles_buyer", vehicles.c.buyer_id, postgresql_where=vehicles.c.buyer_id.is_not(None))
 # Keyset pagination of the two listings: ordered by (price, id), each filter its own index.
 sa.Index(
     "ix_vehicles_available_price_id",

@@ -44,6 +44,10 @@ class VehicleRepository:
     def get(self, vehicle_id: str) -> Vehicle | None:
         return self.session.get(Vehicle, vehicle_id) if is_uuid(vehicle_id) else None
 
+    def bought_by(self, customer_id: str) -> list[Vehicle]:
+        query = sa.select(Vehicle).where(vehicles.c.buyer_id == customer_id)
+        return list(self.session.scalars(query.order_by(vehicles.c.sold_at, vehicles.c.id)))
+
     def get_for_update(self, vehicle_id: str) -> Vehicle | None:
         if not is_uuid(vehicle_id):
             return None

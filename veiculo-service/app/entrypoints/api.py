@@ -23,6 +23,7 @@ from mercado_shared.audit import acting_unit_of_work
 from mercado_shared.auth import OptionalUser, require_staff
 from mercado_shared.errors import error_responses
 from mercado_shared.pagination import Cursor, Limit
+from mercado_shared.platform_auth import internal_caller
 from mercado_shared.web import new_unit_of_work
 
 vehicles = APIRouter(prefix="/vehicles", tags=["vehicles"])
@@ -118,3 +119,12 @@ def replace_vehicle(vehicle_id: str, body: VehicleUpdate, uow: ActingUowDep) -> 
 )
 def pick_up(vehicle_id: str, uow: ActingUowDep) -> VehicleStaffRead:
     return VehicleStaffRead.of(services.pick_up(uow, vehicle_id, datetime.now(UTC)))
+
+
+internal = APIRouter(include_in_schema=False, dependencies=[Depends(internal_caller)])
+
+
+@internal.get("/internal/customers/{customer_id}/vehicles")
+def bought_by(customer_id: str, uow: UowDep) -> dict[str, list[dict[str, object]]]:
+    """For cliente-service's LGPD export (as cliente-service): the vehicles the customer bought."""
+    return {"vehicles": [VehicleStaffRead.of(v).model_dump(mode="json") for v in services.bought_by(uow, customer_id)]}

@@ -124,3 +124,9 @@ def list_vehicles(
     page = page[:limit]
     following = Position(page[-1].price, page[-1].id) if more else None
     return page, total, following
+
+
+def bought_by(uow: VeiculoUnitOfWork, customer_id: str) -> list[Vehicle]:
+    """The vehicles the customer bought (its LGPD export)."""
+    with uow:
+        return uow.vehicles.bought_by(customer_id)
