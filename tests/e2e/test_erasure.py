@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
+from mercado_shared.devstack import LocalStack
 from tests.e2e.conftest import Api
 
 
@@ -18,7 +20,18 @@ def erase(api: Api, customer: dict[str, Any], headers: dict[str, str]) -> httpx.
     return api.client.delete(api.url("cliente-service", f"/customers/{customer['id']}"), headers=headers)
 
 
-def test_erasure_is_refused_from_the_moment_a_purchase_is_accepted_until_it_ends(api: Api) -> None:
+def customer_key(stack: LocalStack, customer_id: str) -> str | None:
+    engine = sa.create_engine(stack.database_urls["cliente-service"])
+    try:
+        with engine.connect() as conn:
+            query = sa.text("SELECT wrapped FROM customer_keys WHERE customer_id = :i")
+            wrapped = conn.scalar(query, {"i": customer_id})
+            return None if wrapped is None else str(wrapped)
+    finally:
+        engine.dispose()
+
+
+def test_erasure_is_refused_from_the_moment_a_purchase_is_accepted_until_it_ends(api: Api, stack: LocalStack) -> None:
     customer, buyer = api.new_customer(balance=50_000)
     vehicle = api.new_vehicle(45_900)
     accepted = api.purchase(vehicle["id"], buyer)  # 202: nothing may be held yet
@@ -32,7 +45,10 @@ def test_erasure_is_refused_from_the_moment_a_purchase_is_accepted_until_it_ends
     assert cancel.status_code == 202
     api.saga_reaches(transaction, buyer, "CANCELLED")
 
+    key_before = customer_key(stack, customer["id"])
+    assert key_before is not None
     assert erase(api, customer, buyer).status_code == 204
+    assert customer_key(stack, customer["id"]) not in (key_before, None)  # destroyed; placeholders under a new one
     assert erase(api, customer, api.staff()).status_code == 204  # idempotent
     erased = api.client.get(api.url("cliente-service", f"/customers/{customer['id']}"), headers=api.staff()).json()
     assert erased["status"] == "ANONYMISED" and erased["account_balance"] == 50_000

@@ -1,9 +1,16 @@
 """Field-level encryption of personal data, and blind indexes to look it up.
 
-- ``FieldCipher`` encrypts one value with AES-256-GCM, binding it to its column
-  (associated data): a ciphertext moved to another column does not decrypt. Every
-  ciphertext names its data key (``v1.<key id>.<nonce+ciphertext>``), so keys rotate:
-  the newest key encrypts, every key still held decrypts.
+- A customer's personal fields are sealed with AES-256-GCM under the customer's own key
+  (``RowKey``), bound by associated data to table, column and row
+  (``customers.email.<id>``): a ciphertext copied to another column or another customer's
+  row does not open. The row key is stored wrapped by a data key and destroyed when the
+  customer is erased (crypto-shredding): whatever copy of the old ciphertexts remains can
+  no longer be opened once no copy of the key does (docs/security.md says where copies live).
+- ``FieldCipher`` encrypts with the service's data keys, binding a value to a name given
+  by the caller (associated data). Every ciphertext names its data key
+  (``v1.<key id>.<nonce+ciphertext>``), so keys rotate: the newest key encrypts, every
+  key still held decrypts. It wraps the row keys and encrypts the few values that belong
+  to no customer (a staff member's TOTP secret, mail waiting for the relay).
 - Envelope encryption: data keys are stored wrapped by a key-encryption key (``LocalKek``
   from the environment locally; Cloud KMS in production, behind the same ``Kek`` port).
 - ``BlindIndex`` gives exact-match lookups (email at login, CPF for duplicates) without
@@ -113,6 +120,40 @@ class FieldCipher:
             raise DecryptionFailed(f"{column}: {type(exc).__name__}") from None
 
 
+ROW_VERSION = "v2"
+
+
+class RowKey:
+    """One row's own AES-256 key: seals and opens that row's fields, and nothing else's."""
+
+    def __init__(self, key: bytes, table: str, row_id: str) -> None:
+        self._aead = AESGCM(key)
+        self.material = key
+        self._prefix = f"{table}.{{}}.{row_id}"
+
+    @classmethod
+    def new(cls, table: str, row_id: str) -> RowKey:
+        return cls(AESGCM.generate_key(bit_length=256), table, row_id)
+
+    def _bound_to(self, column: str) -> bytes:
+        return self._prefix.format(column).encode()
+
+    def seal(self, plaintext: str, column: str) -> str:
+        nonce = os.urandom(_NONCE)
+        sealed = self._aead.encrypt(nonce, plaintext.encode(), self._bound_to(column))
+        return f"{ROW_VERSION}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+    def open(self, token: str, column: str) -> str:
+        try:
+            version, payload = token.split(".", 1)
+            if version != ROW_VERSION:
+                raise ValueError(version)
+            raw = base64.urlsafe_b64decode(payload)
+            return self._aead.decrypt(raw[:_NONCE], raw[_NONCE:], self._bound_to(column)).decode()
+        except (ValueError, InvalidTag) as exc:  # another row's, another column's, or tampered
+            raise DecryptionFailed(f"{column}: {type(exc).__name__}") from None
+
+
 class BlindIndex:
     def __init__(self, key: bytes) -> None:
         if len(key) < 32:
@@ -219,3 +260,10 @@ class PersonalDataVault:
 
     def index(self, value: str, column: str) -> str:
         return self._loaded()[1].of(value, column)
+
+    # Row keys travel wrapped by the current data key, bound to their row.
+    def wrap_row_key(self, key: RowKey, table: str, row_id: str) -> str:
+        return self.encrypt(base64.b64encode(key.material).decode(), f"{table}.key.{row_id}")
+
+    def unwrap_row_key(self, wrapped: str, table: str, row_id: str) -> RowKey:
+        return RowKey(base64.b64decode(self.decrypt(wrapped, f"{table}.key.{row_id}")), table, row_id)

@@ -1,6 +1,7 @@
 """The data-key store: wrapped data keys in the ``data_keys`` table, and their rotation.
 
-- ``purpose = 'field'``: AES-256 keys that encrypt personal data; the newest encrypts.
+- ``purpose = 'field'``: AES-256 keys that wrap each customer's own key (``customer_keys``)
+  and encrypt the few values that belong to no customer; the newest encrypts.
 - ``purpose = 'index'``: the one HMAC key of the blind indexes. It does not rotate on its
   own (every index would have to be recomputed at once); rotating the KEK rewraps it.
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from app.adapters.crypto import CloudKmsKek, Kek, LocalKek, PersonalDataVault, WrappedKey, new_data_key
+from app.adapters.crypto import CloudKmsKek, Kek, LocalKek, PersonalDataVault, RowKey, WrappedKey, new_data_key
 from app.config import ClienteSettings
 
 # Encrypted columns of the customers table, by the name each one's ciphertexts are bound to.
@@ -83,16 +84,61 @@ def rotate_field_key(conn: Connection, kek: Kek) -> str:
     return _insert(conn, kek, "field")
 
 
+_CUSTOMERS = sa.table(
+    "customers",
+    sa.column("id"),
+    *(sa.column(c) for c in ENCRYPTED_COLUMNS),
+    *(sa.column(f"sealed_{c}") for c in ENCRYPTED_COLUMNS),
+)  # ciphertexts as text
+_CUSTOMER_KEYS = sa.table("customer_keys", sa.column("customer_id"), sa.column("wrapped"))
+
+
 def reencrypt(conn: Connection, vault: PersonalDataVault, batch: int = 500) -> int:
-    """Re-encrypts every customer's fields still under an older key; returns how many rows."""
-    plain = sa.table("customers", sa.column("id"), *(sa.column(c) for c in ENCRYPTED_COLUMNS))  # ciphertexts as text
+    """Re-encrypts every customer's v1 fields still under an older data key, and rewraps
+    every customer key still wrapped by one; returns how many customers changed. (v2 fields
+    do not change: they are sealed under the customer's own key.)"""
     current = vault.current_key_id
-    stale = sa.or_(*(sa.func.split_part(plain.c[c], ".", 2) != current for c in ENCRYPTED_COLUMNS))
+    stale = sa.or_(*(sa.func.split_part(_CUSTOMERS.c[c], ".", 2) != current for c in ENCRYPTED_COLUMNS))
     done = 0
-    while rows := conn.execute(sa.select(plain).where(stale).limit(batch).with_for_update(skip_locked=True)).all():
+    query = sa.select(_CUSTOMERS.c.id, *(_CUSTOMERS.c[c] for c in ENCRYPTED_COLUMNS)).where(stale)
+    while rows := conn.execute(query.limit(batch).with_for_update(skip_locked=True)).all():
         for row in rows:
             values = {c: vault.encrypt(vault.decrypt(getattr(row, c), c), c) for c in ENCRYPTED_COLUMNS}
-            conn.execute(sa.update(plain).where(plain.c.id == row.id).values(**values))
+            conn.execute(sa.update(_CUSTOMERS).where(_CUSTOMERS.c.id == row.id).values(**values))
+        done += len(rows)
+    keys = _CUSTOMER_KEYS
+    stale_keys = sa.select(keys).where(sa.func.split_part(keys.c.wrapped, ".", 2) != current)
+    while rows := conn.execute(stale_keys.limit(batch).with_for_update(skip_locked=True)).all():
+        for row in rows:
+            key = vault.unwrap_row_key(row.wrapped, "customers", str(row.customer_id))
+            wrapped = vault.wrap_row_key(key, "customers", str(row.customer_id))
+            conn.execute(sa.update(keys).where(keys.c.customer_id == row.customer_id).values(wrapped=wrapped))
+        done += len(rows)
+    return done
+
+
+def seal(conn: Connection, vault: PersonalDataVault, batch: int = 500) -> int:
+    """Gives every customer written last by a revision before customer keys a key of its
+    own and its v2 fields (the next release's migration runs it before v1 goes); returns
+    how many. A customer that already has a key keeps it."""
+    unsealed = sa.or_(*(_CUSTOMERS.c[f"sealed_{c}"].is_(None) for c in ENCRYPTED_COLUMNS))
+    query = (
+        sa.select(_CUSTOMERS.c.id, *(_CUSTOMERS.c[c] for c in ENCRYPTED_COLUMNS), _CUSTOMER_KEYS.c.wrapped)
+        .outerjoin(_CUSTOMER_KEYS, _CUSTOMER_KEYS.c.customer_id == _CUSTOMERS.c.id)
+        .where(unsealed)
+    )
+    done = 0
+    while rows := conn.execute(query.limit(batch).with_for_update(of=_CUSTOMERS, skip_locked=True)).all():
+        for row in rows:
+            customer_id = str(row.id)
+            if row.wrapped is None:
+                key = RowKey.new("customers", customer_id)
+                wrapped = vault.wrap_row_key(key, "customers", customer_id)
+                conn.execute(sa.insert(_CUSTOMER_KEYS).values(customer_id=row.id, wrapped=wrapped))
+            else:
+                key = vault.unwrap_row_key(row.wrapped, "customers", customer_id)
+            values = {f"sealed_{c}": key.seal(vault.decrypt(getattr(row, c), c), c) for c in ENCRYPTED_COLUMNS}
+            conn.execute(sa.update(_CUSTOMERS).where(_CUSTOMERS.c.id == row.id).values(**values))
         done += len(rows)
     return done
 
@@ -142,9 +188,12 @@ def _insert(conn: Connection, kek: Kek, purpose: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Operators' key commands (docs/operations.md), run with the service's environment:
 
-    - ``rotate``: a new data key encrypts from now on; every row is re-encrypted under it.
-    - ``reencrypt``: re-encrypts rows still under older keys (after instances that had not
-      yet seen a rotation wrote some).
+    - ``rotate``: a new data key encrypts from now on; every row is re-encrypted, and every
+      customer's key rewrapped, under it.
+    - ``reencrypt``: re-encrypts rows and rewraps customer keys still under older keys
+      (after instances that had not yet seen a rotation wrote some).
+    - ``seal``: gives each customer written last by a revision before customer keys its
+      own key and sealed fields (run once the rollout of customer keys is over).
     - ``rewrap --new-data-kek-file F | --new-kms-key-name N``: KEK rotation; the data keys
       are rewrapped, no row changes. Then point the service at the new KEK.
     """
@@ -154,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("rotate")
     commands.add_parser("reencrypt")
+    commands.add_parser("seal")
     rewrap_parser = commands.add_parser("rewrap")
     target = rewrap_parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--new-data-kek-file")
@@ -172,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
                 new = kek_from_settings(ClienteSettings.model_validate({"database_url": "-", **new_settings}))
                 print(f"rewrapped {rewrap(conn, kek, new)} data keys for {kek_id(new)}")
                 return 0
+        if args.command == "seal":
+            with engine.begin() as conn:
+                print(f"sealed {seal(conn, vault_for(engine, kek))} customers under their own keys")
         if args.command in ("rotate", "reencrypt"):
             with engine.begin() as conn:
                 print(f"re-encrypted {reencrypt(conn, vault_for(engine, kek))} customers")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import registry
+from sqlalchemy.orm import Session, column_property, registry
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.adapters.crypto import PersonalDataVault
+from app.adapters.crypto import PersonalDataVault, RowKey
 from app.domain.model import (
     Customer,
     CustomerStatus,
@@ -81,6 +83,7 @@ customers = sa.Table(
     "customers",
     metadata,
     sa.Column("id", sa.Uuid(as_uuid=False), primary_key=True),
+    # v1: under the service's data key, bound to the column; what the revision before reads.
     sa.Column("name", Encrypted("name"), nullable=False),
     sa.Column("email", Encrypted("email"), nullable=False),
     sa.Column("email_index", BlindIndexed("email"), nullable=False, unique=True),
@@ -94,6 +97,13 @@ customers = sa.Table(
     sa.Column("opening_balance", MONEY, nullable=False, server_default="0"),
     sa.Column("status", str_enum(CustomerStatus), nullable=False),
     sa.Column("session_version", sa.Integer, nullable=False, server_default="1"),
+    # v2: under the customer's own key, bound to table, column and row (``_seal_changed``).
+    # Null where a revision before this one wrote last (the database clears a sealed copy
+    # when only the v1 value changes: migration 0012's trigger).
+    sa.Column("sealed_name", sa.Text, nullable=True),
+    sa.Column("sealed_email", sa.Text, nullable=True),
+    sa.Column("sealed_phone", sa.Text, nullable=True),
+    sa.Column("sealed_document", sa.Text, nullable=True),
     *timestamp_columns(),
     sa.CheckConstraint("account_balance >= 0", name="ck_customers_balance_not_negative"),
     sa.CheckConstraint("credit_limit >= 0", name="ck_customers_credit_limit_not_negative"),
@@ -123,6 +133,16 @@ staff = sa.Table(
     sa.Column("session_version", sa.Integer, nullable=False, server_default="1"),
     sa.Column("totp_secret", Encrypted("staff_totp"), nullable=True),
     sa.Column("totp_last_step", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+# Each customer's own key, wrapped by a data key and bound to its customer; deleted when the
+# customer is erased (crypto-shredding). No foreign key: the key is written first.
+customer_keys = sa.Table(
+    "customer_keys",
+    metadata,
+    sa.Column("customer_id", sa.Uuid(as_uuid=False), primary_key=True),
+    sa.Column("wrapped", sa.Text, nullable=False),  # v1.<data key id>.<nonce+ciphertext>
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
 
@@ -167,6 +187,63 @@ messaging = messaging_tables(metadata)
 rate_limits = rate_limit_table(metadata)
 
 
+# ------------------------------------------------------------------ a customer's personal data
+# Two forms while the revision before this one may still run (a rollout, a rollback): v1 in
+# ``name``…``document`` (the domain's attributes, decrypted by ``Encrypted``), and v2 in
+# ``sealed_<field>`` under the customer's own key, whose wrapped form is loaded with the row
+# as ``sealed_key``. v2 is what is read when present, so a sealed value moved to another
+# row or column is refused on read. The release after this one stops writing v1
+# (docs/operations.md, "Customer keys").
+PERSONAL = ("name", "email", "phone", "document")
+_ROW_KEY = "_row_key"  # the opened RowKey, kept on the instance (not mapped)
+_RESEAL = "_reseal"  # set when the key was destroyed: seal again under a new one
+
+
+def _open(customer: Customer, context: Any, _attrs: Any = None) -> None:
+    state = customer.__dict__
+    sealed: list[str | None] = [state.get(f"sealed_{field}") for field in PERSONAL]
+    if None in sealed or state.get("sealed_key") is None:
+        return  # written last by the revision before (v1 is current), or a partial refresh
+    vault = _vault(context.session.get_bind().dialect)
+    key = vault.unwrap_row_key(state["sealed_key"], customers.name, customer.id)
+    for field, token in zip(PERSONAL, sealed, strict=True):
+        set_committed_value(customer, field, key.open(str(token), field))
+    state[_ROW_KEY] = key
+
+
+def _seal_changed(session: Session, _flush_context: Any, _instances: Any) -> None:
+    """Before a flush: a new customer, one whose personal data changed, and one whose key
+    was destroyed are sealed (again) under their own key, created first if they have none."""
+    for customer in [*session.new, *session.dirty]:
+        if not isinstance(customer, Customer):
+            continue
+        state, attributes = customer.__dict__, sa.inspect(customer).attrs
+        changed = any(attributes[field].history.has_changes() for field in PERSONAL)
+        unsealed = any(state.get(f"sealed_{field}") is None for field in PERSONAL)
+        if not (customer in session.new or changed or unsealed or state.pop(_RESEAL, False)):
+            continue
+        key = state.get(_ROW_KEY)
+        if key is None:
+            vault = _vault(session.get_bind().dialect)
+            key = RowKey.new(customers.name, customer.id)
+            row = {"customer_id": customer.id, "wrapped": vault.wrap_row_key(key, customers.name, customer.id)}
+            upsert = insert(customer_keys).values(row)
+            session.connection().execute(
+                upsert.on_conflict_do_update(index_elements=[customer_keys.c.customer_id], set_=row)
+            )
+            state[_ROW_KEY] = key
+        for field in PERSONAL:
+            setattr(customer, f"sealed_{field}", key.seal(getattr(customer, field), field))
+
+
+def destroy_key(session: Session, customer: Customer) -> None:
+    """Crypto-shredding at erasure: the key that sealed the customer's personal data is
+    deleted; what the customer holds now (placeholders) is sealed under a new one."""
+    session.connection().execute(sa.delete(customer_keys).where(customer_keys.c.customer_id == customer.id))
+    customer.__dict__.pop(_ROW_KEY, None)
+    customer.__dict__[_RESEAL] = True
+
+
 def _index_personal_data(_mapper: Any, _connection: Any, customer: Customer) -> None:
     """email and document are each written twice: encrypted, and as their blind index
     (the plaintext assigned here is turned into its HMAC by ``BlindIndexed``)."""
@@ -177,9 +254,18 @@ def _index_personal_data(_mapper: Any, _connection: Any, customer: Customer) -> 
 def start_mappers() -> None:
     if mapper_registry.mappers:
         return
-    mapper_registry.map_imperatively(Customer, customers, eager_defaults=True)
+    row_key = sa.select(customer_keys.c.wrapped).where(customer_keys.c.customer_id == customers.c.id).scalar_subquery()
+    mapper_registry.map_imperatively(
+        Customer,
+        customers,
+        eager_defaults=True,
+        properties={"sealed_key": column_property(row_key)},
+    )
+    sa.event.listen(Customer, "load", _open)
+    sa.event.listen(Customer, "refresh", _open)
     sa.event.listen(Customer, "before_insert", _index_personal_data)
     sa.event.listen(Customer, "before_update", _index_personal_data)
+    sa.event.listen(Session, "before_flush", _seal_changed)
     mapper_registry.map_imperatively(Hold, holds, eager_defaults=True)
     mapper_registry.map_imperatively(StaffMember, staff, eager_defaults=True)
     mapper_registry.map_imperatively(PasswordReset, password_resets, eager_defaults=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.adapters import orm
 from app.adapters.orm import customers, holds, password_resets, staff
 from app.domain.model import Customer, Hold, HoldStatus, OutgoingMail, PasswordReset, StaffMember
 from mercado_shared.ids import is_uuid
@@ -21,6 +22,10 @@ class CustomerRepository:
 
     def get(self, customer_id: str) -> Customer | None:
         return self.session.get(Customer, customer_id) if is_uuid(customer_id) else None
+
+    def destroy_key(self, customer: Customer) -> None:
+        """At erasure: the key its personal data was sealed with is gone (crypto-shredding)."""
+        orm.destroy_key(self.session, customer)
 
     def get_for_update(self, customer_id: str) -> Customer | None:
         """Row-locked: concurrent holds on one customer are applied one after the other."""

@@ -252,6 +252,7 @@ def anonymise_customer(
             customer.anonymise(uow.holds.open_count(customer_id))
         except PurchaseInProgress:
             raise Conflict("PURCHASE_IN_PROGRESS", "a purchase is in progress; try again when it ends") from None
+        uow.customers.destroy_key(customer)  # copies of the old ciphertexts can no longer be opened
         _end_sessions(uow, customer)
         uow.audit("customer.erased", customer_id)
         uow.commit()

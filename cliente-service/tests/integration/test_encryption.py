@@ -8,13 +8,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from app.adapters.crypto import LocalKek
-from app.adapters.keys import kek_from_settings, reencrypt, rewrap, rotate_field_key, vault_for
+from app.adapters.crypto import DecryptionFailed, LocalKek
+from app.adapters.keys import kek_from_settings, reencrypt, rewrap, rotate_field_key, seal, vault_for
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
 from mercado_shared.testing.fixtures import migrate
@@ -191,3 +192,105 @@ def test_operators_rotate_the_data_key_with_one_command(client: Client, settings
     assert result.returncode == 0, result.stderr
     after = {stored(settings, customer["id"])[c].split(".")[1] for c in PERSONAL}
     assert after != {before} and len(after) == 1 and f"new data key {after.pop()}" in result.stdout
+
+
+# ------------------------------------------------------------------ customer keys (v2)
+def raw(settings: ClienteSettings, sql: str, **params: object) -> list[sa.Row[Any]]:
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sa.text(sql), params)
+            return list(result) if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def sealed(settings: ClienteSettings, customer_id: str) -> dict[str, str]:
+    columns = ", ".join(f"sealed_{c}" for c in PERSONAL)
+    [row] = raw(settings, f"SELECT {columns} FROM customers WHERE id = :i", i=customer_id)  # noqa: S608
+    return {c: row._mapping[f"sealed_{c}"] for c in PERSONAL}
+
+
+def wrapped_key(settings: ClienteSettings, customer_id: str) -> str | None:
+    rows = raw(settings, "SELECT wrapped FROM customer_keys WHERE customer_id = :i", i=customer_id)
+    return str(rows[0].wrapped) if rows else None
+
+
+def test_each_customer_is_sealed_under_its_own_key_bound_to_its_row_and_column(
+    client: Client, settings: ClienteSettings
+) -> None:
+    bodies = [client.body(name="Ana Prado"), client.body(name="Bia Prado")]
+    ana, bia = (client.http.post("/customers", json=b).json()["id"] for b in bodies)
+    for customer_id, body in zip((ana, bia), bodies, strict=True):
+        row = sealed(settings, customer_id)
+        assert all(row[c].startswith("v2.") and body[c] not in row[c] for c in PERSONAL)
+    assert wrapped_key(settings, ana) != wrapped_key(settings, bia)
+
+    uow = client.http.app.state.runtime.uow_factory  # type: ignore[attr-defined]
+    with uow() as unit:
+        found = unit.customers.get(bia)
+        assert found is not None and found.name == "Bia Prado"
+    # Someone with write access to the database moves Ana's sealed e-mail into Bia's row,
+    # then Bia's sealed phone into her e-mail: neither opens.
+    for source, column in ((ana, "sealed_email"), (bia, "sealed_phone")):
+        raw(
+            settings,
+            f"UPDATE customers SET sealed_email = (SELECT {column} FROM customers WHERE id = :s) WHERE id = :t",  # noqa: S608
+            s=source,
+            t=bia,
+        )
+        with uow() as unit, pytest.raises(DecryptionFailed, match="email"):
+            unit.customers.get(bia)
+
+
+def test_a_destroyed_key_leaves_every_old_copy_of_the_ciphertexts_unreadable(
+    client: Client, settings: ClienteSettings
+) -> None:
+    customer = client.register(name="Carla Prado")[0]
+    copies, old_key = sealed(settings, customer["id"]), wrapped_key(settings, customer["id"])
+    runtime = client.http.app.state.runtime  # type: ignore[attr-defined]
+    with runtime.uow_factory() as uow:
+        found = uow.customers.get_for_update(customer["id"])
+        found.anonymise(open_holds=0)
+        uow.customers.destroy_key(found)
+        uow.commit()
+    new_key = wrapped_key(settings, customer["id"])
+    assert new_key is not None and new_key != old_key
+    assert not raw(settings, "SELECT 1 FROM customer_keys WHERE wrapped = :w", w=old_key)  # gone, not moved
+    vault = client.http.app.state.vault  # type: ignore[attr-defined]
+    key = vault.unwrap_row_key(new_key, "customers", customer["id"])
+    for column, token in copies.items():
+        with pytest.raises(DecryptionFailed):
+            key.open(token, column)
+    with runtime.uow_factory() as uow:
+        erased = uow.customers.get(customer["id"])
+        assert erased is not None and "Carla" not in erased.name
+
+
+def test_a_row_the_revision_before_wrote_is_read_from_v1_and_sealed_again(
+    client: Client, settings: ClienteSettings
+) -> None:
+    customer = client.register()[0]
+    vault = client.http.app.state.vault  # type: ignore[attr-defined]
+    # The revision before changes the e-mail in v1 only: the database clears the sealed copy.
+    raw(
+        settings,
+        "UPDATE customers SET email = :e WHERE id = :i",
+        e=vault.encrypt("antes@example.com", "email"),
+        i=customer["id"],
+    )
+    assert sealed(settings, customer["id"])["email"] is None
+    staff = client.staff()
+    assert client.http.get(f"/customers/{customer['id']}", headers=staff).json()["email"] == "antes@example.com"
+    # …and a customer it registered has neither a key nor sealed fields.
+    raw(settings, "DELETE FROM customer_keys WHERE customer_id = :i", i=customer["id"])
+    kek = kek_from_settings(settings)
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            assert seal(conn, vault_for(engine, kek)) >= 1
+            assert seal(conn, vault_for(engine, kek)) == 0
+    finally:
+        engine.dispose()
+    assert sealed(settings, customer["id"])["email"].startswith("v2.")
+    assert client.http.get(f"/customers/{customer['id']}", headers=staff).json()["email"] == "antes@example.com"

@@ -5,7 +5,16 @@ from typing import Any
 import google_crc32c
 import pytest
 
-from app.adapters.crypto import BlindIndex, CloudKmsKek, DecryptionFailed, FieldCipher, LocalKek, new_data_key
+from app.adapters.crypto import (
+    BlindIndex,
+    CloudKmsKek,
+    DecryptionFailed,
+    FieldCipher,
+    LocalKek,
+    PersonalDataVault,
+    RowKey,
+    new_data_key,
+)
 
 
 @pytest.fixture
@@ -85,3 +94,31 @@ def test_cloud_kms_wraps_data_keys_with_integrity_checks() -> None:
     assert kms.calls == ["projects/p/locations/l/keyRings/r/cryptoKeys/data-keys"]
     with pytest.raises(DecryptionFailed, match="corrupted"):
         new_data_key(CloudKmsKek("k", client=FakeKms(corrupt=True)), "k2")
+
+
+def test_a_row_key_opens_only_its_own_rows_fields() -> None:
+    ana, bia = "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a", "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22"
+    key = RowKey.new("customers", ana)
+    token = key.seal("ana@example.com", "email")
+    assert token.startswith("v2.") and "ana" not in token
+    assert key.open(token, "email") == "ana@example.com"
+    attempts: list[tuple[RowKey, str, str]] = [
+        (RowKey(key.material, "customers", bia), token, "email"),  # bound to the row, not only the key
+        (key, token, "phone"),  # and to the column
+        (RowKey(key.material, "staff", ana), token, "email"),  # and to the table
+        (key, token[:-4] + "AAAA", "email"),
+        (key, "v1." + token[3:], "email"),
+    ]
+    for opener, sealed, column in attempts:
+        with pytest.raises(DecryptionFailed):
+            opener.open(sealed, column)
+
+
+def test_a_row_key_is_wrapped_for_its_row_only(kek: LocalKek) -> None:
+    vault = PersonalDataVault(kek, lambda: ([new_data_key(kek, "f1")], new_data_key(kek, "i1")))
+    ana, bia = "0b7e4c1a-5d2f-4e8b-9c3a-1f2e3d4c5b6a", "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22"
+    key = RowKey.new("customers", ana)
+    wrapped = vault.wrap_row_key(key, "customers", ana)
+    assert vault.unwrap_row_key(wrapped, "customers", ana).material == key.material
+    with pytest.raises(DecryptionFailed):
+        vault.unwrap_row_key(wrapped, "customers", bia)  # a key copied to another customer does not open
