@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 
 from mercado_shared.devstack import SERVICES
-from mercado_shared.testing.fixtures import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,9 +22,16 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_migrations_match_the_models_and_downgrade_cleanly(service: str, new_database: Callable[[str], str]) -> None:
     url = new_database(service.replace("-", "_"))
     directory = ROOT / service
-    for step in (("upgrade", "head"), ("check",), ("downgrade", "base"), ("upgrade", "head")):
-        result = migrate(directory, url, *step)
-        assert result.returncode == 0, f"alembic {' '.join(step)}: {result.stdout}{result.stderr}"
+    result = in_service(directory, url, _ALEMBIC_COMMANDS, "upgrade head", "check", "downgrade base", "upgrade head")
+    assert result.returncode == 0, f"alembic: {result.stdout}{result.stderr}"
+
+
+# Alembic's own command line, one command after another in one process (a failing one exits).
+_ALEMBIC_COMMANDS = """
+from alembic.config import main
+for command in sys.argv[1:]:
+    main(argv=command.split())
+"""
 
 
 # Migrations written before anything ran in production, where no previous revision had to
@@ -38,21 +47,65 @@ def revisions(directory: Path) -> list[str]:
     return [r.revision for r in reversed(list(ScriptDirectory.from_config(config).walk_revisions()))]
 
 
-def schema(url: str) -> dict[str, dict[str, tuple[str, bool, bool]]]:
-    """Every table's columns: type, nullable, has a default."""
-    engine = sa.create_engine(url)
-    try:
-        inspector = sa.inspect(engine)
-        return {
-            table: {
-                c["name"]: (str(c["type"]), bool(c["nullable"]), c.get("default") is not None or "identity" in c)
-                for c in inspector.get_columns(table)
-            }
-            for table in inspector.get_table_names()
-            if table != "alembic_version"
+Schema = dict[str, dict[str, tuple[str, bool, bool]]]  # table → column → (type, nullable, has a default)
+
+# Run in the service's folder (its package is ``app``, like every service's): upgrades one
+# revision at a time and prints the schema after each. One process for all the revisions
+# rather than one per revision: the interpreter and the service's imports are paid once.
+_STEP_THROUGH = """
+import json, os, sys
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+engine = sa.create_engine(os.environ["DATABASE_URL"])
+for revision in sys.argv[1:]:
+    command.upgrade(Config("alembic.ini"), revision)
+    inspector = sa.inspect(engine)
+    schema = {
+        table: {
+            c["name"]: (str(c["type"]), bool(c["nullable"]), c.get("default") is not None or "identity" in c)
+            for c in inspector.get_columns(table)
         }
-    finally:
-        engine.dispose()
+        for table in inspector.get_table_names()
+        if table != "alembic_version"
+    }
+    print("MV-SCHEMA " + json.dumps({"revision": revision, "schema": schema}), flush=True)
+"""
+
+
+def in_service(directory: Path, url: str, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``script`` in a process of its own, in the service's folder (each service is an
+    ``app``), with ``sys`` imported and the database in ``DATABASE_URL``."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import sys\n{script}", *args],
+        cwd=directory,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def schemas_after_each(directory: Path, url: str, revisions: list[str]) -> list[tuple[str, Schema]]:
+    result = in_service(directory, url, _STEP_THROUGH, *revisions)
+    assert result.returncode == 0, result.stderr
+    steps = [
+        json.loads(line.removeprefix("MV-SCHEMA "))
+        for line in result.stdout.splitlines()
+        if line.startswith("MV-SCHEMA ")
+    ]
+    assert [step["revision"] for step in steps] == revisions, result.stderr
+    return [
+        (
+            step["revision"],
+            {
+                t: {c: (kind, nullable, default) for c, (kind, nullable, default) in cols.items()}
+                for t, cols in step["schema"].items()
+            },
+        )
+        for step in steps
+    ]
 
 
 @pytest.mark.parametrize("service", [s.directory for s in SERVICES])
@@ -66,11 +119,8 @@ def test_every_migration_only_expands_so_the_revision_still_serving_keeps_workin
     is a later release's migration, once no revision reads it (docs/operations.md)."""
     url = new_database(service.replace("-", "_"))
     directory = ROOT / service
-    before: dict[str, dict[str, tuple[str, bool, bool]]] = {}
-    for revision in revisions(directory):
-        result = migrate(directory, url, "upgrade", revision)
-        assert result.returncode == 0, result.stderr
-        after = schema(url)
+    before: Schema = {}
+    for revision, after in schemas_after_each(directory, url, revisions(directory)):
         if revision in WRITTEN_BEFORE_ANY_RELEASE.get(service, ()):
             before = after
             continue
