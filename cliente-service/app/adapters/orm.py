@@ -10,7 +10,7 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session, column_property, registry
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.adapters.crypto import PersonalDataVault, RowKey
+from app.adapters.crypto import DecryptionFailed, PersonalDataVault, RowKey
 from app.domain.model import (
     Customer,
     CustomerStatus,
@@ -205,10 +205,25 @@ def _open(customer: Customer, context: Any, _attrs: Any = None) -> None:
     if None in sealed or state.get("sealed_key") is None:
         return  # written last by the revision before (v1 is current), or a partial refresh
     vault = _vault(context.session.get_bind().dialect)
-    key = vault.unwrap_row_key(state["sealed_key"], customers.name, customer.id)
-    for field, token in zip(PERSONAL, sealed, strict=True):
-        set_committed_value(customer, field, key.open(str(token), field))
+    try:
+        key, plain = _opened(vault, state["sealed_key"], customer.id, sealed)
+    except DecryptionFailed:
+        # A locking read that waited for an erasure sees the row as the erasure left it but
+        # the key as it was when the statement began (its snapshot): read the key again.
+        query = sa.select(customer_keys.c.wrapped).where(customer_keys.c.customer_id == customer.id)
+        key, plain = _opened(vault, context.session.connection().scalar(query), customer.id, sealed)
+    for field, value in zip(PERSONAL, plain, strict=True):
+        set_committed_value(customer, field, value)
     state[_ROW_KEY] = key
+
+
+def _opened(
+    vault: PersonalDataVault, wrapped: str | None, customer_id: str, sealed: list[str | None]
+) -> tuple[RowKey, list[str]]:
+    if wrapped is None:
+        raise DecryptionFailed(f"customer {customer_id} has sealed fields and no key")
+    key = vault.unwrap_row_key(wrapped, customers.name, customer_id)
+    return key, [key.open(str(token), field) for field, token in zip(PERSONAL, sealed, strict=True)]
 
 
 def _seal_changed(session: Session, _flush_context: Any, _instances: Any) -> None:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from app.adapters.keys import kek_from_settings, reencrypt, rewrap, rotate_field
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
 from mercado_shared.testing.fixtures import migrate
+from mercado_shared.testing.helpers import eventually
 from tests.conftest import SERVICE_DIR, Client
 
 PERSONAL = ("name", "email", "phone", "document")
@@ -294,3 +296,32 @@ def test_a_row_the_revision_before_wrote_is_read_from_v1_and_sealed_again(
         engine.dispose()
     assert sealed(settings, customer["id"])["email"].startswith("v2.")
     assert client.http.get(f"/customers/{customer['id']}", headers=staff).json()["email"] == "antes@example.com"
+
+
+def test_a_locking_read_that_waited_for_an_erasure_opens_the_row_under_its_new_key(
+    client: Client, settings: ClienteSettings
+) -> None:
+    customer = client.register(name="Dora Prado")[0]
+    runtime = client.http.app.state.runtime  # type: ignore[attr-defined]
+
+    def read_locked() -> str:  # what a hold or a change does: the row, locked
+        with runtime.uow_factory() as uow:
+            found = uow.customers.get_for_update(customer["id"])
+            return str(found.name)
+
+    def a_read_waits_for_the_lock() -> None:
+        waiting = raw(
+            settings, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        assert waiting
+
+    with runtime.uow_factory() as eraser, ThreadPoolExecutor(1) as pool:
+        found = eraser.customers.get_for_update(customer["id"])
+        found.anonymise(open_holds=0)
+        eraser.customers.destroy_key(found)
+        eraser.session.flush()  # the row changed and its key replaced, not yet committed
+        reader = pool.submit(read_locked)
+        eventually(a_read_waits_for_the_lock)
+        eraser.commit()
+        name = reader.result(timeout=30)
+    assert name != "Dora Prado" and name == found.name
