@@ -25,7 +25,6 @@ from mercado_shared.topology import Topology, load_topology
 TERRAFORM = Path(__file__).resolve().parents[1] / "terraform"
 AGENT = '${google_project_service_identity.agent["pubsub.googleapis.com"].member}'
 NEVER = {"ttl": ""}  # subscriptions never expire for inactivity
-SERVICE_ACCOUNT = 'serviceAccount:${google_service_account.service["%s"].email}'
 
 
 def key(name: str) -> str:

@@ -88,10 +88,6 @@ class ServiceSettings(BaseSettings):
     forwarded_for_hops: int = Field(default=0, ge=0, le=10)
 
     @property
-    def is_local(self) -> bool:
-        return self.environment in (Environment.LOCAL, Environment.TEST)
-
-    @property
     def serves_internals(self) -> bool:
         """/docs, /openapi.json and /metrics on the public port: outside production only."""
         return self.environment is not Environment.PRODUCTION

@@ -97,10 +97,6 @@ class FieldCipher:
     def current_key_id(self) -> str:
         return self._current
 
-    @staticmethod
-    def key_id_of(token: str) -> str:
-        return token.split(".", 2)[1]
-
     def encrypt(self, plaintext: str, column: str) -> str:
         nonce = os.urandom(_NONCE)
         sealed = self._keys[self._current].encrypt(nonce, plaintext.encode(), column.encode())

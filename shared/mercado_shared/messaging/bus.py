@@ -68,9 +68,6 @@ class MessageBus(Generic[U]):
         self.handlers = dict(handlers)
         self.attempts = attempts
 
-    def handled_types(self) -> set[str]:
-        return {cls.TYPE for cls in self.handlers}
-
     def handle(self, envelope: Envelope) -> Outcome:
         message = envelope.open()
         handler = self.handlers.get(type(message))

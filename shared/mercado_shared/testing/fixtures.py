@@ -22,8 +22,6 @@ import pytest
 
 from mercado_shared import devstack
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
 
 def pytest_configure(config: pytest.Config) -> None:
     """Services built in the test process prove the platform with a secret of this run's
