@@ -2,7 +2,9 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-PACKAGES := shared cliente-service veiculo-service pagamento-service orquestrador
+# The services come from their one registry (mercado_shared.devstack.SERVICES), read once
+# the virtualenv exists: `=` defers the lookup until a recipe uses it.
+PACKAGES = shared $(shell $(PY) -c 'from mercado_shared.devstack import SERVICES; print(*(s.directory for s in SERVICES))')
 
 .PHONY: run test lint format install clean check-invariants deploy plan release rollback destroy terraform-generate provider-schemas bench
 

@@ -17,10 +17,10 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from mercado_shared.devstack import MissingDependency, PostgresCluster, PubSubEmulator, free_port
+from mercado_shared.devstack import SERVICES, MissingDependency, PostgresCluster, PubSubEmulator, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ["shared", "cliente-service", "veiculo-service", "pagamento-service", "orquestrador", "."]
+SUITES = ["shared", *(s.directory for s in SERVICES), "."]  # the services from their one registry
 
 
 def counts(junit: Path) -> tuple[int, int, int]:
