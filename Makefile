@@ -6,13 +6,16 @@ INSTALLED := $(VENV)/.installed
 # the virtualenv exists: `=` defers the lookup until a recipe uses it.
 PACKAGES = shared $(shell $(PY) -c 'from mercado_shared.devstack import SERVICES; print(*(s.directory for s in SERVICES))')
 
-.PHONY: run test lint format install clean check-invariants deploy plan release rollback destroy terraform-generate provider-schemas bench
+.PHONY: run test test-fast lint format install clean check-invariants deploy plan release rollback destroy terraform-generate provider-schemas bench
 
 run: $(INSTALLED) ## start the whole system locally, in the foreground, until Ctrl-C
 	$(PY) scripts/run.py
 
 test: $(INSTALLED) lint provider-schemas ## install what is needed, lint, and run every test suite
 	$(PY) scripts/test.py
+
+test-fast: $(INSTALLED) ## the inner loop: unit and per-service integration suites, no lint, no end-to-end
+	$(PY) scripts/test.py --fast
 
 lint: $(INSTALLED) ## ruff (lint and format) and mypy, package by package
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,5 @@
-"""`make test`: every test suite against one real PostgreSQL and one real Pub/Sub emulator.
+"""`make test`: every test suite against one real PostgreSQL and one real Pub/Sub emulator
+(`make test-fast`: the unit and per-service integration suites only, with ``--fast``).
 
 Starts a throw-away PostgreSQL cluster and the emulator, runs each suite in its own
 pytest process (each service is a package named ``app``), and ends with one line that
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mercado_shared.devstack import SERVICES, MissingDependency, PostgresCluster, PubSubEmulator, free_port
@@ -34,12 +36,42 @@ def counts(junit: Path) -> tuple[int, int, int]:
     return total - failed - skipped, failed, skipped
 
 
+Result = tuple[str, int, int, int, float]  # suite, passed, failed, skipped, seconds
+
+
+def run_suite(suite: str, env: dict[str, str], work: Path, extra: list[str], quiet: bool) -> Result:
+    """One suite in its own pytest process. ``quiet``: its output goes to a file, printed
+    whole when it ends (suites running side by side do not interleave their lines)."""
+    name = suite.strip(".") or "system"
+    junit = work / f"{name}.xml"
+    title = f"\n=== {suite if suite != '.' else 'system (migrations, end-to-end)'}"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *extra]
+    started = time.monotonic()
+    if quiet:
+        log = work / f"{name}.log"
+        with open(log, "wb") as out:
+            code = subprocess.call(command, cwd=ROOT / suite, env=env, stdout=out, stderr=subprocess.STDOUT)
+        print(f"{title}\n{log.read_text(errors='replace')}", end="", flush=True)
+    else:
+        print(title, flush=True)
+        code = subprocess.call(command, cwd=ROOT / suite, env=env)
+    passed, failed, skipped = counts(junit)
+    if code != 0 and failed == 0:
+        failed = 1  # pytest itself failed (collection error, no tests ran)
+    return suite, passed, failed, skipped, time.monotonic() - started
+
+
 def main() -> int:
+    """``--fast``: the unit and per-service integration suites only (``make test-fast``).
+    The per-service suites run two at a time (each test has its own database and Pub/Sub
+    project); the system suite, whose stacks and fault tests want the machine, runs alone."""
+    fast = "--fast" in sys.argv
+    extra = [arg for arg in sys.argv[1:] if arg != "--fast"]
     work = Path(tempfile.mkdtemp(prefix="mv-make-test-"))
     work.chmod(0o755)  # the postgres user must reach its data folder
     postgres = PostgresCluster(work / "pgdata", free_port(), durable=False)
     emulator = PubSubEmulator(free_port())
-    results: list[tuple[str, int, int, int, float]] = []
+    results: list[Result] = []
     try:
         with open(work / "infra.log", "ab") as infra_log:
             postgres.start(infra_log)
@@ -51,20 +83,11 @@ def main() -> int:
             "PUBSUB_EMULATOR_HOST": emulator.host,
             "MV_SCHEMATHESIS_SUMMARY": str(summary),
         }
-        extra = sys.argv[1:]
-        for suite in SUITES:
-            junit = work / f"{suite.strip('.') or 'system'}.xml"
-            started = time.monotonic()
-            print(f"\n=== {suite if suite != '.' else 'system (migrations, end-to-end)'}", flush=True)
-            code = subprocess.call(
-                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *extra],
-                cwd=ROOT / suite,
-                env=env,
-            )
-            passed, failed, skipped = counts(junit)
-            if code != 0 and failed == 0:
-                failed = 1  # pytest itself failed (collection error, no tests ran)
-            results.append((suite, passed, failed, skipped, time.monotonic() - started))
+        per_service = [suite for suite in SUITES if suite != "."]
+        with ThreadPoolExecutor(2) as pool:
+            results.extend(pool.map(lambda suite: run_suite(suite, env, work, extra, quiet=True), per_service))
+        if not fast:
+            results.append(run_suite(".", env, work, extra, quiet=False))
         fuzzed = [json.loads(line) for line in summary.read_text().splitlines()] if summary.exists() else []
     except MissingDependency as missing:
         print(f"make test: {missing}", file=sys.stderr)
