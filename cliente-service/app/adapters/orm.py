@@ -228,7 +228,10 @@ def _opened(
 
 def _seal_changed(session: Session, _flush_context: Any, _instances: Any) -> None:
     """Before a flush: a new customer, one whose personal data changed, and one whose key
-    was destroyed are sealed (again) under their own key, created first if they have none."""
+    was destroyed are sealed (again) under their own key, created first if they have none.
+    Their e-mail and CPF are also written as blind indexes (``BlindIndexed`` turns the
+    plaintext assigned to ``*_index`` into its HMAC). A customer whose personal data did not
+    change (a hold moving its balance) writes none of this."""
     for customer in [*session.new, *session.dirty]:
         if not isinstance(customer, Customer):
             continue
@@ -249,6 +252,8 @@ def _seal_changed(session: Session, _flush_context: Any, _instances: Any) -> Non
             state[_ROW_KEY] = key
         for field in PERSONAL:
             setattr(customer, f"sealed_{field}", key.seal(getattr(customer, field), field))
+        customer.email_index = customer.email  # type: ignore[attr-defined]
+        customer.document_index = customer.document  # type: ignore[attr-defined]
 
 
 def destroy_key(session: Session, customer: Customer) -> None:
@@ -257,13 +262,6 @@ def destroy_key(session: Session, customer: Customer) -> None:
     session.connection().execute(sa.delete(customer_keys).where(customer_keys.c.customer_id == customer.id))
     customer.__dict__.pop(_ROW_KEY, None)
     customer.__dict__[_RESEAL] = True
-
-
-def _index_personal_data(_mapper: Any, _connection: Any, customer: Customer) -> None:
-    """email and document are each written twice: encrypted, and as their blind index
-    (the plaintext assigned here is turned into its HMAC by ``BlindIndexed``)."""
-    customer.email_index = customer.email  # type: ignore[attr-defined]
-    customer.document_index = customer.document  # type: ignore[attr-defined]
 
 
 def start_mappers() -> None:
@@ -278,8 +276,6 @@ def start_mappers() -> None:
     )
     sa.event.listen(Customer, "load", _open)
     sa.event.listen(Customer, "refresh", _open)
-    sa.event.listen(Customer, "before_insert", _index_personal_data)
-    sa.event.listen(Customer, "before_update", _index_personal_data)
     sa.event.listen(Session, "before_flush", _seal_changed)
     mapper_registry.map_imperatively(Hold, holds, eager_defaults=True)
     mapper_registry.map_imperatively(StaffMember, staff, eager_defaults=True)

@@ -79,6 +79,28 @@ def test_an_email_change_moves_its_blind_index(client: Client) -> None:
     assert old.status_code == 401
 
 
+def test_a_change_to_money_alone_writes_no_personal_column(client: Client) -> None:
+    """A hold or a credit limit moves money many times a customer's life: it neither seals
+    nor indexes anything again."""
+    customer = client.register()[0]
+    engine = client.http.app.state.runtime.engine  # type: ignore[attr-defined]
+    updates: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("UPDATE customers"):
+            updates.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        limit = client.http.patch(f"/customers/{customer['id']}", json={"credit_limit": 500}, headers=client.staff())
+        assert limit.status_code == 200, limit.text
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    [update] = updates
+    assert "credit_limit" in update
+    assert not [c for c in ("name", "email", "phone", "document", "_index", "sealed_") if c in update], update
+
+
 def test_a_rotated_data_key_encrypts_from_then_on_and_reencrypt_moves_old_rows(
     client: Client, settings: ClienteSettings
 ) -> None:
