@@ -88,6 +88,15 @@ def _not_found() -> NotFound:
     return NotFound("CUSTOMER_NOT_FOUND", "no such customer")
 
 
+def _active(customer: Customer | None) -> Customer:
+    """The customer, if there is one and it was not erased (404, else 409)."""
+    if customer is None:
+        raise _not_found()
+    if not customer.is_active:
+        raise Conflict("CUSTOMER_ANONYMISED", "this customer's personal data was erased")
+    return customer
+
+
 def _unique_violation(exc: IntegrityError) -> Conflict:
     constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
     code, message = _UNIQUE_CONSTRAINTS.get(constraint or "", ("CUSTOMER_ALREADY_REGISTERED", "this customer exists"))
@@ -160,10 +169,7 @@ def update_customer(
         found = uow.customers.get(customer_id)
         if found is not None and changes.email is not None and uow.staff.by_email(changes.email) is not None:
             raise Conflict(*_UNIQUE_CONSTRAINTS["customers_email_index_key"])
-    if found is None:
-        raise _not_found()
-    if not found.is_active:
-        raise Conflict("CUSTOMER_ANONYMISED", "this customer's personal data was erased")
+    found = _active(found)
     if confirming:
         assert changes.current_password is not None
         outcome = guard(found.email)
@@ -173,11 +179,7 @@ def update_customer(
             raise Forbidden("WRONG_PASSWORD", "the current password is not right")
     new_hash = hasher.hash(changes.password) if changes.password is not None else None  # not under the row lock
     with uow:
-        customer = uow.customers.get_for_update(customer_id)
-        if customer is None:
-            raise _not_found()
-        if not customer.is_active:
-            raise Conflict("CUSTOMER_ANONYMISED", "this customer's personal data was erased")
+        customer = _active(uow.customers.get_for_update(customer_id))
         changed = sorted(
             f for f in ("name", "email", "phone", "password", "credit_limit") if getattr(changes, f) is not None
         )
@@ -389,11 +391,7 @@ def ask_password_reset(uow: ClienteUnitOfWork, policy: ResetPolicy, clock: Clock
 def send_password_reset(uow: ClienteUnitOfWork, policy: ResetPolicy, clock: Clock, customer_id: str) -> None:
     """Staff: instead of setting a password, send the customer a reset."""
     with uow:
-        customer = uow.customers.get(customer_id)
-        if customer is None:
-            raise _not_found()
-        if not customer.is_active:
-            raise Conflict("CUSTOMER_ANONYMISED", "this customer's personal data was erased")
+        customer = _active(uow.customers.get(customer_id))
         _issue_reset(uow, customer, policy, clock(), _SENT_BY_STAFF)
         uow.audit("customer.password_reset_sent", customer.id)
         uow.commit()
