@@ -112,23 +112,30 @@ def test_staff_send_a_reset_and_never_set_a_password(client: Client, mail: MailC
     assert code_of(unknown) == (404, "CUSTOMER_NOT_FOUND")
 
 
+def queue_mail(
+    engine: sa.Engine, recipient: str, subject: str, not_after: datetime, due: datetime, attempts: int = 0
+) -> None:
+    """Mail waiting for the relay, as the service queues it."""
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(outgoing_mail).values(
+                id=str(uuid.uuid4()),
+                recipient=recipient,
+                subject=subject,
+                body=f"{subject}: the body",
+                not_after=not_after,
+                next_attempt_at=due,
+                attempts=attempts,
+            )
+        )
+
+
 def test_mail_waits_for_a_relay_that_is_down_and_goes_when_it_is_back(client: Client, mail: MailCatcher) -> None:
     engine = client.http.app.state.runtime.engine  # type: ignore[attr-defined]
     # A day ahead: the app's own sender, on the real clock, never finds this mail due.
     clock = TestClock(datetime.now(UTC) + timedelta(days=1))
     customer, _ = client.register()
-    with engine.begin() as connection:
-        connection.execute(
-            sa.insert(outgoing_mail).values(
-                id=str(uuid.uuid4()),
-                recipient=customer["email"],
-                subject="relay test",
-                body="waiting for the relay",
-                not_after=clock.now + timedelta(hours=1),
-                next_attempt_at=clock.now,
-                attempts=0,
-            )
-        )
+    queue_mail(engine, customer["email"], "relay test", not_after=clock.now + timedelta(hours=1), due=clock.now)
     down = MailSender(engine, SmtpMailer("127.0.0.1", free_port(), "test@example.com", timeout=2), clock)
     assert down() == 0
     mine = sa.select(outgoing_mail).where(outgoing_mail.c.subject == "relay test")
@@ -148,18 +155,7 @@ def test_mail_past_its_deadline_is_dropped_unsent(client: Client, mail: MailCatc
     engine = client.http.app.state.runtime.engine  # type: ignore[attr-defined]
     clock = TestClock(datetime.now(UTC) + timedelta(days=1))
     customer, _ = client.register()
-    with engine.begin() as connection:
-        connection.execute(
-            sa.insert(outgoing_mail).values(
-                id=str(uuid.uuid4()),
-                recipient=customer["email"],
-                subject="too late",
-                body="an expired link",
-                not_after=clock.now,
-                next_attempt_at=clock.now,
-                attempts=3,
-            )
-        )
+    queue_mail(engine, customer["email"], "too late", not_after=clock.now, due=clock.now, attempts=3)
     assert MailSender(engine, SmtpMailer(mail.host, mail.port, "test@example.com"), clock)() == 0
     with engine.connect() as connection:
         assert connection.execute(sa.select(outgoing_mail).where(outgoing_mail.c.subject == "too late")).all() == []
