@@ -7,11 +7,10 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from app.adapters import orm
-from app.adapters.held_elsewhere import HeldElsewhere
 from app.adapters.keys import kek_from_settings, vault_for
 from app.adapters.mail import MailSender, SmtpMailer
 from app.adapters.passwords import Argon2PasswordHasher
-from app.adapters.purchases import PurchasesInProgress
+from app.adapters.peers import Peers
 from app.adapters.signin_limits import SignInLimits
 from app.adapters.tokens import TokenIssuer, load_or_generate_key, load_public_keys
 from app.config import ClienteSettings
@@ -71,12 +70,7 @@ def bootstrap(
         description="Customers, their balance and credit line, and identity (login, JWT, JWKS).",
         routers=[identity, customers, internal, audit_router("/audit-log/customers", orm.messaging.audit)],
     )
-    purchases = PurchasesInProgress(
-        settings.orquestrador_service_url, settings.orquestrador_timeout_seconds, runtime.id_tokens
-    )
-    runtime.on_shutdown.append(lambda _: purchases.close())
-    app.state.purchases = purchases
-    held_elsewhere = HeldElsewhere(
+    peers = Peers(
         {
             "orquestrador": settings.orquestrador_service_url,
             "pagamento-service": settings.pagamento_service_url,
@@ -85,8 +79,8 @@ def bootstrap(
         settings.orquestrador_timeout_seconds,
         runtime.id_tokens,
     )
-    runtime.on_shutdown.append(lambda _: held_elsewhere.close())
-    app.state.held_elsewhere = held_elsewhere
+    runtime.on_shutdown.append(lambda _: peers.close())
+    app.state.peers = peers
     app.state.password_hasher = hasher
     app.state.vault = vault
     app.state.signin_limits = SignInLimits(

@@ -12,10 +12,9 @@ from app.adapters.signin_limits import SignInLimits
 from app.entrypoints.deps import (
     ActingUowDep,
     HasherDep,
-    HeldElsewhereDep,
     IssuerDep,
     MaybeActingUowDep,
-    PurchasesDep,
+    PeersDep,
     UowDep,
 )
 from app.entrypoints.schemas import (
@@ -320,11 +319,9 @@ def send_password_reset(customer_id: str, _: StaffUser, request: Request, uow: A
         (401, "NOT_AUTHENTICATED"), (403, "FORBIDDEN"), (404, "CUSTOMER_NOT_FOUND"), (503, "SERVICE_UNAVAILABLE")
     ),
 )
-def export_customer(
-    customer_id: str, principal: CurrentUser, uow: UowDep, held_elsewhere: HeldElsewhereDep
-) -> CustomerExport:
+def export_customer(customer_id: str, principal: CurrentUser, uow: UowDep, peers: PeersDep) -> CustomerExport:
     customer, holds = services.export_customer(uow, customer_id, principal)
-    return CustomerExport.of(customer, holds, held_elsewhere.of(customer.id), datetime.now(UTC))
+    return CustomerExport.of(customer, holds, peers.held_about(customer.id), datetime.now(UTC))
 
 
 @customers.delete(
@@ -338,10 +335,8 @@ def export_customer(
         (503, "SERVICE_UNAVAILABLE"),
     ),
 )
-def anonymise_customer(
-    customer_id: str, principal: CurrentUser, uow: ActingUowDep, purchases: PurchasesDep
-) -> Response:
-    services.anonymise_customer(uow, purchases, customer_id, principal)
+def anonymise_customer(customer_id: str, principal: CurrentUser, uow: ActingUowDep, peers: PeersDep) -> Response:
+    services.anonymise_customer(uow, peers, customer_id, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

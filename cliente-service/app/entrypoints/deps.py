@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.adapters.held_elsewhere import HeldElsewhere
 from app.adapters.passwords import Argon2PasswordHasher
-from app.adapters.purchases import PurchasesInProgress
+from app.adapters.peers import Peers
 from app.adapters.tokens import TokenIssuer
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared.audit import acting_unit_of_work, maybe_acting_unit_of_work
@@ -25,23 +24,15 @@ async def _issuer(request: Request) -> TokenIssuer:
     return issuer
 
 
-async def _purchases(request: Request) -> PurchasesInProgress:
-    purchases: PurchasesInProgress = request.app.state.purchases
-    return purchases
+async def _peers(request: Request) -> Peers:
+    peers: Peers = request.app.state.peers
+    return peers
 
 
 UowDep = Annotated[ClienteUnitOfWork, Depends(new_unit_of_work)]
 # For routes where staff may act on money or identity: what staff do there is audited.
 ActingUowDep = Annotated[ClienteUnitOfWork, Depends(acting_unit_of_work)]
 MaybeActingUowDep = Annotated[ClienteUnitOfWork, Depends(maybe_acting_unit_of_work)]
-PurchasesDep = Annotated[PurchasesInProgress, Depends(_purchases)]
-
-
-async def _held_elsewhere(request: Request) -> HeldElsewhere:
-    held: HeldElsewhere = request.app.state.held_elsewhere
-    return held
-
-
-HeldElsewhereDep = Annotated[HeldElsewhere, Depends(_held_elsewhere)]
+PeersDep = Annotated[Peers, Depends(_peers)]  # the other services, asked as cliente-service
 HasherDep = Annotated[Argon2PasswordHasher, Depends(_hasher)]
 IssuerDep = Annotated[TokenIssuer, Depends(_issuer)]

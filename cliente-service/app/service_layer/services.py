@@ -224,7 +224,7 @@ def export_customer(uow: ClienteUnitOfWork, customer_id: str, principal: Princip
 
 
 class PurchaseLedger(Protocol):
-    def count(self, customer_id: str) -> int:
+    def purchases_in_progress(self, customer_id: str) -> int:
         """The customer's purchases accepted and not yet ended (the orchestrator knows)."""
         ...
 
@@ -242,7 +242,7 @@ def anonymise_customer(
         found = uow.customers.get(customer_id)
     if found is None:
         raise _not_found()
-    if found.is_active and purchases.count(found.id) > 0:
+    if found.is_active and purchases.purchases_in_progress(found.id) > 0:
         raise Conflict("PURCHASE_IN_PROGRESS", "a purchase is in progress; try again when it ends")
     with uow:
         customer = uow.customers.get_for_update(customer_id)  # no hold can start meanwhile
