@@ -2,9 +2,10 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-# The services come from their one registry (mercado_shared.devstack.SERVICES), read once
+# The services come from their one registry (mercado_shared.registry.SERVICES), read once
 # the virtualenv exists: `=` defers the lookup until a recipe uses it.
-PACKAGES = shared $(shell $(PY) -c 'from mercado_shared.devstack import SERVICES; print(*(s.directory for s in SERVICES))')
+PACKAGES = shared devtools $(shell $(PY) -c 'from mercado_shared.registry import SERVICES; print(*(s.directory for s in SERVICES))')
+TYPEPATH := $(CURDIR)/shared:$(CURDIR)/devtools
 
 .PHONY: run test test-fast lint format install clean check-invariants deploy plan release rollback destroy terraform-generate provider-schemas bench
 
@@ -22,10 +23,11 @@ lint: $(INSTALLED) ## ruff (lint and format) and mypy, package by package
 	$(VENV)/bin/ruff format --check .
 	@for p in $(PACKAGES); do \
 	  echo "mypy $$p"; \
-	  (cd $$p && MYPYPATH=$(CURDIR)/shared ../$(VENV)/bin/mypy --config-file ../pyproject.toml $$( [ $$p = shared ] && echo mercado_shared || echo app ) tests) || exit 1; \
+	  case $$p in shared) m=mercado_shared;; devtools) m=mercado_devtools;; *) m=app;; esac; \
+	  (cd $$p && MYPYPATH=$(TYPEPATH) ../$(VENV)/bin/mypy --config-file ../pyproject.toml $$m tests) || exit 1; \
 	done
 	@echo "mypy tests (cross-service)"
-	MYPYPATH=$(CURDIR)/shared $(VENV)/bin/mypy --config-file pyproject.toml tests scripts bench
+	MYPYPATH=$(TYPEPATH) $(VENV)/bin/mypy --config-file pyproject.toml tests scripts bench
 
 bench: $(INSTALLED) ## measure latency, throughput, listings and memory on the local system (about 10 min)
 	$(PY) -m bench.run
@@ -60,7 +62,7 @@ format: $(INSTALLED)
 
 install: $(INSTALLED)
 
-$(INSTALLED): scripts/install.sh requirements.txt requirements-dev.txt requirements-tools.txt shared/pyproject.toml
+$(INSTALLED): scripts/install.sh requirements.txt requirements-dev.txt requirements-tools.txt shared/pyproject.toml devtools/pyproject.toml
 	scripts/install.sh
 
 clean: ## remove the virtualenv and the local data of `make run`

@@ -46,16 +46,19 @@ from fastapi import FastAPI
 from google.cloud import pubsub_v1
 from prometheus_client.parser import text_string_to_metric_families
 
-from mercado_shared import devstack, invariants
+from mercado_devtools.postgres import create_databases
+from mercado_devtools.processes import free_port
+from mercado_devtools.stack import LocalStack, StackConfig
+from mercado_devtools.testing.helpers import serve
+from mercado_shared import invariants
 from mercado_shared.contracts import Command, Envelope, message
-from mercado_shared.devstack import SERVICES, LocalStack, StackConfig, free_port
 from mercado_shared.messaging.bus import MessageBus
 from mercado_shared.messaging.publisher import OutgoingMessage, PubSubPublisher
 from mercado_shared.messaging.push import push_router
 from mercado_shared.messaging.schema import messaging_tables
 from mercado_shared.messaging.unit_of_work import SqlUnitOfWork
 from mercado_shared.platform_auth import SharedSecret
-from mercado_shared.testing.helpers import serve
+from mercado_shared.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
 STAFF = ("staff@example.com", "staff-bench-password")
@@ -86,7 +89,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 # ------------------------------------------------------------------ 1. the broker floor
 def broker_floor(stack: LocalStack, count: int) -> dict[str, float]:
-    url = devstack.create_databases(stack.admin_url, ["bench_sink"])["bench_sink"]
+    url = create_databases(stack.admin_url, ["bench_sink"])["bench_sink"]
     engine = sa.create_engine(url, pool_size=5)
     metadata = sa.MetaData()
     tables = messaging_tables(metadata)

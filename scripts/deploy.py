@@ -37,8 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mercado_shared import registry
+
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("cliente-service", "veiculo-service", "pagamento-service", "orquestrador")
+SERVICES = tuple(s.name for s in registry.SERVICES)
 SMOKE_JOB = "release-smoke-test"
 SMOKE_IMAGE_OF = "orquestrador"  # the smoke test runs from this service's image (any has it)
 APP_CONTAINER = "app"  # the container that serves, beside the metrics sidecar (terraform/run.tf)
@@ -170,12 +172,13 @@ def apply(t: Target, *targets: str) -> Step:
 
 def images(t: Target) -> list[Step]:
     steps = [Step(["gcloud", "auth", "configure-docker", f"{t.region}-docker.pkg.dev", "--quiet"])]
-    for service in SERVICES:
-        image = t.image(service)
+    for service in registry.SERVICES:
+        image = t.image(service.name)
         pushed = ["gcloud", "artifacts", "docker", "images", "describe", image]
         build = [
             "docker", "build", "--pull", "--platform", "linux/amd64", "--build-arg", f"VERSION={t.tag}",
-            "-f", f"{ROOT / service / 'Dockerfile'}", "-t", image, str(ROOT),
+            "--build-arg", f"SERVICE={service.directory}", "--build-arg", f"PORT={service.default_port}",
+            "-f", f"{ROOT / 'Dockerfile'}", "-t", image, str(ROOT),
         ]  # fmt: skip
         steps.append(Step(build, note="skipped if this commit was pushed", resolve=_unless(pushed, build)))
         steps.append(Step(["docker", "push", image], resolve=_unless(pushed, ["docker", "push", image])))

@@ -27,7 +27,7 @@ if [[ -z ${PUBSUB_EMULATOR_BIN:-} && ! -x $emulator ]] && ! command -v cloud-pub
 fi
 
 python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt -e shared
+.venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt -e shared -e devtools
 python3 -m venv .venv/tools
 .venv/tools/bin/pip install -q --disable-pip-version-check -r requirements-tools.txt
 touch .venv/.installed

@@ -14,7 +14,9 @@ import sys
 import threading
 from pathlib import Path
 
-from mercado_shared.devstack import SERVICES, LocalStack, MissingDependency, StackConfig
+from mercado_devtools.processes import MissingDependency
+from mercado_devtools.stack import LocalStack, StackConfig
+from mercado_shared.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("make-run")

@@ -19,10 +19,13 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from mercado_shared.devstack import SERVICES, MissingDependency, PostgresCluster, PubSubEmulator, free_port
+from mercado_devtools.postgres import PostgresCluster
+from mercado_devtools.processes import MissingDependency, free_port
+from mercado_devtools.pubsub import PubSubEmulator
+from mercado_shared.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ["shared", *(s.directory for s in SERVICES), "."]  # the services from their one registry
+SUITES = ["shared", "devtools", *(s.directory for s in SERVICES), "."]  # the services from their one registry
 
 
 def counts(junit: Path) -> tuple[int, int, int]:

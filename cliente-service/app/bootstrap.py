@@ -15,26 +15,33 @@ from app.adapters.signin_limits import SignInLimits
 from app.adapters.tokens import TokenIssuer, load_or_generate_key, load_public_keys
 from app.config import ClienteSettings
 from app.entrypoints.api import customers, identity, internal
+from app.entrypoints.deps import ClienteContext
 from app.service_layer import services
-from app.service_layer.handlers import HANDLERS
+from app.service_layer.handlers import build_handlers
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared import retention
 from mercado_shared.audit import audit_router
-from mercado_shared.auth import StaticKeySource
+from mercado_shared.auth import KeySource, StaticKeySource
 from mercado_shared.bootstrap import build_runtime
 from mercado_shared.clock import Clock, utcnow
 from mercado_shared.logs import configure_logging
 from mercado_shared.messaging.publisher import Publisher
 from mercado_shared.periodic import Periodic
 from mercado_shared.ratelimit import RateLimiter
-from mercado_shared.web import create_service_app
+from mercado_shared.service_app import create_service_app
 
 SERVICE = "cliente-service"
 
 
 def bootstrap(
-    settings: ClienteSettings | None = None, publisher: Publisher | None = None, clock: Clock = utcnow
+    settings: ClienteSettings | None = None,
+    *,
+    publisher: Publisher | None = None,
+    key_source: KeySource | None = None,
+    clock: Clock = utcnow,
 ) -> FastAPI:
+    """``key_source``: the keys tokens are checked with; by default this service's own
+    (no HTTP round trip to its JWKS)."""
     settings = settings or ClienteSettings()
     configure_logging(SERVICE, settings.log_level, settings.pubsub_project_id)
     orm.start_mappers()
@@ -50,9 +57,9 @@ def bootstrap(
         settings=settings,
         tables=orm.messaging,
         uow_class=ClienteUnitOfWork,
-        handlers=HANDLERS,
+        handlers=build_handlers(),
         publisher=publisher,
-        key_source=StaticKeySource(issuer.jwks()),  # our own keys: no HTTP round trip
+        key_source=key_source or StaticKeySource(issuer.jwks()),
         purges=[retention.RATE_LIMITS, retention.PASSWORD_RESETS],
     )
     vault = vault_for(runtime.engine, kek_from_settings(settings))
@@ -63,13 +70,6 @@ def bootstrap(
         runtime.on_startup.append(
             lambda: services.ensure_staff(runtime.uow_factory(), hasher, settings.staff_email, settings.staff_password)
         )
-    app = create_service_app(
-        runtime=runtime,
-        title="Mercado Veículo — cliente-service",
-        version=settings.version,
-        description="Customers, their balance and credit line, and identity (login, JWT, JWKS).",
-        routers=[identity, customers, internal, audit_router("/audit-log/customers", orm.messaging.audit)],
-    )
     peers = Peers(
         {
             "orquestrador": settings.orquestrador_service_url,
@@ -80,26 +80,6 @@ def bootstrap(
         runtime.id_tokens,
     )
     runtime.on_shutdown.append(lambda _: peers.close())
-    app.state.peers = peers
-    app.state.password_hasher = hasher
-    app.state.vault = vault
-    app.state.signin_limits = SignInLimits(
-        attempts=RateLimiter(runtime.engine, settings.login_attempts_per_address, 60),
-        failures=RateLimiter(runtime.engine, settings.login_failures_per_window, settings.login_window_seconds),
-        spraying=RateLimiter(
-            runtime.engine, settings.login_failures_per_address, settings.login_failures_per_address_window_seconds
-        ),
-        registrations=RateLimiter(runtime.engine, settings.registrations_per_address, 60),
-        resets=RateLimiter(runtime.engine, settings.password_resets_per_account, 3600),
-        conflicts=RateLimiter(
-            runtime.engine, settings.registration_conflicts_per_address, settings.registration_conflicts_window_seconds
-        ),
-    )
-    app.state.forwarded_for_hops = settings.forwarded_for_hops
-    app.state.clock = clock
-    app.state.reset_policy = services.ResetPolicy(
-        timedelta(seconds=settings.password_reset_ttl_seconds), settings.password_reset_url
-    )
     mailer = SmtpMailer(
         settings.smtp_host,
         settings.smtp_port,
@@ -112,5 +92,34 @@ def bootstrap(
     mail = Periodic("mail-sender", 1.0, MailSender(runtime.engine, mailer, clock))
     runtime.on_startup.append(mail.start)
     runtime.on_shutdown.append(lambda deadline: mail.stop(deadline.remaining()))
-    app.state.token_issuer = issuer
-    return app
+    limits = SignInLimits(
+        attempts=RateLimiter(runtime.engine, settings.login_attempts_per_address, 60),
+        failures=RateLimiter(runtime.engine, settings.login_failures_per_window, settings.login_window_seconds),
+        spraying=RateLimiter(
+            runtime.engine, settings.login_failures_per_address, settings.login_failures_per_address_window_seconds
+        ),
+        registrations=RateLimiter(runtime.engine, settings.registrations_per_address, 60),
+        resets=RateLimiter(runtime.engine, settings.password_resets_per_account, 3600),
+        conflicts=RateLimiter(
+            runtime.engine, settings.registration_conflicts_per_address, settings.registration_conflicts_window_seconds
+        ),
+    )
+    return create_service_app(
+        runtime=runtime,
+        title="Mercado Veículo — cliente-service",
+        version=settings.version,
+        description="Customers, their balance and credit line, and identity (login, JWT, JWKS).",
+        routers=[identity, customers, internal, audit_router("/audit-log/customers", orm.messaging.audit)],
+        context=ClienteContext(
+            hasher=hasher,
+            issuer=issuer,
+            vault=vault,
+            signin_limits=limits,
+            reset_policy=services.ResetPolicy(
+                timedelta(seconds=settings.password_reset_ttl_seconds), settings.password_reset_url
+            ),
+            peers=peers,
+            forwarded_for_hops=settings.forwarded_for_hops,
+            clock=clock,
+        ),
+    )

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
-from mercado_shared.devstack import free_port
-from mercado_shared.mailcatcher import MailCatcher
+from mercado_devtools.mailcatcher import MailCatcher
+from mercado_devtools.processes import free_port
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 STAFF = ("staff@test.local", "staff-test-password")

@@ -13,7 +13,9 @@ from app.adapters.saga_watch import SagaWatcher
 from app.config import OrquestradorSettings
 from app.domain.deadlines import DeadlinePolicy
 from app.entrypoints.api import router
-from app.service_layer.handlers import Coordinator
+from app.entrypoints.deps import OrquestradorContext
+from app.service_layer.coordinator import Coordinator
+from app.service_layer.handlers import build_handlers
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared import retention
 from mercado_shared.audit import audit_router
@@ -25,13 +27,14 @@ from mercado_shared.messaging.publisher import Publisher
 from mercado_shared.periodic import Periodic
 from mercado_shared.ratelimit import RateLimiter
 from mercado_shared.server import SHUTDOWN
-from mercado_shared.web import create_service_app
+from mercado_shared.service_app import create_service_app
 
 SERVICE = "orquestrador"
 
 
 def bootstrap(
     settings: OrquestradorSettings | None = None,
+    *,
     publisher: Publisher | None = None,
     key_source: KeySource | None = None,
     clock: Clock = utcnow,
@@ -51,7 +54,7 @@ def bootstrap(
         settings=settings,
         tables=orm.messaging,
         uow_class=OrquestradorUnitOfWork,
-        handlers=coordinator.handlers(),
+        handlers=build_handlers(coordinator),
         publisher=publisher,
         key_source=key_source,
         purges=[retention.RATE_LIMITS, retention.IDEMPOTENCY_KEYS],
@@ -68,17 +71,10 @@ def bootstrap(
     runtime.on_startup.append(sweeper.start)
     runtime.on_shutdown.append(lambda deadline: sweeper.stop(deadline.remaining()))
     runtime.on_shutdown.append(lambda _: participants.close())
-    app = create_service_app(
-        runtime=runtime,
-        title="Mercado Veículo — orquestrador",
-        version=settings.version,
-        description="The purchase saga: starts purchases, follows them, cancels them.",
-        routers=[router, audit_router("/audit-log/purchases", orm.messaging.audit)],
-    )
 
     def census() -> tuple[dict[str, int], int]:
         with runtime.uow_factory() as uow:
-            return uow.sagas.census(coordinator.clock())  # type: ignore[no-any-return]
+            return uow.sagas.census(coordinator.clock())
 
     runtime.on_startup.append(lambda: setattr(PURCHASE_CENSUS, "source", census))
     runtime.on_shutdown.append(lambda _: setattr(PURCHASE_CENSUS, "source", None))
@@ -86,12 +82,20 @@ def bootstrap(
     runtime.on_startup.append(watcher.start)
     runtime.on_shutdown.append(lambda deadline: watcher.stop(deadline.remaining()))
     SHUTDOWN.on_signal(watcher.release_waiters)  # at SIGTERM: long polls answer, the drain is quick
-    app.state.saga_watcher = watcher
-    app.state.participants = participants
-    app.state.coordinator = coordinator
-    app.state.purchase_limiter = RateLimiter(
-        runtime.engine, settings.purchase_starts_per_window, settings.purchase_window_seconds
+    return create_service_app(
+        runtime=runtime,
+        title="Mercado Veículo — orquestrador",
+        version=settings.version,
+        description="The purchase saga: starts purchases, follows them, cancels them.",
+        routers=[router, audit_router("/audit-log/purchases", orm.messaging.audit)],
+        context=OrquestradorContext(
+            coordinator=coordinator,
+            participants=participants,
+            saga_watcher=watcher,
+            purchase_limiter=RateLimiter(
+                runtime.engine, settings.purchase_starts_per_window, settings.purchase_window_seconds
+            ),
+            max_active_purchases=settings.max_active_purchases,
+            max_waiting_requests=settings.max_waiting_requests,
+        ),
     )
-    app.state.max_active_purchases = settings.max_active_purchases
-    app.state.max_waiting_requests = settings.max_waiting_requests
-    return app

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from app.adapters import orm
 from app.config import PagamentoSettings
 from app.entrypoints.api import router
+from app.entrypoints.deps import PagamentoContext
 from app.service_layer.handlers import build_handlers
 from app.service_layer.unit_of_work import PagamentoUnitOfWork
 from mercado_shared.audit import audit_router
@@ -17,13 +18,14 @@ from mercado_shared.bootstrap import build_runtime
 from mercado_shared.clock import Clock, utcnow
 from mercado_shared.logs import configure_logging
 from mercado_shared.messaging.publisher import Publisher
-from mercado_shared.web import create_service_app
+from mercado_shared.service_app import create_service_app
 
 SERVICE = "pagamento-service"
 
 
 def bootstrap(
     settings: PagamentoSettings | None = None,
+    *,
     publisher: Publisher | None = None,
     key_source: KeySource | None = None,
     clock: Clock = utcnow,
@@ -40,13 +42,11 @@ def bootstrap(
         publisher=publisher,
         key_source=key_source,
     )
-    app = create_service_app(
+    return create_service_app(
         runtime=runtime,
         title="Mercado Veículo — pagamento-service",
         version=settings.version,
         description="Payment codes with expiry, payments and refunds.",
         routers=[router, audit_router("/audit-log/payments", orm.messaging.audit)],
+        context=PagamentoContext(clock=clock, settings=settings),
     )
-    app.state.clock = clock
-    app.state.settings = settings
-    return app

@@ -15,10 +15,11 @@ from fastapi.testclient import TestClient
 from app.adapters import orm, psp_signature
 from app.bootstrap import bootstrap
 from app.config import PagamentoSettings
+from mercado_devtools.testing.helpers import TestClock
+from mercado_devtools.testing.tokens import TestTokens
 from mercado_shared.auth import Role
 from mercado_shared.contracts import Envelope, GeneratePaymentCode, Message, RefundPayment
-from mercado_shared.testing.helpers import TestClock
-from mercado_shared.testing.tokens import TestTokens
+from mercado_shared.runtime import app_runtime
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 SECRET = "a-webhook-secret-of-the-tests-32-chars"
@@ -32,14 +33,14 @@ class Client:
     clock: TestClock
 
     def send(self, message: Message) -> None:
-        self.http.app.state.runtime.bus.handle(Envelope.wrap(message))  # type: ignore[attr-defined]
+        app_runtime(self.http.app).bus.handle(Envelope.wrap(message))
 
     def new_code(self, amount: str = "45900.10") -> tuple[dict[str, Any], dict[str, str]]:
         """A purchase's code, and its buyer's headers."""
         buyer, tx = str(uuid.uuid4()), str(uuid.uuid4())
         self.send(GeneratePaymentCode(transaction_id=tx, customer_id=buyer, amount=Decimal(amount)))
         headers = self.tokens.headers(buyer, Role.CUSTOMER)
-        codes = self.http.app.state.runtime.uow_factory()  # type: ignore[attr-defined]
+        codes = app_runtime(self.http.app).uow_factory()
         with codes:
             code = codes.codes.for_transaction(tx)
         assert code is not None
@@ -62,7 +63,7 @@ class Client:
         """Messages of ``topic`` about ``transaction_id`` in the outbox, sent or not."""
         outbox = orm.messaging.outbox
         query = sa.select(sa.func.count()).where(outbox.c.topic == topic, outbox.c.body.contains(f'"{transaction_id}"'))
-        uow = self.http.app.state.runtime.uow_factory()  # type: ignore[attr-defined]
+        uow = app_runtime(self.http.app).uow_factory()
         with uow:
             return int(uow.session.scalar(query) or 0)
 

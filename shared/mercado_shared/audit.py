@@ -31,6 +31,7 @@ from mercado_shared.auth import CurrentUser, OptionalUser, Principal, StaffUser
 from mercado_shared.client_address import client_address
 from mercado_shared.errors import STAFF_ERRORS, Unprocessable, error_responses
 from mercado_shared.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from mercado_shared.runtime import runtime_of
 
 log = logging.getLogger("mercado_shared.audit")
 TABLE = "audit_log"
@@ -86,20 +87,20 @@ class Actor:
     def of(cls, request: Request, principal: Principal | None) -> Actor | None:
         if principal is None:
             return None
-        hops = request.app.state.runtime.settings.forwarded_for_hops
+        hops = runtime_of(request).settings.forwarded_for_hops
         return cls(principal, client_address(request, hops))
 
 
 async def acting_unit_of_work(request: Request, principal: CurrentUser) -> Any:
     """A route's unit of work that knows who acts through it: what staff do is audited."""
-    uow = request.app.state.runtime.uow_factory()
+    uow = runtime_of(request).uow_factory()
     uow.actor = Actor.of(request, principal)
     return uow
 
 
 async def maybe_acting_unit_of_work(request: Request, principal: OptionalUser) -> Any:
     """The same, for a route anonymous callers may use too."""
-    uow = request.app.state.runtime.uow_factory()
+    uow = runtime_of(request).uow_factory()
     uow.actor = Actor.of(request, principal)
     return uow
 
@@ -199,7 +200,7 @@ def audit_router(path: str, table: sa.Table) -> APIRouter:
             if not re.fullmatch(r"[0-9]{1,18}", before):
                 raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
             query = query.where(table.c.id < int(before))
-        with request.app.state.runtime.engine.connect() as connection:
+        with runtime_of(request).engine.connect() as connection:
             rows = connection.execute(query).all()
         more, rows = len(rows) > limit, rows[:limit]
         return AuditPage(

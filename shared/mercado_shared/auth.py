@@ -16,7 +16,7 @@ import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mercado_shared.sessions import Revocations
+from mercado_shared.runtime import runtime_of
 
 ALGORITHM = "ES256"
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "role"]
@@ -36,6 +36,12 @@ class Principal:
     @property
     def is_staff(self) -> bool:
         return self.role is Role.STAFF
+
+    def sees(self, owner: str) -> bool:
+        """The owner-or-staff rule of every service: staff see every customer's records, a
+        customer only its own. Each service's ``access.require_visible`` applies it and
+        answers 404 otherwise, so nobody learns that another's record exists."""
+        return self.is_staff or self.subject == owner
 
 
 class InvalidToken(Exception):
@@ -119,7 +125,7 @@ def current_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("a bearer token is required")
-    verifier: TokenVerifier = request.app.state.token_verifier
+    verifier = runtime_of(request).token_verifier
     try:
         principal = verifier.verify(credentials.credentials)
     except InvalidToken:
@@ -130,7 +136,7 @@ def current_principal(
             detail={"code": "SERVICE_UNAVAILABLE", "message": "cannot check tokens right now; retry"},
             headers={"Retry-After": "2"},
         ) from None
-    revocations: Revocations = request.app.state.revocations
+    revocations = runtime_of(request).revocations
     if revocations.ended(principal.subject, principal.session_version):
         raise _unauthorized("this session was ended (a new password, an erasure or staff's action); sign in again")
     return principal

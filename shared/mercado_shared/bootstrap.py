@@ -24,10 +24,10 @@ from mercado_shared.platform_auth import (
     google_id_token,
 )
 from mercado_shared.retention import Purge, RetentionSweep, messaging_purges
+from mercado_shared.runtime import Runtime
 from mercado_shared.sessions import Revocations
 from mercado_shared.settings import ServiceSettings
 from mercado_shared.topology import load_topology
-from mercado_shared.web import Runtime
 
 U = TypeVar("U", bound=SqlUnitOfWork)
 UowClass = Callable[[sessionmaker[Session], MessagingTables, OutboxRelay | None], U]
@@ -43,7 +43,7 @@ def build_runtime(
     publisher: Publisher | None = None,
     key_source: KeySource | None = None,
     purges: Sequence[Purge] = (),
-) -> Runtime:
+) -> Runtime[U]:
     """``purges``: what this service deletes once its use is over, beside its inbox and
     outbox (mercado_shared.retention)."""
     cloud_access.identify(service)

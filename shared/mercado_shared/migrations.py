@@ -1,8 +1,10 @@
-"""Alembic environment shared by the services: each service's ``env.py`` calls
-``run_alembic(metadata)``. The database URL comes from DATABASE_URL."""
+"""The Alembic environment shared by the services (``alembic_env/env.py`` runs it). Each
+service's alembic.ini names its models' metadata as ``target_metadata = module:name``; the
+database URL comes from DATABASE_URL."""
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import sqlalchemy as sa
@@ -16,19 +18,28 @@ from sqlalchemy.pool import NullPool
 AUTOGENERATE_PLUGINS = ["alembic.autogenerate.*", "alembic.ext.checkconstraint_byname"]
 
 
-def run_alembic(target_metadata: sa.MetaData) -> None:
+def target_metadata() -> sa.MetaData:
+    module, _, name = (context.config.get_main_option("target_metadata") or "").partition(":")
+    if not name:
+        raise RuntimeError("alembic.ini names no target_metadata (module:name)")
+    metadata = getattr(importlib.import_module(module), name)
+    assert isinstance(metadata, sa.MetaData), f"{module}:{name} is not a MetaData"
+    return metadata
+
+
+def run_alembic() -> None:
     url = os.environ.get("DATABASE_URL") or context.config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("set DATABASE_URL to the service's database")
     if context.is_offline_mode():
-        context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+        context.configure(url=url, target_metadata=target_metadata(), literal_binds=True)
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = sa.create_engine(url, poolclass=NullPool)
     with engine.connect() as connection:
         context.configure(
-            connection=connection, target_metadata=target_metadata, autogenerate_plugins=AUTOGENERATE_PLUGINS
+            connection=connection, target_metadata=target_metadata(), autogenerate_plugins=AUTOGENERATE_PLUGINS
         )
         with context.begin_transaction():
             context.run_migrations()

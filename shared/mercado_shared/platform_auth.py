@@ -37,6 +37,7 @@ from fastapi import HTTPException, Request
 
 from mercado_shared.auth import JwksKeySource, KeySource
 from mercado_shared.errors import error_body
+from mercado_shared.runtime import runtime_of
 
 GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
@@ -127,7 +128,7 @@ class GoogleOidc:
 def internal_caller(request: Request) -> None:
     """Dependency of every ``/internal/…`` route: the platform only (see module doc)."""
     try:
-        request.app.state.runtime.internal_authenticator.check(request)
+        runtime_of(request).internal_authenticator.check(request)
     except CallerRefused as refused:
         code = "UNAUTHENTICATED" if refused.status_code == 401 else "FORBIDDEN"
         raise HTTPException(refused.status_code, error_body(code, refused.reason)["detail"]) from None

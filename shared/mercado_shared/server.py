@@ -1,6 +1,7 @@
 """The process every service runs: ``python -m mercado_shared.server`` (in ``app/``'s folder).
 
-uvicorn serves ``app.main:create_app``; what this adds is one deadline for the whole
+uvicorn serves the service's ``app.bootstrap:bootstrap`` (called with no arguments: the
+settings come from the environment); what this adds is one deadline for the whole
 shutdown. Cloud Run sends SIGTERM and, 10 s later, SIGKILL
 (https://cloud.google.com/run/docs/container-contract#instance-shutdown). At SIGTERM the
 clock starts (``SHUTDOWN``): long polls are answered at once, uvicorn stops accepting and
@@ -79,7 +80,7 @@ class _Server(uvicorn.Server):
 def main() -> None:
     budget = SHUTDOWN.budget
     config = uvicorn.Config(
-        "app.main:create_app",
+        "app.bootstrap:bootstrap",
         factory=True,
         host=os.environ.get("HOST", "0.0.0.0"),  # noqa: S104 (a container's port is its only way in)
         port=int(os.environ.get("PORT", "8080")),

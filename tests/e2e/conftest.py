@@ -12,8 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from mercado_shared.devstack import SERVICES, LocalStack, StackConfig, free_port
-from mercado_shared.testing.helpers import eventually
+from mercado_devtools.processes import free_port
+from mercado_devtools.stack import LocalStack, StackConfig
+from mercado_devtools.testing.helpers import eventually
+from mercado_shared.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 STAFF = ("staff@e2e.local", "staff-e2e-password")

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from mercado_devtools.stack import LocalStack
 from mercado_shared.contracts import Envelope, PaymentType, ReleaseCredit
-from mercado_shared.devstack import SERVICES, LocalStack
+from mercado_shared.registry import SERVICES
 from tests.e2e.conftest import Api
 
 

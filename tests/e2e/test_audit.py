@@ -12,7 +12,7 @@ import jwt
 import pytest
 import sqlalchemy as sa
 
-from mercado_shared.testing.helpers import eventually
+from mercado_devtools.testing.helpers import eventually
 from tests.e2e.conftest import Api
 
 LOGS = {

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mercado_shared.devstack import SERVICES
+from mercado_shared.registry import SERVICES
 from tests.e2e.conftest import Api
 
 OTHER_FORMS: dict[str, Callable[[str], str]] = {

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from mercado_devtools.stack import LocalStack
 from mercado_shared import cloud_access
-from mercado_shared.devstack import LocalStack
 
 
 @pytest.mark.after_everything

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from mercado_shared.devstack import LocalStack
+from mercado_devtools.stack import LocalStack
 from tests.e2e.conftest import Api
 
 

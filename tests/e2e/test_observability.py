@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mercado_shared.testing.helpers import eventually
+from mercado_devtools.testing.helpers import eventually
 from mercado_shared.tracing import purchase_trace_id
 from tests.e2e.conftest import Api
 

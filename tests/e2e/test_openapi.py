@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mercado_shared.devstack import SERVICES
-from mercado_shared.testing.openapi import openapi_gaps
+from mercado_devtools.testing.openapi import openapi_gaps
+from mercado_shared.registry import SERVICES
 from tests.e2e.conftest import Api
 
 

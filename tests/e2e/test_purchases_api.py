@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
-from mercado_shared.devstack import LocalStack
-from mercado_shared.testing.helpers import eventually
+from mercado_devtools.stack import LocalStack
+from mercado_devtools.testing.helpers import eventually
 from tests.e2e.conftest import Api
 
 

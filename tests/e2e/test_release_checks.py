@@ -16,7 +16,8 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import make_url
 
-from mercado_shared.devstack import SERVICES, LocalStack
+from mercado_devtools.stack import LocalStack
+from mercado_shared.registry import SERVICES
 from mercado_shared.settings import LOCAL_ORIGINS
 from tests.e2e.conftest import ROOT, Api
 from tests.static.terraform import Config

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mercado_shared.devstack import SERVICES
+from mercado_shared.registry import SERVICES
 from tests.e2e.conftest import Api
 
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"

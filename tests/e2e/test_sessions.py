@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from mercado_shared.testing.helpers import eventually
+from mercado_devtools.testing.helpers import eventually
 from tests.e2e.conftest import Api
 
 PASSWORD = "a-long-passphrase"

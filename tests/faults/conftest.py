@@ -13,9 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mercado_shared.devstack import SERVICES, LocalStack, StackConfig, free_port
+from mercado_devtools.processes import free_port
+from mercado_devtools.stack import LocalStack, StackConfig
+from mercado_devtools.testing.helpers import QUICK_RETRIES
 from mercado_shared.invariants import check
-from mercado_shared.testing.helpers import QUICK_RETRIES
+from mercado_shared.registry import SERVICES
 from tests.e2e.conftest import STAFF, Api
 
 ROOT = Path(__file__).resolve().parents[2]

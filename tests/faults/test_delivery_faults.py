@@ -11,7 +11,7 @@ import pytest
 from google.api_core.exceptions import AlreadyExists
 from google.cloud import pubsub_v1
 
-from mercado_shared.devstack import LocalStack
+from mercado_devtools.stack import LocalStack
 from mercado_shared.topology import load_topology
 from tests.e2e.conftest import Api
 

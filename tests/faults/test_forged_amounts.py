@@ -7,8 +7,8 @@ import os
 import uuid
 from decimal import Decimal
 
+from mercado_devtools.stack import LocalStack
 from mercado_shared.contracts import Envelope, PaymentProcessed
-from mercado_shared.devstack import LocalStack
 from mercado_shared.messaging.publisher import OutgoingMessage, PubSubPublisher
 from mercado_shared.platform_auth import SharedSecret
 from tests.e2e.conftest import Api

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from mercado_shared.devstack import LocalStack
+from mercado_devtools.stack import LocalStack
 from mercado_shared.invariants import check
 from tests.e2e.conftest import Api
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import psycopg2
 
-from mercado_shared.devstack import LocalStack
-from mercado_shared.testing.helpers import eventually
+from mercado_devtools.stack import LocalStack
+from mercado_devtools.testing.helpers import eventually
 from tests.e2e.conftest import Api
 from tests.faults.test_process_faults import run_batch
 

@@ -10,11 +10,12 @@ from decimal import Decimal
 
 from google.cloud import pubsub_v1
 
+from mercado_devtools.pubsub import provision
+from mercado_devtools.stack import LocalStack
+from mercado_devtools.testing.helpers import FAST_DEAD_LETTERS, eventually
 from mercado_shared.contracts import Envelope, PaymentType, ReleaseCredit, ReserveCredit
-from mercado_shared.devstack import LocalStack, provision
 from mercado_shared.messaging.publisher import OutgoingMessage, PubSubPublisher
 from mercado_shared.platform_auth import SharedSecret
-from mercado_shared.testing.helpers import FAST_DEAD_LETTERS, eventually
 from mercado_shared.topology import Topology
 from tests.e2e.conftest import Api
 

@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from mercado_shared.devstack import SERVICES, LocalStack
-from mercado_shared.testing.helpers import eventually
+from mercado_devtools.stack import LocalStack
+from mercado_devtools.testing.helpers import eventually
+from mercado_shared.registry import SERVICES
 from tests.e2e.conftest import Api
 from tests.faults.conftest import SEED
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import signal
 
-from mercado_shared.devstack import LocalStack
-from mercado_shared.testing.helpers import eventually
+from mercado_devtools.stack import LocalStack
+from mercado_devtools.testing.helpers import eventually
 from tests.e2e.conftest import Api
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mercado_shared.devstack import SERVICES
+from mercado_shared.registry import SERVICES
 from scripts import deploy
 from tests.static.terraform import Config, runtime_needs, strings
 
@@ -86,7 +86,9 @@ def test_a_dry_run_deploy_prints_every_step_in_a_safe_order_and_runs_nothing() -
     assert apis < bucket < versioned < init < registry < jobs < final
     for service in SERVICES:
         image = f"us-east1-docker.pkg.dev/demo-project/mercado-veiculo/{service.name}:{tag()}"
-        build = index(steps, "docker build", f"{service.directory}/Dockerfile", image)
+        build = index(steps, "docker build", f"--build-arg SERVICE={service.directory}", image)
+        assert f"--build-arg PORT={service.default_port}" in shlex.join(steps[build])
+        assert f"-f {ROOT / 'Dockerfile'}" in shlex.join(steps[build])
         assert "--platform linux/amd64" in shlex.join(steps[build])  # what Cloud Run runs, from any laptop
         assert f"--build-arg VERSION={tag()}" in shlex.join(steps[build])
         push = index(steps, "docker push", image)

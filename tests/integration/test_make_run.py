@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mercado_shared.devstack import SERVICES, free_port, wait_until
+from mercado_devtools.processes import free_port, wait_until
+from mercado_shared.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 

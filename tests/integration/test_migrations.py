@@ -13,7 +13,7 @@ import pytest
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 
-from mercado_shared.devstack import SERVICES
+from mercado_shared.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings
 
-from mercado_shared.devstack import SERVICES
+from mercado_shared.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 

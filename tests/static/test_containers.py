@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from mercado_devtools import pubsub
 from mercado_shared import metrics, server
-from mercado_shared.devstack import SERVICES, ServiceDef
+from mercado_shared.registry import SERVICES, ServiceDef
 from mercado_shared.topology import load_topology
 from tests.static.conftest import ROOT, env_names
 
@@ -33,24 +34,40 @@ def stages(dockerfile: Path) -> list[list[str]]:
     return found
 
 
-@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
-def test_each_dockerfile_is_multi_stage_slim_non_root_and_serves_on_port(service: ServiceDef) -> None:
-    dockerfile = ROOT / service.directory / "Dockerfile"
-    build, *_, final = stages(dockerfile)
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def test_one_dockerfile_builds_every_service_multi_stage_slim_non_root() -> None:
+    build, *middle, final = stages(DOCKERFILE)
     assert "slim" in final[0], "the final image is a slim Python base"
     assert not any(BUILD_TOOLS.search(i) for i in final if i.upper().startswith("RUN")), "no build tools at the end"
     users = [i.split()[1] for i in final if i.upper().startswith("USER ")]
     assert users and users[-1] not in ("0", "root"), "runs as a non-root user"
-    assert f"EXPOSE {service.default_port}" in final and f"PORT={service.default_port}" in " ".join(final)
+    assert "ARG SERVICE" in final and "ARG PORT=8080" in final, "the registry's folder and port, as build arguments"
+    assert "EXPOSE ${PORT}" in final and "PORT=${PORT}" in " ".join(final)
     cmd = json.loads(next(i for i in final if i.upper().startswith("CMD "))[4:])  # exec form: PID 1 is python
     assert cmd == ["python", "-m", server.__name__], "the server that keeps Cloud Run's shutdown deadline"
     assert "STOPSIGNAL SIGTERM" in final
     assert "ARG VERSION=dev" in final and "ENV VERSION=$VERSION" in final, "the image reports its commit"
-    for instruction in build + final:
+    assert not any("devtools" in i for i in build + final), "development tooling never reaches a served image"
+    assert [stage[0] for stage in middle] == ["FROM build AS tools"], "the tools live in a stage of their own"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
+def test_the_dockerfile_copies_files_that_exist_for_each_service(service: ServiceDef) -> None:
+    for instruction in [i for stage in stages(DOCKERFILE) for i in stage]:
         if instruction.upper().startswith("COPY ") and "--from=" not in instruction:
-            *sources, _ = instruction.split()[1:]
+            *sources, _ = instruction.replace("${SERVICE}", service.directory).split()[1:]
             for source in sources:
-                assert (ROOT / source).exists(), f"{dockerfile.name} copies {source}, which does not exist"
+                assert (ROOT / source).exists(), f"the Dockerfile copies {source}, which does not exist"
+
+
+def test_no_service_keeps_a_dockerfile_of_its_own() -> None:
+    assert sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("*/Dockerfile")) == []
+
+
+def build_args(service: ServiceDef) -> dict[str, str]:
+    return {"SERVICE": service.directory, "PORT": str(service.default_port)}
 
 
 def test_the_dockerignore_keeps_what_the_images_copy_and_nothing_local() -> None:
@@ -67,8 +84,7 @@ def service_env(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
 def test_compose_builds_each_service_and_gives_it_only_settings_it_reads(service: ServiceDef) -> None:
     spec = COMPOSE["services"][service.name]
-    assert (ROOT / spec["build"]["context"] / spec["build"]["dockerfile"]).exists()
-    assert spec["build"]["dockerfile"] == f"{service.directory}/Dockerfile"
+    assert spec["build"] == {"context": ".", "args": build_args(service)}
     assert spec["ports"] == [f"127.0.0.1:{service.default_port}:{service.default_port}"]
     env = service_env(service.name)
     assert int(env["PORT"]) == service.default_port
@@ -85,7 +101,7 @@ def test_compose_migrates_each_database_before_its_service_starts(service: Servi
     job = f"migrate-{service.database}"
     spec = COMPOSE["services"][job]
     assert spec["command"] == "alembic upgrade head" and spec["restart"] == "no"
-    assert spec["build"]["dockerfile"] == f"{service.directory}/Dockerfile"
+    assert spec["build"] == {"context": ".", "args": build_args(service)}
     assert spec["environment"]["DATABASE_URL"] == service_env(service.name)["DATABASE_URL"]
     assert set(spec["environment"]) <= env_names(service.name)
     assert spec["depends_on"]["postgres"]["condition"] == "service_healthy"
@@ -100,6 +116,8 @@ def test_compose_provisions_the_shared_topology_for_every_service_on_its_port() 
     assert endpoints == {s.name: f"http://{s.name}:{s.default_port}" for s in SERVICES}
     assert set(endpoints) == set(load_topology().services)
     assert COMPOSE["services"]["provision"]["depends_on"]["pubsub"]["condition"] == "service_healthy"
+    assert COMPOSE["services"]["provision"]["build"] == {"context": ".", "target": "tools"}
+    assert command.startswith(f"python -m {pubsub.__name__} provision")
     assert "google-cloud-cli:emulators" in COMPOSE["services"]["pubsub"]["image"]
     assert "8085" in COMPOSE["services"]["pubsub"]["command"]
 

@@ -18,8 +18,8 @@ import yaml
 from prometheus_client import REGISTRY
 
 from mercado_shared import cloud_access, health, metrics
-from mercado_shared.devstack import SERVICES
 from mercado_shared.health import DatabaseProbe
+from mercado_shared.registry import SERVICES
 from mercado_shared.topology import load_topology
 from scripts import terraform_generate
 from tests.static.conftest import ROOT, env_names, settings_class

@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 from app.bootstrap import bootstrap
 from app.config import VeiculoSettings
 from app.domain.identifiers import renavam_check_digit
+from mercado_devtools.testing.tokens import TestTokens
 from mercado_shared.contracts import Envelope, Message
-from mercado_shared.testing.tokens import TestTokens
+from mercado_shared.runtime import app_runtime
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
@@ -51,7 +52,7 @@ class Client:
 
     def send(self, message: Message) -> None:
         """Deliver a saga command the way the push entrypoint does."""
-        self.http.app.state.runtime.bus.handle(Envelope.wrap(message))  # type: ignore[attr-defined]
+        app_runtime(self.http.app).bus.handle(Envelope.wrap(message))
 
     def reserve(self, vehicle: dict[str, Any]) -> str:
         from mercado_shared.contracts import ReserveVehicle

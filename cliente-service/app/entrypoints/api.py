@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.adapters.signin_limits import SignInLimits
 from app.entrypoints.deps import (
     ActingUowDep,
+    ContextDep,
     HasherDep,
     IssuerDep,
     MaybeActingUowDep,
     PeersDep,
     UowDep,
+    cliente_context,
 )
 from app.entrypoints.schemas import (
     CustomerCreate,
@@ -73,13 +73,13 @@ def login(
     hasher: HasherDep,
     issuer: IssuerDep,
 ) -> TokenResponse:
-    limits: SignInLimits = request.app.state.signin_limits
-    vault = request.app.state.vault  # blind indexes: the limits' table holds neither in clear
-    address = vault.index(client_address(request, request.app.state.forwarded_for_hops), "address")
+    limits = cliente_context(request).signin_limits
+    vault = cliente_context(request).vault  # blind indexes: the limits' table holds neither in clear
+    address = vault.index(client_address(request, cliente_context(request).forwarded_for_hops), "address")
     outcome = limits.before_sign_in(vault.index(_login_key(form.username), "login"), address)
     try:
         principal = services.authenticate(
-            uow, hasher, form.username, form.password, totp_code=totp, now=request.app.state.clock()
+            uow, hasher, form.username, form.password, totp_code=totp, now=cliente_context(request).clock()
         )
     except services.SecondFactorRequired:
         outcome(True)  # the password was right
@@ -102,14 +102,13 @@ def login(
 
 
 def _reset_policy(request: Request) -> services.ResetPolicy:
-    policy: services.ResetPolicy = request.app.state.reset_policy
-    return policy
+    return cliente_context(request).reset_policy
 
 
 def _address(request: Request) -> str:
     """The caller's address as the load balancer saw it, as a blind index."""
-    address = client_address(request, request.app.state.forwarded_for_hops)
-    return str(request.app.state.vault.index(address, "address"))
+    address = client_address(request, cliente_context(request).forwarded_for_hops)
+    return str(cliente_context(request).vault.index(address, "address"))
 
 
 _RESET_ACCEPTED = PasswordResetAccepted(message="if this e-mail is a customer's, a reset link is on its way")
@@ -123,10 +122,10 @@ _RESET_ACCEPTED = PasswordResetAccepted(message="if this e-mail is a customer's,
     responses=error_responses((429, "TOO_MANY_REQUESTS")),
 )
 def ask_password_reset(body: PasswordResetRequest, request: Request, uow: UowDep) -> PasswordResetAccepted:
-    limits: SignInLimits = request.app.state.signin_limits
+    limits = cliente_context(request).signin_limits
     email = _login_key(str(body.email))
-    allowed = limits.before_reset_request(request.app.state.vault.index(email, "login"), _address(request))
-    services.ask_password_reset(uow, _reset_policy(request), request.app.state.clock, email, allowed)
+    allowed = limits.before_reset_request(cliente_context(request).vault.index(email, "login"), _address(request))
+    services.ask_password_reset(uow, _reset_policy(request), cliente_context(request).clock, email, allowed)
     return _RESET_ACCEPTED
 
 
@@ -137,9 +136,9 @@ def ask_password_reset(body: PasswordResetRequest, request: Request, uow: UowDep
     responses=error_responses((400, "INVALID_RESET_TOKEN"), (429, "TOO_MANY_REQUESTS"), (503, "SERVICE_BUSY")),
 )
 def reset_password(body: PasswordReset, request: Request, uow: UowDep, hasher: HasherDep) -> Response:
-    limits: SignInLimits = request.app.state.signin_limits
+    limits = cliente_context(request).signin_limits
     limits.before_reset(_address(request))
-    services.reset_password(uow, hasher, request.app.state.clock, body.token, body.password)
+    services.reset_password(uow, hasher, cliente_context(request).clock, body.token, body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -188,9 +187,9 @@ def register(
         return CustomerRead.of(services.register_customer(uow, hasher, new))
     # Anonymous self-registration: limited per address, and so is how often one address
     # may hear that an e-mail or CPF is already a customer's.
-    limits: SignInLimits = request.app.state.signin_limits
-    address = client_address(request, request.app.state.forwarded_for_hops)
-    settle = limits.before_registration(request.app.state.vault.index(address, "address"))
+    limits = cliente_context(request).signin_limits
+    address = client_address(request, cliente_context(request).forwarded_for_hops)
+    settle = limits.before_registration(cliente_context(request).vault.index(address, "address"))
     duplicate = False
     try:
         customer = services.register_customer(uow, hasher, new)
@@ -283,9 +282,9 @@ def update_customer(
 def _sign_in_guard(request: Request) -> services.PasswordGuard:
     """The sign-in limits for a password checked outside POST /auth/token: the same
     buckets (account and address), so a stolen token gains no extra guesses."""
-    limits: SignInLimits = request.app.state.signin_limits
-    vault = request.app.state.vault
-    address = vault.index(client_address(request, request.app.state.forwarded_for_hops), "address")
+    limits = cliente_context(request).signin_limits
+    vault = cliente_context(request).vault
+    address = vault.index(client_address(request, cliente_context(request).forwarded_for_hops), "address")
     return lambda email: limits.before_sign_in(vault.index(_login_key(email), "login"), address)
 
 
@@ -302,7 +301,7 @@ def _login_key(email: str) -> str:
     responses={**STAFF_ERRORS, **_NOT_FOUND, **error_responses((409, "CUSTOMER_ANONYMISED"))},
 )
 def send_password_reset(customer_id: str, _: StaffUser, request: Request, uow: ActingUowDep) -> PasswordResetAccepted:
-    services.send_password_reset(uow, _reset_policy(request), request.app.state.clock, customer_id)
+    services.send_password_reset(uow, _reset_policy(request), cliente_context(request).clock, customer_id)
     return PasswordResetAccepted(message="a reset link is on its way to the customer's e-mail")
 
 
@@ -319,9 +318,9 @@ def send_password_reset(customer_id: str, _: StaffUser, request: Request, uow: A
         (401, "NOT_AUTHENTICATED"), (403, "FORBIDDEN"), (404, "CUSTOMER_NOT_FOUND"), (503, "SERVICE_UNAVAILABLE")
     ),
 )
-def export_customer(customer_id: str, principal: CurrentUser, uow: UowDep, peers: PeersDep) -> CustomerExport:
+def export_customer(customer_id: str, principal: CurrentUser, uow: UowDep, context: ContextDep) -> CustomerExport:
     customer, holds = services.export_customer(uow, customer_id, principal)
-    return CustomerExport.of(customer, holds, peers.held_about(customer.id), datetime.now(UTC))
+    return CustomerExport.of(customer, holds, context.peers.held_about(customer.id), context.clock())
 
 
 @customers.delete(

@@ -1,38 +1,56 @@
-"""Typed dependencies of the routes."""
+"""What the routes are given: the service's context (built by its bootstrap) and its
+units of work, each typed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from app.adapters.passwords import Argon2PasswordHasher
+from app.adapters.crypto import PersonalDataVault
 from app.adapters.peers import Peers
+from app.adapters.signin_limits import SignInLimits
 from app.adapters.tokens import TokenIssuer
+from app.service_layer.services import PasswordHasher, ResetPolicy
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared.audit import acting_unit_of_work, maybe_acting_unit_of_work
-from mercado_shared.web import new_unit_of_work
+from mercado_shared.clock import Clock
+from mercado_shared.runtime import context_of, new_unit_of_work
 
 
-async def _hasher(request: Request) -> Argon2PasswordHasher:
-    hasher: Argon2PasswordHasher = request.app.state.password_hasher
-    return hasher
+@dataclass(frozen=True)
+class ClienteContext:
+    hasher: PasswordHasher
+    issuer: TokenIssuer
+    vault: PersonalDataVault  # blind indexes: the limits' table holds neither e-mail nor address in clear
+    signin_limits: SignInLimits
+    reset_policy: ResetPolicy
+    peers: Peers  # the other services, asked as cliente-service
+    forwarded_for_hops: int
+    clock: Clock
 
 
-async def _issuer(request: Request) -> TokenIssuer:
-    issuer: TokenIssuer = request.app.state.token_issuer
-    return issuer
-
-
-async def _peers(request: Request) -> Peers:
-    peers: Peers = request.app.state.peers
-    return peers
-
-
+cliente_context = context_of(ClienteContext)  # for helpers that are handed the request
+ContextDep = Annotated[ClienteContext, Depends(cliente_context)]
 UowDep = Annotated[ClienteUnitOfWork, Depends(new_unit_of_work)]
 # For routes where staff may act on money or identity: what staff do there is audited.
 ActingUowDep = Annotated[ClienteUnitOfWork, Depends(acting_unit_of_work)]
 MaybeActingUowDep = Annotated[ClienteUnitOfWork, Depends(maybe_acting_unit_of_work)]
-PeersDep = Annotated[Peers, Depends(_peers)]  # the other services, asked as cliente-service
-HasherDep = Annotated[Argon2PasswordHasher, Depends(_hasher)]
+
+
+def _hasher(context: ContextDep) -> PasswordHasher:
+    return context.hasher
+
+
+def _issuer(context: ContextDep) -> TokenIssuer:
+    return context.issuer
+
+
+def _peers(context: ContextDep) -> Peers:
+    return context.peers
+
+
+PeersDep = Annotated[Peers, Depends(_peers)]
+HasherDep = Annotated[PasswordHasher, Depends(_hasher)]
 IssuerDep = Annotated[TokenIssuer, Depends(_issuer)]

@@ -8,9 +8,9 @@ from mercado_shared.errors import Forbidden, NotFound
 STAFF_ONLY_FIELDS = {"initial_balance", "credit_limit"}
 
 
-def reach(principal: Principal, customer_id: str) -> None:
+def require_visible(principal: Principal, customer_id: str) -> None:
     """The customer itself or staff; to anyone else the record does not exist."""
-    if not principal.is_staff and principal.subject != customer_id:
+    if not principal.sees(customer_id):
         raise NotFound("CUSTOMER_NOT_FOUND", "no such customer")
 
 

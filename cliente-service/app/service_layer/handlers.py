@@ -8,8 +8,6 @@ reservation is refused instead of holding funds nobody will release.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from app.domain.model import FailureReason, Hold, HoldStatus, InsufficientFunds
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared.contracts import (
@@ -23,7 +21,7 @@ from mercado_shared.contracts import (
     ReleaseCredit,
     ReserveCredit,
 )
-from mercado_shared.messaging.bus import Handler
+from mercado_shared.messaging.bus import Handlers
 from mercado_shared.money import ZERO
 
 
@@ -80,8 +78,5 @@ def capture_credit(cmd: CaptureCredit, uow: ClienteUnitOfWork) -> Message:
     )
 
 
-HANDLERS: Mapping[type[Message], Handler[ClienteUnitOfWork]] = {
-    ReserveCredit: reserve_credit,
-    ReleaseCredit: release_credit,
-    CaptureCredit: capture_credit,
-}
+def build_handlers() -> Handlers[ClienteUnitOfWork]:
+    return {ReserveCredit: reserve_credit, ReleaseCredit: release_credit, CaptureCredit: capture_credit}

@@ -104,7 +104,7 @@ def _unique_violation(exc: IntegrityError) -> Conflict:
 
 
 def get_customer(uow: ClienteUnitOfWork, customer_id: str, principal: Principal) -> Customer:
-    access.reach(principal, customer_id)
+    access.require_visible(principal, customer_id)
     with uow:
         customer = uow.customers.get(customer_id)
     if customer is None:
@@ -158,7 +158,7 @@ def update_customer(
     """The customer changes its e-mail or password only with its current password; staff
     never set a password (they send a reset), and no e-mail of staff's can become a
     customer's."""
-    access.reach(principal, customer_id)
+    access.require_visible(principal, customer_id)
     access.write_fields(principal, {"credit_limit"} if changes.credit_limit is not None else set())
     if changes.password is not None and principal.is_staff:
         raise Forbidden("STAFF_CANNOT_SET_PASSWORD", "staff send the customer a password reset instead")
@@ -237,7 +237,7 @@ def anonymise_customer(
 
     A purchase accepted between the question and the erasure finds the customer erased
     when its credit hold arrives, and fails with nothing taken (CUSTOMER_NOT_FOUND)."""
-    access.reach(principal, customer_id)
+    access.require_visible(principal, customer_id)
     with uow:
         found = uow.customers.get(customer_id)
     if found is None:

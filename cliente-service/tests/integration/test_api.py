@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
 from mercado_shared.contracts import Envelope, PaymentType, ReserveCredit
+from mercado_shared.runtime import app_runtime
 from tests.conftest import Client
 
 
@@ -188,7 +189,7 @@ def test_a_customer_cannot_write_money_status_or_role(
 
 def test_staff_sets_the_credit_limit_but_never_below_what_is_used(client: Client) -> None:
     customer, _ = client.register(client.staff(), credit_limit=1000)
-    bus = client.http.app.state.runtime.bus  # type: ignore[attr-defined]
+    bus = app_runtime(client.http.app).bus
     tx = str(uuid.uuid4())
     bus.handle(
         Envelope.wrap(

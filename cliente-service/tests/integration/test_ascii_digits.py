@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from app.adapters.keys import kek_from_settings, vault_for
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
-from mercado_shared.testing.fixtures import migrate
+from mercado_devtools.testing.fixtures import migrate
+from mercado_shared.runtime import app_runtime
 from tests.conftest import SERVICE_DIR, Client
 
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
@@ -29,7 +30,7 @@ def test_another_scripts_digits_are_refused_and_full_width_ones_read_as_ascii(cl
     amount = client.http.post("/customers", json=client.body(initial_balance="١٠٠"), headers=client.staff())
     assert amount.status_code == 422
     customer, _ = client.register(document=cpf.translate(FULL_WIDTH))
-    with client.http.app.state.runtime.uow_factory() as uow:  # type: ignore[attr-defined]
+    with app_runtime(client.http.app).uow_factory() as uow:
         stored = uow.customers.get(customer["id"])
         assert stored is not None and stored.document == cpf  # stored as an invoice would print it
     again = client.http.post("/customers", json=client.body(document=cpf))

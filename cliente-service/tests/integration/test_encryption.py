@@ -19,8 +19,10 @@ from app.adapters.crypto import DecryptionFailed, LocalKek
 from app.adapters.keys import kek_from_settings, reencrypt, rewrap, rotate_field_key, seal, vault_for
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
-from mercado_shared.testing.fixtures import migrate
-from mercado_shared.testing.helpers import eventually
+from app.entrypoints.deps import ClienteContext
+from mercado_devtools.testing.fixtures import migrate
+from mercado_devtools.testing.helpers import eventually
+from mercado_shared.runtime import app_context, app_runtime
 from tests.conftest import SERVICE_DIR, Client
 
 PERSONAL = ("name", "email", "phone", "document")
@@ -83,7 +85,7 @@ def test_a_change_to_money_alone_writes_no_personal_column(client: Client) -> No
     """A hold or a credit limit moves money many times a customer's life: it neither seals
     nor indexes anything again."""
     customer = client.register()[0]
-    engine = client.http.app.state.runtime.engine  # type: ignore[attr-defined]
+    engine = app_runtime(client.http.app).engine
     updates: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -250,7 +252,7 @@ def test_each_customer_is_sealed_under_its_own_key_bound_to_its_row_and_column(
         assert all(row[c].startswith("v2.") and body[c] not in row[c] for c in PERSONAL)
     assert wrapped_key(settings, ana) != wrapped_key(settings, bia)
 
-    uow = client.http.app.state.runtime.uow_factory  # type: ignore[attr-defined]
+    uow = app_runtime(client.http.app).uow_factory
     with uow() as unit:
         found = unit.customers.get(bia)
         assert found is not None and found.name == "Bia Prado"
@@ -272,7 +274,7 @@ def test_a_destroyed_key_leaves_every_old_copy_of_the_ciphertexts_unreadable(
 ) -> None:
     customer = client.register(name="Carla Prado")[0]
     copies, old_key = sealed(settings, customer["id"]), wrapped_key(settings, customer["id"])
-    runtime = client.http.app.state.runtime  # type: ignore[attr-defined]
+    runtime = app_runtime(client.http.app)
     with runtime.uow_factory() as uow:
         found = uow.customers.get_for_update(customer["id"])
         found.anonymise(open_holds=0)
@@ -281,7 +283,7 @@ def test_a_destroyed_key_leaves_every_old_copy_of_the_ciphertexts_unreadable(
     new_key = wrapped_key(settings, customer["id"])
     assert new_key is not None and new_key != old_key
     assert not raw(settings, "SELECT 1 FROM customer_keys WHERE wrapped = :w", w=old_key)  # gone, not moved
-    vault = client.http.app.state.vault  # type: ignore[attr-defined]
+    vault = app_context(client.http.app, ClienteContext).vault
     key = vault.unwrap_row_key(new_key, "customers", customer["id"])
     for column, token in copies.items():
         with pytest.raises(DecryptionFailed):
@@ -295,7 +297,7 @@ def test_a_row_the_revision_before_wrote_is_read_from_v1_and_sealed_again(
     client: Client, settings: ClienteSettings
 ) -> None:
     customer = client.register()[0]
-    vault = client.http.app.state.vault  # type: ignore[attr-defined]
+    vault = app_context(client.http.app, ClienteContext).vault
     # The revision before changes the e-mail in v1 only: the database clears the sealed copy.
     raw(
         settings,
@@ -324,7 +326,7 @@ def test_a_locking_read_that_waited_for_an_erasure_opens_the_row_under_its_new_k
     client: Client, settings: ClienteSettings
 ) -> None:
     customer = client.register(name="Dora Prado")[0]
-    runtime = client.http.app.state.runtime  # type: ignore[attr-defined]
+    runtime = app_runtime(client.http.app)
 
     def read_locked() -> str:  # what a hold or a change does: the row, locked
         with runtime.uow_factory() as uow:

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
+from mercado_devtools.testing.helpers import TopicTap, eventually
 from mercado_shared.contracts import SessionsRevoked
-from mercado_shared.testing.helpers import TopicTap, eventually
 from tests.conftest import STAFF, Client
 
 RIGHT = "a-long-passphrase"

@@ -15,9 +15,10 @@ from app.adapters.mail import MailSender, SmtpMailer
 from app.adapters.orm import outgoing_mail, password_resets
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
-from mercado_shared.devstack import free_port
-from mercado_shared.mailcatcher import MailCatcher
-from mercado_shared.testing.helpers import TestClock
+from mercado_devtools.mailcatcher import MailCatcher
+from mercado_devtools.processes import free_port
+from mercado_devtools.testing.helpers import TestClock
+from mercado_shared.runtime import app_runtime
 from tests.conftest import Client
 
 OLD, NEW = "a-long-passphrase", "a-new-long-passphrase"
@@ -36,7 +37,7 @@ def link_token(mail: MailCatcher, email: str, nth: int = 1) -> str:
 
 
 def resets_of(client: Client, customer_id: str) -> int:
-    uow = client.http.app.state.runtime.uow_factory()  # type: ignore[attr-defined]
+    uow = app_runtime(client.http.app).uow_factory()
     with uow:
         query = sa.select(sa.func.count()).where(password_resets.c.customer_id == customer_id)
         return int(uow.session.scalar(query) or 0)
@@ -51,7 +52,7 @@ def test_a_customer_who_forgot_the_password_sets_a_new_one_from_the_emailed_link
     message = mail.wait_for(customer["email"])[0]
     assert message["Subject"] == "Mercado Veículo: redefinição de senha"
     token = link_token(mail, customer["email"])
-    assert token not in str(client.http.app.state.runtime.engine.url)  # type: ignore[attr-defined]
+    assert token not in str(app_runtime(client.http.app).engine.url)
     done = client.http.post("/auth/password-resets/confirm", json={"token": token, "password": NEW})
     assert done.status_code == 204, done.text
     client.login(customer["email"], NEW)
@@ -62,7 +63,7 @@ def test_a_customer_who_forgot_the_password_sets_a_new_one_from_the_emailed_link
 
 
 def test_an_unknown_email_hears_the_same_and_nothing_is_sent(client: Client) -> None:
-    uow = client.http.app.state.runtime.uow_factory()  # type: ignore[attr-defined]
+    uow = app_runtime(client.http.app).uow_factory()
     with uow:
         before = uow.session.scalar(sa.select(sa.func.count()).select_from(password_resets))
     asked = client.http.post("/auth/password-resets", json={"email": "nobody-at-all@example.com"})
@@ -131,7 +132,7 @@ def queue_mail(
 
 
 def test_mail_waits_for_a_relay_that_is_down_and_goes_when_it_is_back(client: Client, mail: MailCatcher) -> None:
-    engine = client.http.app.state.runtime.engine  # type: ignore[attr-defined]
+    engine = app_runtime(client.http.app).engine
     # A day ahead: the app's own sender, on the real clock, never finds this mail due.
     clock = TestClock(datetime.now(UTC) + timedelta(days=1))
     customer, _ = client.register()
@@ -152,7 +153,7 @@ def test_mail_waits_for_a_relay_that_is_down_and_goes_when_it_is_back(client: Cl
 
 
 def test_mail_past_its_deadline_is_dropped_unsent(client: Client, mail: MailCatcher) -> None:
-    engine = client.http.app.state.runtime.engine  # type: ignore[attr-defined]
+    engine = app_runtime(client.http.app).engine
     clock = TestClock(datetime.now(UTC) + timedelta(days=1))
     customer, _ = client.register()
     queue_mail(engine, customer["email"], "too late", not_after=clock.now, due=clock.now, attempts=3)
@@ -166,7 +167,7 @@ def test_a_reset_is_purged_a_day_after_it_expired_a_live_one_is_not(client: Clie
     expired, live = client.register()[0], client.register()[0]
     for customer in (expired, live):
         assert client.http.post("/auth/password-resets", json={"email": customer["email"]}).status_code == 202
-    runtime = client.http.app.state.runtime  # type: ignore[attr-defined]
+    runtime = app_runtime(client.http.app)
     with runtime.engine.begin() as conn:
         conn.execute(
             sa.update(password_resets)

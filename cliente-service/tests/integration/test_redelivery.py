@@ -12,11 +12,11 @@ import pytest
 
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
+from mercado_devtools.pubsub import provision
+from mercado_devtools.testing.helpers import TopicTap, eventually, serve
 from mercado_shared.contracts import CreditReserved, Envelope, PaymentType, ReserveCredit
-from mercado_shared.devstack import provision
 from mercado_shared.messaging.publisher import OutgoingMessage, PubSubPublisher
 from mercado_shared.platform_auth import SharedSecret
-from mercado_shared.testing.helpers import TopicTap, eventually, serve
 from tests.conftest import STAFF
 
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
-from mercado_shared.testing.helpers import serve
+from mercado_devtools.testing.helpers import serve
 from tests.conftest import Client
 
 WRONG = "not-the-password"

@@ -18,6 +18,8 @@ from fastapi.testclient import TestClient
 
 from app.bootstrap import bootstrap
 from app.config import ClienteSettings
+from app.entrypoints.deps import ClienteContext
+from mercado_shared.runtime import app_context
 from tests.conftest import Client
 
 
@@ -87,7 +89,7 @@ def test_an_expired_or_misaddressed_token_is_401(
     client: Client, genuine: tuple[str, dict[str, Any], dict[str, Any]], case: str
 ) -> None:
     _, header, claims = genuine
-    key = client.http.app.state.token_issuer._key  # type: ignore[attr-defined]  # the genuine signing key
+    key = app_context(client.http.app, ClienteContext).issuer._key  # the genuine signing key
     token = jwt.encode({**claims, **STALE_OR_MISADDRESSED[case]}, key, "ES256", {"kid": header["kid"]})
     assert me_status(client, token) == 401
 

@@ -8,7 +8,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from app.adapters.passwords import Argon2PasswordHasher, HashingBusy
-from mercado_shared.testing.helpers import eventually
+from mercado_devtools.testing.helpers import eventually
 
 
 def test_hashes_are_argon2id_with_owasps_parameters_and_verify() -> None:

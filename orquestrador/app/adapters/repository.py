@@ -13,7 +13,7 @@ from app.adapters.orm import history, idempotency_keys, sagas
 from app.domain.saga import CurrentStep, SagaState, SagaStatus
 from mercado_shared.contracts import PaymentType
 from mercado_shared.ids import is_uuid
-from mercado_shared.messaging.bus import ConcurrencyConflict
+from mercado_shared.retries import ConcurrencyConflict
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,11 @@ def _columns(state: SagaState) -> dict[str, object]:
     }
 
 
+def _stored(row: sa.Row[object]) -> StoredSaga:
+    """A row of ``sagas`` (or of a query selecting all its columns), read back."""
+    return StoredSaga(_state(row), row.version, row.created_at, row.updated_at, row.deadline_at)
+
+
 def _state(row: sa.Row[object]) -> SagaState:
     m = row._mapping
     return SagaState(
@@ -76,6 +81,14 @@ def _state(row: sa.Row[object]) -> SagaState:
         awaiting_compensations=frozenset(m["awaiting_compensations"]),
         attempts=m["attempts"],
     )
+
+
+# Only a running saga has a deadline; it is stuck when it is being retried or past it.
+_RUNNING = sagas.c.deadline_at.is_not(None)
+
+
+def _stuck(at: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(_RUNNING, sa.or_(sagas.c.attempts > 1, sagas.c.deadline_at < at))
 
 
 # Every reply the saga applies runs these three. Built once and executed with fresh
@@ -106,7 +119,7 @@ class SagaRepository:
         row = self.session.execute(_GET, {"transaction_id": transaction_id}).first()
         if row is None:
             return None
-        return StoredSaga(_state(row), row.version, row.created_at, row.updated_at, row.deadline_at)
+        return _stored(row)
 
     def get_with_history(self, transaction_id: str) -> tuple[StoredSaga, list[HistoryEntry]] | None:
         """The saga and its history in one round trip (what a buyer following it reads)."""
@@ -128,7 +141,7 @@ class SagaRepository:
         if not rows:
             return None
         first = rows[0]
-        stored = StoredSaga(_state(first), first.version, first.created_at, first.updated_at, first.deadline_at)
+        stored = _stored(first)
         entries = [
             HistoryEntry(r.h_at, SagaStatus(r.h_status), CurrentStep(r.h_step), r.h_event, r.h_applied)
             for r in rows
@@ -141,15 +154,15 @@ class SagaRepository:
         self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(customer_id))))
 
     def active_count(self, customer_id: str) -> int:
-        query = sa.select(sa.func.count()).where(sagas.c.customer_id == customer_id, sagas.c.deadline_at.is_not(None))
+        query = sa.select(sa.func.count()).where(sagas.c.customer_id == customer_id, _RUNNING)
         return int(self.session.scalar(query) or 0)
 
     def census(self, now: datetime) -> tuple[dict[str, int], int]:
         """Purchases by status, and how many running ones are stuck (retried or overdue)."""
         rows = self.session.execute(sa.select(sagas.c.status, sa.func.count()).group_by(sagas.c.status)).all()
         by_status: dict[str, int] = {str(status): int(count) for status, count in rows}
-        stuck = sa.and_(sagas.c.deadline_at.is_not(None), sa.or_(sagas.c.attempts > 1, sagas.c.deadline_at < now))
-        return by_status, int(self.session.scalar(sa.select(sa.func.count()).select_from(sagas).where(stuck)) or 0)
+        stuck = self.session.scalar(sa.select(sa.func.count()).select_from(sagas).where(_stuck(now)))
+        return by_status, int(stuck or 0)
 
     def due(self, now: datetime, limit: int) -> list[str]:
         """Running sagas whose deadline has passed, oldest deadline first."""
@@ -212,8 +225,7 @@ class SagaRepository:
         """
         filters: list[sa.ColumnElement[bool]] = []
         if stuck_at is not None:
-            running = sagas.c.deadline_at.is_not(None)  # only a running saga has a deadline
-            filters.append(sa.and_(running, sa.or_(sagas.c.attempts > 1, sagas.c.deadline_at < stuck_at)))
+            filters.append(_stuck(stuck_at))
         if customer_id is not None:
             filters.append(sagas.c.customer_id == customer_id)
         if status is not None:
@@ -226,7 +238,7 @@ class SagaRepository:
             query.order_by(sagas.c.created_at.desc(), sagas.c.transaction_id.desc()).limit(limit)
         ).all()
         total = self.session.scalar(sa.select(sa.func.count()).select_from(sagas).where(condition)) or 0
-        return [StoredSaga(_state(r), r.version, r.created_at, r.updated_at, r.deadline_at) for r in rows], int(total)
+        return [_stored(r) for r in rows], int(total)
 
 
 class IdempotencyRepository:

@@ -3,47 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
-from app.adapters.participants import Participants
 from app.adapters.repository import HistoryEntry, StoredSaga
-from app.adapters.saga_watch import SagaWatcher
 from app.domain.saga import SagaStatus
+from app.entrypoints.deps import ActingUowDep, ContextDep, UowDep
 from app.entrypoints.schemas import PurchaseAccepted, PurchasePage, PurchaseRequest, PurchaseSummary, SagaStateRead
 from app.service_layer import access, services
-from app.service_layer.handlers import Coordinator
-from app.service_layer.unit_of_work import OrquestradorUnitOfWork
-from mercado_shared.audit import acting_unit_of_work
 from mercado_shared.auth import CurrentUser
 from mercado_shared.errors import error_responses
+from mercado_shared.middleware import LONG_POLL
 from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
 from mercado_shared.platform_auth import internal_caller
-from mercado_shared.ratelimit import RateLimiter, TooManyRequests
-from mercado_shared.web import LONG_POLL, new_unit_of_work
+from mercado_shared.ratelimit import TooManyRequests
+from mercado_shared.runtime import runtime_of
 
 router = APIRouter(tags=["purchases"])
 MAX_WAIT_SECONDS = 25  # under Cloud Run's 30 s request timeout
 
 
-async def _participants(request: Request) -> Participants:
-    participants: Participants = request.app.state.participants
-    return participants
-
-
-async def _coordinator(request: Request) -> Coordinator:
-    coordinator: Coordinator = request.app.state.coordinator
-    return coordinator
-
-
-UowDep = Annotated[OrquestradorUnitOfWork, Depends(new_unit_of_work)]
-ActingUowDep = Annotated[OrquestradorUnitOfWork, Depends(acting_unit_of_work)]  # staff's actions are audited
-CoordinatorDep = Annotated[Coordinator, Depends(_coordinator)]
-ParticipantsDep = Annotated[Participants, Depends(_participants)]
 IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
@@ -77,10 +59,8 @@ IdempotencyKeyHeader = Annotated[
 def purchase(
     body: PurchaseRequest,
     principal: CurrentUser,
-    request: Request,
     uow: ActingUowDep,
-    participants: ParticipantsDep,
-    coordinator: CoordinatorDep,
+    context: ContextDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     buyer = access.buyer_of_new_purchase(principal, body.customer_id)
@@ -91,19 +71,18 @@ def purchase(
         replayed = services.replay(uow, key, request_fingerprint)
         if replayed is not None:
             return _accepted(replayed)
-    limiter: RateLimiter = request.app.state.purchase_limiter
-    wait = limiter.take(f"purchase:{buyer}")
+    wait = context.purchase_limiter.take(f"purchase:{buyer}")
     if wait is not None:
         raise TooManyRequests("TOO_MANY_REQUESTS", "too many purchases started; wait", wait)
-    order = services.prepare_purchase(participants, buyer, body.vehicle_id, body.payment_type)
+    order = services.prepare_purchase(context.participants, buyer, body.vehicle_id, body.payment_type)
     answer = services.start_purchase(
-        coordinator,
+        context.coordinator,
         uow,
         order,
         key,
         request_fingerprint,
         lambda state: PurchaseAccepted.of(state).model_dump(mode="json"),
-        request.app.state.max_active_purchases,
+        context.max_active_purchases,
     )
     return _accepted(answer)
 
@@ -125,6 +104,7 @@ def _accepted(answer: dict[str, object]) -> Response:
 def list_purchases(
     principal: CurrentUser,
     uow: UowDep,
+    context: ContextDep,
     status_filter: Annotated[SagaStatus | None, Query(alias="status")] = None,
     stuck: Annotated[
         bool, Query(description="only purchases still running that are being retried or past their deadline")
@@ -135,7 +115,7 @@ def list_purchases(
     before = None
     if cursor is not None:
         before = decode_time_cursor(cursor)
-    stuck_at = datetime.now(UTC) if stuck else None
+    stuck_at = context.coordinator.clock() if stuck else None
     page, total, following = services.list_purchases(uow, principal, status_filter, before, limit, stuck_at)
     next_cursor = encode_time_cursor(*following) if following else None
     return PurchasePage(purchases=[PurchaseSummary.of(p) for p in page], total=total, next_cursor=next_cursor)
@@ -151,6 +131,7 @@ async def saga_state(
     transaction_id: str,
     principal: CurrentUser,
     uow: UowDep,
+    context: ContextDep,
     request: Request,
     response: Response,
     changed_after: Annotated[
@@ -184,13 +165,13 @@ async def saga_state(
         moved = changed_after is None or stored.updated_at > changed_after
         return moved and (not wanted or stored.state.status in wanted)
 
-    watcher: SagaWatcher = request.app.state.saga_watcher
-    if wait > 0 and watcher.waiting >= request.app.state.max_waiting_requests:
+    watcher = context.saga_watcher
+    if wait > 0 and watcher.waiting >= context.max_waiting_requests:
         response.headers["Retry-After"] = "1"  # this instance holds as many waits as it may
         wait = 0
     if wait == 0 or (changed_after is None and not wanted):
         return SagaStateRead.with_history(*await run_in_threadpool(read))
-    request.scope[LONG_POLL] = True  # timed apart from ordinary requests (mercado_shared.web)
+    request.scope[LONG_POLL] = True  # timed apart from ordinary requests (mercado_shared.middleware)
     deadline = asyncio.get_running_loop().time() + wait
     async with watcher.watching(transaction_id, wanted or None, caller=principal.subject) as changed:
         stored, history = await run_in_threadpool(read)  # read after registering: no change slips by
@@ -212,16 +193,14 @@ async def saga_state(
     response_model=PurchaseAccepted,
     responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "PURCHASE_NOT_FOUND"), (409, "NOT_CANCELLABLE")),
 )
-def cancel(
-    transaction_id: str, principal: CurrentUser, uow: ActingUowDep, coordinator: CoordinatorDep
-) -> PurchaseAccepted:
-    return PurchaseAccepted.of(services.cancel_purchase(coordinator, uow, transaction_id, principal))
+def cancel(transaction_id: str, principal: CurrentUser, uow: ActingUowDep, context: ContextDep) -> PurchaseAccepted:
+    return PurchaseAccepted.of(services.cancel_purchase(context.coordinator, uow, transaction_id, principal))
 
 
 @router.post("/internal/deadlines/sweep", include_in_schema=False, dependencies=[Depends(internal_caller)])
-def sweep_deadlines(request: Request, coordinator: CoordinatorDep) -> dict[str, int]:
+def sweep_deadlines(request: Request, context: ContextDep) -> dict[str, int]:
     """For Cloud Scheduler, where instances scale to zero: act on every passed deadline."""
-    return {"handled": coordinator.sweep(request.app.state.runtime.uow_factory)}
+    return {"handled": context.coordinator.sweep(runtime_of(request).uow_factory)}
 
 
 @router.get(

@@ -18,9 +18,9 @@ def buyer_of_new_purchase(principal: Principal, requested: str | None) -> str:
     return principal.subject
 
 
-def reachable(principal: Principal, stored: StoredSaga | None) -> StoredSaga:
+def require_visible(principal: Principal, stored: StoredSaga | None) -> StoredSaga:
     """The buyer or staff; to anyone else the purchase does not exist (no existence leak)."""
-    if stored is None or not (principal.is_staff or stored.state.customer_id == principal.subject):
+    if stored is None or not principal.sees(stored.state.customer_id):
         raise NotFound("PURCHASE_NOT_FOUND", "no such purchase")
     return stored
 

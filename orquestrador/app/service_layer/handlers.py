@@ -1,99 +1,27 @@
-"""The saga, run: decide() bound to its deadline policy, its clock and its store.
-
-Every input — a participant's reply, a cancel, a passed deadline — goes through the same
-lines: load the saga, ``decide``, store the new state (a version check guards against a
-concurrent writer) with its next deadline and a history entry; the caller sends the
-decision's commands through the outbox in the same transaction.
-"""
+"""The participants' replies, each fed to the saga through the coordinator."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
-from app.adapters.repository import StoredSaga
-from app.domain.deadlines import DeadlinePolicy
-from app.domain.saga import PURCHASE_SAGA, DeadlinePassed, Decision, SagaInput, decide, input_name
+from app.domain.saga import PURCHASE_SAGA
+from app.service_layer.coordinator import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
-from mercado_shared import metrics
-from mercado_shared.clock import Clock
-from mercado_shared.contracts import Command, Event, Message
-from mercado_shared.messaging.bus import ConcurrencyConflict, Handler
+from mercado_shared.contracts import Command, Event
+from mercado_shared.messaging.bus import Handlers
 
 log = logging.getLogger(__name__)
 
-SWEEP_BATCH = 100
 
-
-@dataclass(frozen=True)
-class Coordinator:
-    policy: DeadlinePolicy
-    clock: Clock
-
-    def begin(self, uow: OrquestradorUnitOfWork, decision: Decision) -> None:
-        """Store a new saga and its first entry (the caller emits its commands)."""
-        uow.sagas.add(decision.state, self.policy.deadline(decision.state, self.clock()))
-        uow.sagas.record(decision.state, "PurchaseRequested", applied=True)
-
-    def apply(self, uow: OrquestradorUnitOfWork, transaction_id: str, message: SagaInput) -> Decision | None:
-        """Decide on ``message`` and store the outcome in ``uow``; None if no such saga."""
-        stored = uow.sagas.get(transaction_id)
-        return None if stored is None else self._decide(uow, stored, message)
-
-    def _decide(self, uow: OrquestradorUnitOfWork, stored: StoredSaga, message: SagaInput) -> Decision:
-        decision = decide(stored.state, message)
-        if decision.applied:
-            now = self.clock()
-            uow.sagas.update(decision.state, stored.version, self.policy.deadline(decision.state, now))
-            if decision.state.step != stored.state.step:
-                elapsed = (now - stored.updated_at).total_seconds()
-                metrics.SAGA_STEP_DURATION.labels(stored.state.step).observe(max(0.0, elapsed))
-            if decision.state.status != stored.state.status:
-                metrics.SAGA_TRANSITIONS.labels(decision.state.status.value).inc()
-        else:
-            log.info("ignored: the saga has moved on", extra={"event": input_name(message)})
-        uow.sagas.record(decision.state, input_name(message), applied=decision.applied)
-        return decision
-
-    def on_reply(self, event: Event, uow: OrquestradorUnitOfWork) -> list[Command]:
-        decision = self.apply(uow, event.transaction_id, event)
+def build_handlers(coordinator: Coordinator) -> Handlers[OrquestradorUnitOfWork]:
+    def on_reply(event: Event, uow: OrquestradorUnitOfWork) -> list[Command]:
+        decision = coordinator.apply(uow, event.transaction_id, event)
         if decision is None:
             log.warning("reply for an unknown purchase", extra={"event": event.TYPE})
             return []
         return list(decision.commands)
 
-    def handlers(self) -> Mapping[type[Message], Handler[OrquestradorUnitOfWork]]:
-        replies: set[type[Event]] = set()
-        for step in PURCHASE_SAGA:
-            replies.update(e for e in (step.success, step.failure, step.compensated_by) if e is not None)
-        return {event: self.on_reply for event in replies}
-
-    def sweep(self, uow_factory: Callable[[], OrquestradorUnitOfWork]) -> int:
-        """Act on every saga whose deadline has passed. Safe to run on several instances at
-        once: a saga another sweeper (or a reply) got to first is no longer due."""
-        now = self.clock()
-        with uow_factory() as uow:
-            due = uow.sagas.due(now, SWEEP_BATCH)
-        acted = 0
-        for transaction_id in due:
-            for attempt in Retrying(
-                retry=retry_if_exception_type(ConcurrencyConflict),
-                stop=stop_after_attempt(5),
-                wait=wait_random_exponential(multiplier=0.005, max=0.2),
-                reraise=True,
-            ):
-                with attempt, uow_factory() as uow:
-                    stored = uow.sagas.get(transaction_id)
-                    if stored is None or stored.deadline_at is None or stored.deadline_at > now:
-                        break
-                    decision = self._decide(uow, stored, DeadlinePassed())
-                    for command in decision.commands:
-                        uow.emit(command)
-                    uow.commit()
-                    acted += 1
-        if acted:  # a participant did not answer in time: what the stuck-purchases alert counts
-            log.warning("purchases past their deadline", extra={"count": acted, "alert": "purchase_stuck"})
-        return acted
+    replies: set[type[Event]] = set()
+    for step in PURCHASE_SAGA:
+        replies.update(e for e in (step.success, step.failure, step.compensated_by) if e is not None)
+    return {event: on_reply for event in replies}

@@ -10,20 +10,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
 from app.adapters.participants import Participants
 from app.adapters.repository import HistoryEntry, StoredAnswer, StoredSaga
 from app.domain import saga
 from app.service_layer import access
-from app.service_layer.handlers import Coordinator
+from app.service_layer.coordinator import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.auth import Principal
 from mercado_shared.contracts import PaymentType
 from mercado_shared.errors import Conflict, NotFound, Unprocessable
 from mercado_shared.ids import is_uuid
-from mercado_shared.messaging.bus import ConcurrencyConflict
 from mercado_shared.ratelimit import TooManyRequests
+from mercado_shared.retries import transaction_retries
 
 
 @dataclass(frozen=True)
@@ -103,8 +101,6 @@ def start_purchase(
             replayed = _replayed(uow.idempotency.get(key.principal, key.key), request_fingerprint)
             assert replayed is not None, "the winner's answer is committed before our claim returns"
             return replayed
-        for command in decision.commands:
-            uow.emit(command)
         uow.audit(
             "purchase.started",
             decision.state.transaction_id,
@@ -161,26 +157,19 @@ def get_saga(
 ) -> tuple[StoredSaga, list[HistoryEntry]]:
     with uow:
         stored, history = uow.sagas.get_with_history(transaction_id) or (None, [])
-    return access.reachable(principal, stored), history
+    return access.require_visible(principal, stored), history
 
 
-@retry(
-    retry=retry_if_exception_type(ConcurrencyConflict),
-    stop=stop_after_attempt(8),
-    wait=wait_random_exponential(multiplier=0.005, max=0.2),
-    reraise=True,
-)
 def cancel_purchase(
     coordinator: Coordinator, uow: OrquestradorUnitOfWork, transaction_id: str, principal: Principal
 ) -> saga.SagaState:
-    with uow:
-        stored = access.reachable(principal, uow.sagas.get(transaction_id))
-        if stored.state.status.is_terminal:
-            raise Conflict("NOT_CANCELLABLE", f"the purchase is {stored.state.status.value}")
-        decision = coordinator.apply(uow, transaction_id, saga.CancelRequested())
-        assert decision is not None
-        for command in decision.commands:
-            uow.emit(command)
-        uow.audit("purchase.cancelled", transaction_id, customer_id=stored.state.customer_id)
-        uow.commit()
-        return decision.state
+    for attempt in transaction_retries(8):  # a reply that changed the saga first: decide again
+        with attempt, uow:
+            stored = access.require_visible(principal, uow.sagas.get(transaction_id))
+            if stored.state.status.is_terminal:
+                raise Conflict("NOT_CANCELLABLE", f"the purchase is {stored.state.status.value}")
+            decision = coordinator.act(uow, stored, saga.CancelRequested())
+            uow.audit("purchase.cancelled", transaction_id, customer_id=stored.state.customer_id)
+            uow.commit()
+            return decision.state
+    raise AssertionError("transaction_retries raises its last failure")

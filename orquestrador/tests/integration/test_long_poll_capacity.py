@@ -18,14 +18,16 @@ from app.bootstrap import bootstrap
 from app.config import OrquestradorSettings
 from app.domain.deadlines import DeadlinePolicy
 from app.domain.saga import start
-from app.service_layer.handlers import Coordinator
+from app.entrypoints.deps import OrquestradorContext
+from app.service_layer.coordinator import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
+from mercado_devtools.testing.helpers import eventually, serve
+from mercado_devtools.testing.tokens import TestTokens
 from mercado_shared import metrics
 from mercado_shared.clock import utcnow
 from mercado_shared.contracts import PaymentType
 from mercado_shared.db import session_factory
-from mercado_shared.testing.helpers import eventually, serve
-from mercado_shared.testing.tokens import TestTokens
+from mercado_shared.runtime import app_context
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -68,7 +70,7 @@ def test_waits_beyond_the_instances_cap_answer_at_once_and_are_timed_apart(
         waiting = [
             pool.submit(http.get, f"/saga-states/{purchase}", params=until_completed, headers=headers) for _ in range(2)
         ]
-        watcher = app.state.saga_watcher
+        watcher = app_context(app, OrquestradorContext).saga_watcher
 
         def both_held() -> None:
             assert watcher.waiting == 2
@@ -103,7 +105,7 @@ def test_one_caller_cannot_hold_every_wait_and_another_buyer_is_still_served(
             pool.submit(http.get, f"/saga-states/{own}", params=wait, headers=tokens.headers(attacker))
             for _ in range(2)
         ]
-        watcher = app.state.saga_watcher
+        watcher = app_context(app, OrquestradorContext).saga_watcher
         eventually(lambda: _assert_waiting(watcher, 2), timeout=10)
         refused = http.get(f"/saga-states/{own}", params=wait, headers=tokens.headers(attacker))
         assert refused.status_code == 429 and refused.json()["detail"]["code"] == "TOO_MANY_WAITS"

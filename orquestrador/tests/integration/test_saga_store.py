@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.adapters.repository import SagaRepository
 from app.domain.saga import SagaStatus, decide, start
 from mercado_shared.contracts import CreditReserved, PaymentType
-from mercado_shared.messaging.bus import ConcurrencyConflict
+from mercado_shared.retries import ConcurrencyConflict
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 

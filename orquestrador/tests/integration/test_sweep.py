@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from app.adapters.orm import messaging
 from app.domain.deadlines import DeadlinePolicy
 from app.domain.saga import SagaStatus, start
-from app.service_layer.handlers import Coordinator
+from app.service_layer.coordinator import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
+from mercado_devtools.testing.helpers import TestClock
 from mercado_shared.contracts import PaymentType, ReserveCredit
 from mercado_shared.db import session_factory
-from mercado_shared.testing.helpers import TestClock
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 
@@ -48,7 +48,7 @@ def test_a_passed_deadline_resends_the_step_once_per_sweep_and_only_when_due(
         assert stored.deadline_at == clock() + timedelta(seconds=60)
         with engine.connect() as conn:
             resent = conn.scalar(sa.select(sa.func.count()).where(messaging.outbox.c.topic == ReserveCredit.TYPE))
-        assert resent == 1  # begin() leaves sending to its caller; the sweep sent the command again
+        assert resent == 2  # begin() sent the step's command; the sweep sent it once again
         assert [h.event for h in u.sagas.history(decision.state.transaction_id)] == [
             "PurchaseRequested",
             "DeadlinePassed",

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from app.adapters import psp_signature
-from app.config import PagamentoSettings
+from app.entrypoints.deps import ActingUowDep, ContextDep, UowDep
 from app.entrypoints.schemas import (
     DiscrepancyPage,
     DiscrepancyRead,
@@ -19,32 +17,14 @@ from app.entrypoints.schemas import (
     PspNotification,
 )
 from app.service_layer import services
-from app.service_layer.unit_of_work import PagamentoUnitOfWork
-from mercado_shared.audit import acting_unit_of_work
 from mercado_shared.auth import CurrentUser, StaffUser
-from mercado_shared.clock import Clock
 from mercado_shared.errors import STAFF_ERRORS, BusinessError, Unprocessable, error_responses
 from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
 from mercado_shared.platform_auth import internal_caller
-from mercado_shared.web import new_unit_of_work
 
 router = APIRouter(tags=["payments"])
 
 
-async def _clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.clock
-    return clock
-
-
-async def _settings(request: Request) -> PagamentoSettings:
-    settings: PagamentoSettings = request.app.state.settings
-    return settings
-
-
-UowDep = Annotated[PagamentoUnitOfWork, Depends(new_unit_of_work)]
-ActingUowDep = Annotated[PagamentoUnitOfWork, Depends(acting_unit_of_work)]  # staff's payments are audited
-ClockDep = Annotated[Clock, Depends(_clock)]
-SettingsDep = Annotated[PagamentoSettings, Depends(_settings)]
 _PAY_ERRORS = (
     (404, "PAYMENT_CODE_NOT_FOUND"),
     (409, "PAYMENT_CODE_ALREADY_PAID"),
@@ -67,8 +47,8 @@ _NOTIFICATION_SCHEMA = {
     response_model=PaymentCodeRead,
     responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "PAYMENT_CODE_NOT_FOUND")),
 )
-def get_payment_code(code: str, principal: CurrentUser, uow: UowDep, clock: ClockDep) -> PaymentCodeRead:
-    return PaymentCodeRead.of(services.get_code(uow, code, principal), clock())
+def get_payment_code(code: str, principal: CurrentUser, uow: UowDep, context: ContextDep) -> PaymentCodeRead:
+    return PaymentCodeRead.of(services.get_code(uow, code, principal), context.clock())
 
 
 @router.post(
@@ -78,8 +58,8 @@ def get_payment_code(code: str, principal: CurrentUser, uow: UowDep, clock: Cloc
     response_model=PaymentRead,
     responses=error_responses((401, "NOT_AUTHENTICATED"), *_PAY_ERRORS),
 )
-def create_payment(body: PaymentCreate, principal: CurrentUser, uow: ActingUowDep, clock: ClockDep) -> PaymentRead:
-    payment, _ = services.pay(uow, body.payment_code, body.payment_method, clock, principal)
+def create_payment(body: PaymentCreate, principal: CurrentUser, uow: ActingUowDep, context: ContextDep) -> PaymentRead:
+    payment, _ = services.pay(uow, body.payment_code, body.payment_method, context.clock, principal)
     return PaymentRead.of(payment)
 
 
@@ -106,8 +86,9 @@ def create_payment(body: PaymentCreate, principal: CurrentUser, uow: ActingUowDe
         }
     },
 )
-async def psp_webhook(request: Request, uow: UowDep, clock: ClockDep, settings: SettingsDep) -> Response:
+async def psp_webhook(request: Request, uow: UowDep, context: ContextDep) -> Response:
     body = await request.body()
+    clock, settings = context.clock, context.settings
     try:
         psp_signature.verify(
             settings.psp_webhook_secret.get_secret_value().encode(),
@@ -172,10 +153,10 @@ def list_discrepancies(_: StaffUser, uow: UowDep, limit: Limit = 50, cursor: Cur
     include_in_schema=False,
     dependencies=[Depends(internal_caller)],
 )
-def held_for_customer(customer_id: str, uow: UowDep, clock: ClockDep) -> dict[str, list[dict[str, object]]]:
+def held_for_customer(customer_id: str, uow: UowDep, context: ContextDep) -> dict[str, list[dict[str, object]]]:
     """For cliente-service's LGPD export (as cliente-service): the customer's codes and payments."""
     codes, payments = services.held_for_customer(uow, customer_id)
-    now = clock()
+    now = context.clock()
     return {
         "payment_codes": [PaymentCodeRead.of(c, now).model_dump(mode="json") for c in codes],
         "payments": [PaymentRead.of(p).model_dump(mode="json") for p in payments],

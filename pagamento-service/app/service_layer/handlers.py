@@ -7,7 +7,6 @@ refused. Closing a code and paying it lock the same row, so exactly one of them 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 
 from app.domain.codes import new_payment_code
@@ -22,12 +21,12 @@ from mercado_shared.contracts import (
     PaymentRefunded,
     RefundPayment,
 )
-from mercado_shared.messaging.bus import Handler
+from mercado_shared.messaging.bus import Handlers
 
 PURCHASE_ABANDONED = "PURCHASE_ABANDONED"
 
 
-def build_handlers(ttl: timedelta, clock: Clock) -> Mapping[type[Message], Handler[PagamentoUnitOfWork]]:
+def build_handlers(ttl: timedelta, clock: Clock) -> Handlers[PagamentoUnitOfWork]:
     def generate_payment_code(cmd: GeneratePaymentCode, uow: PagamentoUnitOfWork) -> Message:
         code = uow.codes.for_transaction(cmd.transaction_id)
         if code is None:

@@ -30,10 +30,7 @@ def _code_not_found() -> NotFound:
 
 def get_code(uow: PagamentoUnitOfWork, code_value: str, principal: Principal) -> PaymentCode:
     with uow:
-        code = uow.codes.get(code_value)
-    if code is None or not access.reaches(principal, code.customer_id):
-        raise _code_not_found()
-    return code
+        return access.require_visible(principal, uow.codes.get(code_value), _code_not_found())
 
 
 def pay(
@@ -52,9 +49,7 @@ def pay(
     pays nothing, whatever the code's status, and is recorded for staff (AMOUNT_MISMATCH).
     """
     with uow:
-        code = uow.codes.get(code_value, for_update=True)
-        if code is None or not access.reaches(payer, code.customer_id):
-            raise _code_not_found()
+        code = access.require_visible(payer, uow.codes.get(code_value, for_update=True), _code_not_found())
         if notified_amount is not None and notified_amount != code.amount:
             _record_discrepancy(uow, code, notified_amount, method, clock)
             uow.commit()
@@ -133,6 +128,4 @@ def held_for_customer(uow: PagamentoUnitOfWork, customer_id: str) -> tuple[list[
 def get_payment(uow: PagamentoUnitOfWork, payment_id: str, principal: Principal) -> Payment:
     with uow:
         payment = uow.payments.get(payment_id)
-    if payment is None or not access.reaches(principal, payment.customer_id):
-        raise NotFound("PAYMENT_NOT_FOUND", "no such payment")
-    return payment
+    return access.require_visible(principal, payment, NotFound("PAYMENT_NOT_FOUND", "no such payment"))

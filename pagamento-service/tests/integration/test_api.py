@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from mercado_devtools.testing.helpers import TopicTap, eventually
 from mercado_shared.contracts import PaymentProcessed
-from mercado_shared.testing.helpers import TopicTap, eventually
 from tests.conftest import TTL, Client
 
 

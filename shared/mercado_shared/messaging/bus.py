@@ -14,19 +14,20 @@ from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy.exc import DBAPIError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
-
 from mercado_shared import metrics
 from mercado_shared.contracts import Envelope, Message
 from mercado_shared.logs import correlation
 from mercado_shared.messaging.unit_of_work import SqlUnitOfWork
+from mercado_shared.retries import transaction_retries
 
 log = logging.getLogger(__name__)
 
 U = TypeVar("U", bound=SqlUnitOfWork)
 Replies = Message | Sequence[Message] | None
 Handler = Callable[[Any, U], Replies]
+# A service's table of handlers, keyed by message class: what its
+# ``service_layer.handlers.build_handlers`` returns.
+Handlers = Mapping[type[Message], Handler[U]]
 
 
 class Outcome(StrEnum):
@@ -34,24 +35,8 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
 
 
-class ConcurrencyConflict(Exception):
-    """Someone else changed the aggregate first; the whole handling is retried."""
-
-
 class NoHandler(LookupError):
     pass
-
-
-# PostgreSQL's serialization failure and deadlock: safe to retry the transaction.
-_RETRYABLE_SQLSTATES = {"40001", "40P01"}
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, ConcurrencyConflict):
-        return True
-    if isinstance(exc, DBAPIError):
-        return getattr(exc.orig, "pgcode", None) in _RETRYABLE_SQLSTATES
-    return False
 
 
 class MessageBus(Generic[U]):
@@ -75,12 +60,7 @@ class MessageBus(Generic[U]):
             raise NoHandler(envelope.type)
         started = time.perf_counter()
         with correlation(envelope.correlation_id):
-            for attempt in Retrying(
-                retry=retry_if_exception(_is_retryable),
-                stop=stop_after_attempt(self.attempts),
-                wait=wait_random_exponential(multiplier=0.005, max=0.2),
-                reraise=True,
-            ):
+            for attempt in transaction_retries(self.attempts):
                 with attempt, self.uow_factory() as uow:
                     outcome = self._handle_once(envelope, message, handler, uow)
             log.info(  # inside: the line carries the purchase's correlation id

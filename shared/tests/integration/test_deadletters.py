@@ -11,10 +11,10 @@ from decimal import Decimal
 from fastapi import FastAPI, Request, Response
 from google.cloud import pubsub_v1
 
+from mercado_devtools.pubsub import provision
+from mercado_devtools.testing.helpers import FAST_DEAD_LETTERS, eventually, serve
 from mercado_shared import deadletters
 from mercado_shared.contracts import Envelope, PaymentType, ReserveCredit
-from mercado_shared.devstack import provision
-from mercado_shared.testing.helpers import FAST_DEAD_LETTERS, eventually, serve
 from mercado_shared.topology import load_topology
 
 

@@ -9,13 +9,13 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from mercado_devtools.testing.helpers import FreezableProxy, TopicTap, eventually
 from mercado_shared.contracts import CreditReserved
 from mercado_shared.db import session_factory
 from mercado_shared.messaging.outbox import OutboxRelay
 from mercado_shared.messaging.publisher import PubSubPublisher
 from mercado_shared.messaging.schema import MessagingTables, messaging_tables
 from mercado_shared.messaging.unit_of_work import SqlUnitOfWork
-from mercado_shared.testing.helpers import FreezableProxy, TopicTap, eventually
 
 TOPIC = CreditReserved.TYPE
 

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
+from mercado_devtools.testing.helpers import serve
+from mercado_devtools.testing.tokens import TestTokens
 from mercado_shared.auth import JwksKeySource, Role
 from mercado_shared.messaging.bus import MessageBus
 from mercado_shared.messaging.push import push_router
@@ -27,8 +29,6 @@ from mercado_shared.platform_auth import (
     SharedSecret,
     internal_caller,
 )
-from mercado_shared.testing.helpers import serve
-from mercado_shared.testing.tokens import TestTokens
 
 AUDIENCE = "https://orquestrador.example.run.app/pubsub/push"
 PUSHER = "pubsub-push@project.iam.gserviceaccount.com"
@@ -188,13 +188,15 @@ def test_keys_that_cannot_be_fetched_are_a_503_not_a_401() -> None:
     """A valid token must not be refused because the key server is down for a moment."""
     from fastapi import Depends
 
+    from mercado_devtools.processes import free_port
+    from mercado_devtools.testing.tokens import AUDIENCE, ISSUER, TestTokens
     from mercado_shared.auth import CurrentUser, Role, TokenVerifier, current_principal
-    from mercado_shared.devstack import free_port
-    from mercado_shared.testing.tokens import AUDIENCE, ISSUER, TestTokens
 
     app = FastAPI()
-    app.state.token_verifier = TokenVerifier(
-        JwksKeySource(f"http://127.0.0.1:{free_port()}/nothing-listens-here"), issuer=ISSUER, audience=AUDIENCE
+    app.state.runtime = SimpleNamespace(
+        token_verifier=TokenVerifier(
+            JwksKeySource(f"http://127.0.0.1:{free_port()}/nothing-listens-here"), issuer=ISSUER, audience=AUDIENCE
+        )
     )
 
     @app.get("/me", dependencies=[Depends(current_principal)])

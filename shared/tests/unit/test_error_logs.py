@@ -10,18 +10,18 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
-from mercado_shared import web
+from mercado_shared import error_handlers
 
 
 def test_a_database_outage_logs_the_route_template_not_the_code(caplog: pytest.LogCaptureFixture) -> None:
     app = FastAPI()
-    app.add_exception_handler(OperationalError, web._database_unavailable_handler)
+    app.add_exception_handler(OperationalError, error_handlers.database_unavailable_handler)
 
     @app.get("/payment-codes/{code}")
     def read(code: str) -> None:
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    with caplog.at_level(logging.WARNING, logger="mercado_shared.web"), TestClient(app) as http:
+    with caplog.at_level(logging.WARNING, logger=error_handlers.__name__), TestClient(app) as http:
         response = http.get("/payment-codes/MVSECRETCODE42")
     assert response.status_code == 503 and response.headers["Retry-After"]
     logged = [r for r in caplog.records if r.getMessage() == "database unavailable"]

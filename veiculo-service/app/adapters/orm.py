@@ -48,20 +48,31 @@ vehicles = sa.Table(
 )
 # A buyer's vehicles, for its LGPD export; only sold vehicles are in it.
 sa.Index("ix_vehicles_buyer", vehicles.c.buyer_id, postgresql_where=vehicles.c.buyer_id.is_not(None))
-# Keyset pagination of the two listings: ordered by (price, id), each filter its own index.
-sa.Index(
-    "ix_vehicles_available_price_id",
-    vehicles.c.price,
-    vehicles.c.id,
-    postgresql_where=sa.text("reserved_by IS NULL AND sold_at IS NULL"),
-)
-sa.Index(
-    "ix_vehicles_sold_price_id",
-    vehicles.c.price,
-    vehicles.c.id,
-    postgresql_where=sa.text("sold_at IS NOT NULL"),
-)
+
+# What puts a vehicle in each listing, as SQL over a row ({r} is "" or "OLD." / "NEW."):
+# said once, here. The listings' filters (adapters.repository), their partial indexes below
+# and the trigger that keeps their totals (migration 0002; tests/integration/test_listings
+# holds the trigger to these) all read it. Vehicle.is_available is the same rule in Python.
+LISTING_MEMBERSHIP = {
+    "all": "TRUE",
+    "available": "{r}reserved_by IS NULL AND {r}sold_at IS NULL",
+    "sold": "{r}sold_at IS NOT NULL",
+}
+
+
+def listing_condition(listing: str) -> sa.TextClause:
+    return sa.text(LISTING_MEMBERSHIP[listing].format(r="vehicles."))
+
+
+# Keyset pagination of the listings: ordered by (price, id), each filter its own index.
 sa.Index("ix_vehicles_price_id", vehicles.c.price, vehicles.c.id)
+for _listing in ("available", "sold"):
+    sa.Index(
+        f"ix_vehicles_{_listing}_price_id",
+        vehicles.c.price,
+        vehicles.c.id,
+        postgresql_where=sa.text(LISTING_MEMBERSHIP[_listing].format(r="")),
+    )
 
 # How many vehicles each listing ("all", "available", "sold") holds, kept exact by a
 # trigger (migration 0002) in 16 slots per listing; a listing's total is their sum.

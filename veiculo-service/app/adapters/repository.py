@@ -9,7 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.adapters.orm import listing_counts, vehicles
+from app.adapters.orm import listing_condition, listing_counts, vehicles
 from app.domain.model import Reservation, Vehicle
 from mercado_shared.ids import is_uuid
 
@@ -25,13 +25,6 @@ class Position:
 
     price: Decimal
     id: str
-
-
-_FILTERS = {
-    None: sa.true(),
-    Listing.AVAILABLE: sa.and_(vehicles.c.reserved_by.is_(None), vehicles.c.sold_at.is_(None)),
-    Listing.SOLD: vehicles.c.sold_at.is_not(None),
-}
 
 
 class VehicleRepository:
@@ -54,15 +47,15 @@ class VehicleRepository:
         return self.session.get(Vehicle, vehicle_id, with_for_update=True)
 
     def page(self, listing: Listing | None, after: Position | None, limit: int) -> tuple[list[Vehicle], int]:
-        condition = _FILTERS[listing]
-        query = sa.select(Vehicle).where(condition)
+        name = listing.value if listing else "all"
+        query = sa.select(Vehicle).where(listing_condition(name))
         if after is not None:
             query = query.where(
                 sa.tuple_(vehicles.c.price, vehicles.c.id)
                 > sa.tuple_(sa.literal(after.price), sa.literal(after.id, sa.Uuid(as_uuid=False)))
             )
         rows = list(self.session.scalars(query.order_by(vehicles.c.price, vehicles.c.id).limit(limit)))
-        counted = listing_counts.c.listing == (listing.value if listing else "all")
+        counted = listing_counts.c.listing == name
         total = self.session.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(listing_counts.c.vehicles), 0)).where(counted)
         )

@@ -83,6 +83,11 @@ class Vehicle:
     def is_reserved(self) -> bool:
         return self.reserved_by is not None
 
+    @property
+    def is_available(self) -> bool:
+        """On sale: neither reserved nor sold (in SQL: adapters.orm.LISTING_MEMBERSHIP)."""
+        return not self.is_reserved and not self.is_sold
+
     def edit(self, changes: dict[str, object], plate_key: str | None) -> None:
         if self.is_sold:
             raise VehicleSoldAlready
@@ -102,7 +107,7 @@ class Vehicle:
         self.picked_up_at = at
 
     def reserve(self, transaction_id: str, customer_id: str) -> Reservation:
-        if self.is_sold or self.is_reserved:
+        if not self.is_available:
             raise VehicleUnavailable
         self.reserved_by = transaction_id
         return Reservation(transaction_id, self.id, customer_id, ReservationStatus.RESERVED)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
-
 from fastapi import APIRouter, Depends, status
 
 from app.adapters.repository import Listing
+from app.entrypoints.deps import ActingUowDep, ContextDep, UowDep
 from app.entrypoints.schemas import (
     VehicleCreate,
     VehiclePage,
@@ -18,21 +16,15 @@ from app.entrypoints.schemas import (
     encode_position,
 )
 from app.service_layer import services
-from app.service_layer.unit_of_work import VeiculoUnitOfWork
-from mercado_shared.audit import acting_unit_of_work
 from mercado_shared.auth import OptionalUser, require_staff
 from mercado_shared.errors import error_responses
 from mercado_shared.pagination import Cursor, Limit
 from mercado_shared.platform_auth import internal_caller
-from mercado_shared.web import new_unit_of_work
 
 vehicles = APIRouter(prefix="/vehicles", tags=["vehicles"])
 # Every route on this router is staff's: the rule is stated once, here, not route by route.
 staff_only = APIRouter(prefix="/vehicles", tags=["vehicles"], dependencies=[Depends(require_staff)])
 
-
-UowDep = Annotated[VeiculoUnitOfWork, Depends(new_unit_of_work)]
-ActingUowDep = Annotated[VeiculoUnitOfWork, Depends(acting_unit_of_work)]  # staff's changes are audited
 _DUPLICATES = (
     (409, "PLATE_ALREADY_REGISTERED"),
     (409, "CHASSIS_ALREADY_REGISTERED"),
@@ -117,8 +109,8 @@ def replace_vehicle(vehicle_id: str, body: VehicleUpdate, uow: ActingUowDep) -> 
         *_STAFF, (404, "VEHICLE_NOT_FOUND"), (409, "VEHICLE_NOT_SOLD"), (409, "VEHICLE_ALREADY_PICKED_UP")
     ),
 )
-def pick_up(vehicle_id: str, uow: ActingUowDep) -> VehicleStaffRead:
-    return VehicleStaffRead.of(services.pick_up(uow, vehicle_id, datetime.now(UTC)))
+def pick_up(vehicle_id: str, uow: ActingUowDep, context: ContextDep) -> VehicleStaffRead:
+    return VehicleStaffRead.of(services.pick_up(uow, vehicle_id, context.clock()))
 
 
 internal = APIRouter(include_in_schema=False, dependencies=[Depends(internal_caller)])

@@ -15,10 +15,12 @@ from sqlalchemy.engine import make_url
 
 from app.bootstrap import bootstrap
 from app.config import VeiculoSettings
-from mercado_shared import cloud_access, devstack
+from mercado_devtools.processes import free_port
+from mercado_devtools.testing.helpers import FreezableProxy
+from mercado_devtools.testing.tokens import TestTokens
+from mercado_shared import cloud_access
 from mercado_shared.messaging.publisher import PubSubPublisher
-from mercado_shared.testing.helpers import FreezableProxy
-from mercado_shared.testing.tokens import TestTokens
+from mercado_shared.runtime import app_runtime
 from tests.conftest import SERVICE_DIR, Client
 
 
@@ -55,7 +57,7 @@ def test_a_database_that_stops_answering_makes_it_unready_but_not_dead(
 
 
 def test_a_flood_of_health_checks_costs_the_database_one_ping(client: Client) -> None:
-    probe = client.http.app.state.runtime.database_probe  # type: ignore[attr-defined]
+    probe = app_runtime(client.http.app).database_probe
     before = probe.pings
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(pool.map(lambda _: client.http.get("/health").status_code, range(200)))
@@ -68,7 +70,7 @@ def test_production_serves_no_internals_publicly_and_its_metrics_on_loopback_onl
 ) -> None:
     publisher = PubSubPublisher(project_id)  # on the emulator, made before production forbids its address
     monkeypatch.delenv("PUBSUB_EMULATOR_HOST")
-    port = devstack.free_port()
+    port = free_port()
     settings = VeiculoSettings(
         environment="production",
         database_url=migrated_database(SERVICE_DIR),

@@ -16,7 +16,7 @@ from google.cloud import pubsub_v1
 from sqlalchemy.engine import make_url
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from mercado_shared import devstack
+from mercado_devtools.processes import free_port, wait_until
 from mercado_shared.contracts import Envelope
 from mercado_shared.topology import SubscriptionPolicy
 
@@ -39,12 +39,12 @@ def eventually(check: Callable[[], T], timeout: float = 20.0, interval: float = 
 @contextmanager
 def serve(app: FastAPI, port: int | None = None) -> Iterator[str]:
     """Run ``app`` with uvicorn on 127.0.0.1 in a thread; yields its base URL."""
-    port = port or devstack.free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        devstack.wait_until(lambda: server.started, timeout=30, what="test server")
+        wait_until(lambda: server.started, timeout=30, what="test server")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True

@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mercado_shared.devstack import LocalStack, PostgresCluster, StackConfig, free_port
+from mercado_devtools.postgres import PostgresCluster
+from mercado_devtools.processes import free_port
+from mercado_devtools.stack import LocalStack, StackConfig
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the cluster to the postgres user")

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from mercado_shared import devstack
+from mercado_devtools.postgres import PostgresCluster, create_databases
+from mercado_devtools.processes import free_port
+from mercado_devtools.pubsub import PubSubEmulator
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -37,7 +39,7 @@ def pg_admin_url() -> Iterator[str]:
         return
     base = Path(tempfile.mkdtemp(prefix="mv-test-pg-"))
     base.chmod(0o755)  # the postgres user must reach its data folder
-    cluster = devstack.PostgresCluster(base / "data", devstack.free_port(), durable=False)
+    cluster = PostgresCluster(base / "data", free_port(), durable=False)
     cluster.start(subprocess.DEVNULL)  # type: ignore[arg-type]
     try:
         yield cluster.admin_url
@@ -52,7 +54,7 @@ def emulator_host() -> Iterator[str]:
     if existing:
         yield existing
         return
-    emulator = devstack.PubSubEmulator(devstack.free_port())
+    emulator = PubSubEmulator(free_port())
     emulator.start()
     os.environ["PUBSUB_EMULATOR_HOST"] = emulator.host
     try:
@@ -78,7 +80,7 @@ def new_database(pg_admin_url: str) -> Callable[[str], str]:
 
     def create(prefix: str) -> str:
         name = unique(prefix)
-        return devstack.create_databases(pg_admin_url, [name])[name]
+        return create_databases(pg_admin_url, [name])[name]
 
     return create
 
@@ -111,11 +113,11 @@ def migrated_database(pg_admin_url: str, _migrated_templates: dict[Path, str]) -
     def create(service_dir: Path) -> str:
         if service_dir not in _migrated_templates:
             name = unique(f"template_{service_dir.name.replace('-', '_')}")
-            url = devstack.create_databases(pg_admin_url, [name])[name]
+            url = create_databases(pg_admin_url, [name])[name]
             result = migrate(service_dir, url)
             assert result.returncode == 0, result.stderr
             _migrated_templates[service_dir] = name
         name = unique(service_dir.name.replace("-", "_"))
-        return devstack.create_databases(pg_admin_url, [name], template=_migrated_templates[service_dir])[name]
+        return create_databases(pg_admin_url, [name], template=_migrated_templates[service_dir])[name]
 
     return create

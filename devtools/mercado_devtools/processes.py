@@ -1,0 +1,106 @@
+"""Child processes that die with their parent, free ports, and polling with a deadline.
+
+Every child runs in its own process group and is told to die with its parent
+(PR_SET_PDEATHSIG), so neither Ctrl-C, SIGTERM nor a crash of the runner leaves a
+process behind.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import random
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+
+class MissingDependency(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    """A port nothing listens on, below the kernel's ephemeral range (32768 and up here):
+    a port the kernel hands out could be taken, before our server binds it, as the source
+    port of any outbound connection."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1) -> None:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass.
+
+    An exception means "not yet", except AssertionError, which gives up at once.
+    """
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except AssertionError:
+            raise  # the condition says waiting is pointless
+        except Exception as exc:  # not ready yet
+            last = exc
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not ready after {timeout}s ({last!r})")
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def spawn(
+    args: list[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    output: IO[Any] | int | None = None,
+    user: str | None = None,
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+        user=user,
+        group=user,
+    )
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+def http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback only)
+        return bool(response.status == 200)

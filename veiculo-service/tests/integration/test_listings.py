@@ -1,0 +1,53 @@
+"""The listing rule is said once (adapters.orm.LISTING_MEMBERSHIP): the trigger that keeps
+each listing's total must say the same, and every listing a client can ask for has a
+rule, a kept total and an index. A listing added without them fails here."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.adapters.orm import LISTING_MEMBERSHIP, listing_condition, metadata
+from app.adapters.repository import Listing
+from app.domain.model import Vehicle
+from mercado_shared.runtime import app_runtime
+from tests.conftest import Client
+
+
+def test_the_trigger_keeps_each_total_by_the_rule_the_model_states(client: Client) -> None:
+    with app_runtime(client.http.app).engine.connect() as conn:
+        source = conn.scalar(sa.text("SELECT prosrc FROM pg_proc WHERE proname = 'vehicle_listing_count'"))
+        kept = set(conn.scalars(sa.text("SELECT DISTINCT listing FROM vehicle_listing_counts")))
+    assert source is not None
+    for listing, member in LISTING_MEMBERSHIP.items():
+        for row in ("OLD.", "NEW."):
+            assert f"({member.format(r=row)})" in source, f"the trigger counts {listing!r} by another rule"
+    assert kept == set(LISTING_MEMBERSHIP)
+
+
+def test_every_listing_a_client_may_ask_for_has_its_rule_and_its_index() -> None:
+    indexed = {index.name for index in metadata.tables["vehicles"].indexes}
+    for listing in Listing:
+        assert listing.value in LISTING_MEMBERSHIP
+        assert f"ix_vehicles_{listing.value}_price_id" in indexed
+
+
+def test_each_listing_holds_exactly_the_vehicles_its_rule_admits(client: Client) -> None:
+    sold, reserved, *_ = [client.create(price=10000 + i) for i in range(5)]
+    client.sell(sold)
+    client.reserve(reserved)
+    runtime = app_runtime(client.http.app)
+    with runtime.uow_factory() as uow:
+        vehicles = list(uow.session.scalars(sa.select(Vehicle)))
+        for name in LISTING_MEMBERSHIP:
+            admitted = set(
+                uow.session.scalars(
+                    sa.select(sa.column("id")).select_from(sa.table("vehicles")).where(listing_condition(name))
+                )
+            )
+            assert len(admitted) == {"all": 5, "available": 3, "sold": 1}[name]
+            if name == "available":
+                assert {str(i) for i in admitted} == {str(v.id) for v in vehicles if v.is_available}
+    for listing in (None, *Listing):
+        params = {"status_filter": listing.value} if listing else {}
+        page = client.http.get("/vehicles", params=params).json()
+        assert page["total"] == {None: 5, Listing.AVAILABLE: 3, Listing.SOLD: 1}[listing]
