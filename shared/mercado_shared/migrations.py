@@ -11,11 +11,15 @@ import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.pool import NullPool
 
+from mercado_shared import check_constraints
+
 # Autogenerate (and so ``alembic check``, which make test runs) compares CHECK constraints by
 # name too: a constraint added to a model without its migration fails the test. Alembic ships
 # the comparison as an opt-in plugin since 1.19.2, for schemas that name every constraint, as
 # ours do (https://alembic.sqlalchemy.org/en/latest/autogenerate.html).
-AUTOGENERATE_PLUGINS = ["alembic.autogenerate.*", "alembic.ext.checkconstraint_byname"]
+# Alembic's comparison finds a named constraint added or removed, not one whose condition
+# changed; mercado_shared.check_constraints finds that too (a new value of an enum column).
+AUTOGENERATE_PLUGINS = ["alembic.autogenerate.*", "alembic.ext.checkconstraint_byname", check_constraints.NAME]
 
 
 def target_metadata() -> sa.MetaData:
@@ -36,6 +40,7 @@ def run_alembic() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
+    check_constraints.register()
     engine = sa.create_engine(url, poolclass=NullPool)
     with engine.connect() as connection:
         context.configure(
