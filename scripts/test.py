@@ -4,6 +4,11 @@
 Starts a throw-away PostgreSQL cluster and the emulator, runs each suite in its own
 pytest process (each service is a package named ``app``), and ends with one line that
 sums them up: ``N passed, N failed``.
+
+The suites run side by side, longest first, as many at a time as WORKERS: each test has
+its own databases and Pub/Sub project, and the system suite's two halves (the fault
+scenarios and the rest) each start their own stack. Most of their time is spent waiting
+on processes and deadlines, so the machine's two cores are kept busy instead of idle.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from mercado_devtools.postgres import PostgresCluster
@@ -25,7 +31,24 @@ from mercado_devtools.pubsub import PubSubEmulator
 from mercado_shared.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ["shared", "devtools", *(s.directory for s in SERVICES), "."]  # the services from their one registry
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    directory: str  # where its pytest runs
+    args: tuple[str, ...] = ()
+
+
+# Longest first (their --durations), so that the last to end is a short one.
+PER_SERVICE = [Suite(d, d) for d in ("cliente-service", "shared")] + [
+    Suite(d, d) for d in ("devtools", *(s.directory for s in SERVICES)) if d != "cliente-service"
+]  # the services from their one registry
+SYSTEM = [
+    Suite("system", ".", ("tests", "--ignore=tests/faults")),  # static, migrations, make run, end-to-end
+    Suite("faults", ".", ("tests/faults",)),  # the fault scenarios, on a stack of their own
+]
+WORKERS = int(os.environ.get("TEST_WORKERS", "3"))
 
 
 def counts(junit: Path) -> tuple[int, int, int]:
@@ -42,32 +65,26 @@ def counts(junit: Path) -> tuple[int, int, int]:
 Result = tuple[str, int, int, int, float]  # suite, passed, failed, skipped, seconds
 
 
-def run_suite(suite: str, env: dict[str, str], work: Path, extra: list[str], quiet: bool) -> Result:
-    """One suite in its own pytest process. ``quiet``: its output goes to a file, printed
-    whole when it ends (suites running side by side do not interleave their lines)."""
-    name = suite.strip(".") or "system"
-    junit = work / f"{name}.xml"
-    title = f"\n=== {suite if suite != '.' else 'system (migrations, end-to-end)'}"
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *extra]
+def run_suite(suite: Suite, env: dict[str, str], work: Path, extra: list[str]) -> Result:
+    """One suite in its own pytest process; its output goes to a file, printed whole when
+    it ends (suites running side by side do not interleave their lines)."""
+    junit = work / f"{suite.name}.xml"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"]
     started = time.monotonic()
-    if quiet:
-        log = work / f"{name}.log"
-        with open(log, "wb") as out:
-            code = subprocess.call(command, cwd=ROOT / suite, env=env, stdout=out, stderr=subprocess.STDOUT)
-        print(f"{title}\n{log.read_text(errors='replace')}", end="", flush=True)
-    else:
-        print(title, flush=True)
-        code = subprocess.call(command, cwd=ROOT / suite, env=env)
+    log = work / f"{suite.name}.log"
+    with open(log, "wb") as out:
+        code = subprocess.call(
+            [*command, *suite.args, *extra], cwd=ROOT / suite.directory, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    print(f"\n=== {suite.name}\n{log.read_text(errors='replace')}", end="", flush=True)
     passed, failed, skipped = counts(junit)
     if code != 0 and failed == 0:
         failed = 1  # pytest itself failed (collection error, no tests ran)
-    return suite, passed, failed, skipped, time.monotonic() - started
+    return suite.name, passed, failed, skipped, time.monotonic() - started
 
 
 def main() -> int:
-    """``--fast``: the unit and per-service integration suites only (``make test-fast``).
-    The per-service suites run two at a time (each test has its own database and Pub/Sub
-    project); the system suite, whose stacks and fault tests want the machine, runs alone."""
+    """``--fast``: the unit and per-service integration suites only (``make test-fast``)."""
     fast = "--fast" in sys.argv
     extra = [arg for arg in sys.argv[1:] if arg != "--fast"]
     work = Path(tempfile.mkdtemp(prefix="mv-make-test-"))
@@ -86,11 +103,9 @@ def main() -> int:
             "PUBSUB_EMULATOR_HOST": emulator.host,
             "MV_SCHEMATHESIS_SUMMARY": str(summary),
         }
-        per_service = [suite for suite in SUITES if suite != "."]
-        with ThreadPoolExecutor(2) as pool:
-            results.extend(pool.map(lambda suite: run_suite(suite, env, work, extra, quiet=True), per_service))
-        if not fast:
-            results.append(run_suite(".", env, work, extra, quiet=False))
+        suites = PER_SERVICE if fast else [*SYSTEM, *PER_SERVICE]
+        with ThreadPoolExecutor(2 if fast else WORKERS) as pool:
+            results.extend(pool.map(lambda suite: run_suite(suite, env, work, extra), suites))
         fuzzed = [json.loads(line) for line in summary.read_text().splitlines()] if summary.exists() else []
     except MissingDependency as missing:
         print(f"make test: {missing}", file=sys.stderr)
@@ -107,7 +122,7 @@ def main() -> int:
         print(f" {'total':<28} {sum(r['cases'] for r in fuzzed):>6}  {sum(r['failures'] for r in fuzzed):>8}")
     print("\n suite               passed  failed  skipped  seconds")
     for suite, passed, failed, skipped, seconds in results:
-        print(f" {suite if suite != '.' else 'system':<19} {passed:>6}  {failed:>6}  {skipped:>7}  {seconds:>7.1f}")
+        print(f" {suite:<19} {passed:>6}  {failed:>6}  {skipped:>7}  {seconds:>7.1f}")
     passed = sum(r[1] for r in results)
     failed = sum(r[2] for r in results)
     skipped = sum(r[3] for r in results)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -10,8 +11,6 @@ import pytest
 
 from mercado_shared.platform_auth import SharedSecret
 from tests.e2e.conftest import Api
-
-ALL_STEPS = ["STARTED", "credit held", "vehicle reserved", "AWAITING_PAYMENT", "paid"]
 
 
 def test_an_unpaid_code_expires_the_purchase_and_undoes_it(api: Api) -> None:
@@ -58,30 +57,46 @@ def test_a_payment_racing_the_deadline_has_one_coherent_outcome(api: Api) -> Non
             assert answer in (201, 410)  # paid in time but after the saga's deadline: refunded
 
 
-@pytest.mark.parametrize("when", ALL_STEPS)
-def test_a_cancel_at_any_step_releases_everything(api: Api, when: str) -> None:
+# Where a cancel lands, and the participant frozen (SIGSTOP) so that the saga waits there:
+# the one whose answer would move it on. None: the saga waits for the buyer anyway.
+CANCEL_POINTS = {
+    "STARTED": ("CREDIT_RESERVATION", "cliente-service"),
+    "credit held": ("VEHICLE_RESERVATION", "veiculo-service"),
+    "vehicle reserved": ("PAYMENT_CODE_GENERATION", "pagamento-service"),
+    "AWAITING_PAYMENT": ("PAYMENT_PROCESSING", None),
+    "paid": ("MARK_VEHICLE_AS_SOLD", "veiculo-service"),
+}
+
+
+@pytest.mark.parametrize("when", list(CANCEL_POINTS))
+def test_a_cancel_at_any_step_lands_there_and_releases_everything(api: Api, when: str) -> None:
+    step, frozen = CANCEL_POINTS[when]
     vehicle = api.new_vehicle(3000)
     _, me = api.new_customer(balance=3000)
-    tx = api.purchase(vehicle["id"], me)["transaction_id"]
-    if when != "STARTED":
-        wanted = {"credit held": "VEHICLE_RESERVATION", "vehicle reserved": "PAYMENT_CODE_GENERATION"}.get(when)
-        if wanted:
-            api.saga_step_reaches(tx, me, wanted)
-        else:
-            saga = api.saga_reaches(tx, me, "AWAITING_PAYMENT")
-            if when == "paid":
-                assert api.pay(saga["payment_code"], me).status_code == 201
-    cancelled = api.client.post(api.url("orquestrador", f"/purchase/{tx}/cancel"), headers=me)
+    participant = api.stack.service(frozen) if frozen else None
+    try:
+        tx = api.purchase(vehicle["id"], me)["transaction_id"]  # the start asks cliente and veiculo
+        if when == "paid":
+            code = api.saga_reaches(tx, me, "AWAITING_PAYMENT")["payment_code"]
+            assert participant is not None
+            participant.signal(signal.SIGSTOP)  # paying needs pagamento only
+            assert api.pay(code, me).status_code == 201
+        elif participant is not None:
+            participant.signal(signal.SIGSTOP)  # before its step's command can reach it
+        api.saga_step_reaches(tx, me, step)
+        cancelled = api.client.post(api.url("orquestrador", f"/purchase/{tx}/cancel"), headers=me)
+    finally:
+        if participant is not None:
+            participant.signal(signal.SIGCONT)
+    assert cancelled.status_code == 202, cancelled.text
     end = api.saga_reaches(tx, me, "CANCELLED", "COMPLETED", "FAILED")
-    if cancelled.status_code == 202:  # accepted: it must win, even against a success in flight
-        assert (end["status"], end["failure_reason"]) == ("CANCELLED", "CUSTOMER_CANCELLED")
-        assert api.customer(me)["account_balance"] == 3000
-    else:  # only once the purchase was already complete
-        assert (cancelled.status_code, cancelled.json()["detail"]["code"], end["status"]) == (
-            409,
-            "NOT_CANCELLABLE",
-            "COMPLETED",
-        )
+    assert (end["status"], end["failure_reason"]) == ("CANCELLED", "CUSTOMER_CANCELLED")
+    events = [entry["event"] for entry in end["history"]]
+    hit = end["history"][events.index("CancelRequested") - 1]  # the state the cancel found
+    assert hit["current_step"] == step, end["history"]
+    assert api.customer(me)["account_balance"] == 3000
+    public = api.client.get(api.url("veiculo-service", f"/vehicles/{vehicle['id']}")).json()
+    assert (public["is_reserved"], public["is_sold"]) == (False, False)
 
 
 def test_cancels_racing_every_step_never_lose_to_a_late_success(api: Api) -> None:

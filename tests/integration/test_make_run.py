@@ -1,4 +1,8 @@
-"""`make run` (scripts/run.py) starts everything, and Ctrl-C or SIGTERM leaves nothing behind."""
+"""`make run` (scripts/run.py) starts everything, and Ctrl-C leaves nothing behind.
+
+One boot (about 20 s): SIGTERM takes the same path as Ctrl-C in scripts/run.py (one
+handler for both signals sets the same stop event), so a second boot would test nothing
+the first does not."""
 
 from __future__ import annotations
 
@@ -64,10 +68,7 @@ def port_in_use(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_make_run_serves_the_system_and_stops_without_leaving_a_process(
-    stop_signal: signal.Signals, reachable_tmp: Path
-) -> None:
+def test_make_run_serves_the_system_and_stops_on_ctrl_c_without_leaving_a_process(reachable_tmp: Path) -> None:
     tmp_path = reachable_tmp
     ports = {s.port_env: free_port() for s in SERVICES}
     env = {
@@ -98,7 +99,7 @@ def test_make_run_serves_the_system_and_stops_without_leaving_a_process(
             started = descendants(runner.pid)
             assert len(started) >= 6  # postgres, the emulator, four services
 
-            runner.send_signal(stop_signal)
+            runner.send_signal(signal.SIGINT)
             assert runner.wait(timeout=60) == 0
         finally:
             if runner.poll() is None:
