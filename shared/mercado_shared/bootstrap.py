@@ -71,7 +71,7 @@ def build_runtime(
     )
     revocations = Revocations(engine, tables.revocations)
     if SessionsRevoked.TYPE in load_topology().topics_consumed_by(service):
-        handlers = {**handlers, SessionsRevoked: _recorder(revocations)}
+        handlers = {**handlers, SessionsRevoked: _revocation_handler(revocations)}
     bus: MessageBus[Any] = MessageBus(service, uow_factory, handlers)
     push_authenticator: CallerAuthenticator
     internal_authenticator: CallerAuthenticator
@@ -102,10 +102,10 @@ def build_runtime(
     )
 
 
-def _recorder(revocations: Revocations) -> Handler[Any]:
+def _revocation_handler(revocations: Revocations) -> Handler[Any]:
     """Every service but the one that revokes learns of a revocation from its event."""
 
-    def record(event: SessionsRevoked, uow: SqlUnitOfWork) -> None:
-        sessions.record(uow.session, revocations.table, event.subject, event.version)
+    def end_sessions(event: SessionsRevoked, uow: SqlUnitOfWork) -> None:
+        sessions.end_sessions_before(uow.session, revocations.table, event.subject, event.version)
 
-    return record
+    return end_sessions

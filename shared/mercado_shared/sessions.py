@@ -46,8 +46,9 @@ def drop_revocations_table(op: Any) -> None:
     op.drop_table(TABLE)
 
 
-def record(on: Session | Connection, table: sa.Table, subject: str, version: int) -> None:
-    """In the caller's transaction; a version lower than one recorded changes nothing."""
+def end_sessions_before(on: Session | Connection, table: sa.Table, subject: str, version: int) -> None:
+    """Tokens of ``subject`` issued before ``version`` are refused from this transaction's
+    commit; a version lower than one already ended changes nothing."""
     upsert = insert(table).values(subject=subject, version=version)
     on.execute(
         upsert.on_conflict_do_update(

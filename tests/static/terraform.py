@@ -148,10 +148,6 @@ class Config:
             pending.extend(self.dependencies(address))
         return found
 
-    def depends_on(self, address: str, other: str) -> bool:
-        """Whether Terraform creates ``other`` before ``address`` (in the same apply)."""
-        return other in self.closure([address]) - {address}
-
     # ------------------------------------------------------------------ providers
     def required_providers(self) -> dict[str, dict[str, str]]:
         found: dict[str, dict[str, str]] = {}

@@ -190,7 +190,8 @@ class SagaRepository:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrencyConflict(state.transaction_id)
 
-    def record(self, state: SagaState, event: str, *, applied: bool) -> None:
+    def append_history(self, state: SagaState, event: str, *, applied: bool) -> None:
+        """One line of the saga's history: the input, whether it applied, the state after."""
         self.session.execute(
             _RECORD,
             {

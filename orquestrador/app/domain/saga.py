@@ -157,7 +157,7 @@ class Step:
     compensation: Callable[[SagaState], Command] | None = None
     compensated_by: type[Event] | None = None
     status_while: SagaStatus = SagaStatus.IN_PROGRESS
-    record: Callable[[SagaState, Event], SagaState] = lambda state, _: state
+    take_in: Callable[[SagaState, Event], SagaState] = lambda state, _: state  # what the reply carries
     # False: the success reply is not for what the saga asked (another amount); the step
     # may have acted on it, so it is undone with every step before it.
     agrees: Callable[[SagaState, Event], bool] = lambda state, _: True
@@ -169,12 +169,12 @@ def _same_amount(state: SagaState, event: Event) -> bool:
     return event.amount == state.amount
 
 
-def _record_code(state: SagaState, event: Event) -> SagaState:
+def _take_in_code(state: SagaState, event: Event) -> SagaState:
     assert isinstance(event, PaymentCodeGenerated)
     return replace(state, payment_code=event.payment_code, payment_expires_at=event.expires_at)
 
 
-def _record_payment(state: SagaState, event: Event) -> SagaState:
+def _take_in_payment(state: SagaState, event: Event) -> SagaState:
     assert isinstance(event, PaymentProcessed)
     return replace(state, payment_id=event.payment_id)
 
@@ -221,7 +221,7 @@ PURCHASE_SAGA: tuple[Step, ...] = (
             transaction_id=s.transaction_id, customer_id=s.customer_id, amount=s.amount
         ),
         compensated_by=PaymentRefunded,
-        record=_record_code,
+        take_in=_take_in_code,
     ),
     Step(
         name="PAYMENT_PROCESSING",
@@ -229,7 +229,7 @@ PURCHASE_SAGA: tuple[Step, ...] = (
         kind=StepKind.PIVOT,
         status_while=SagaStatus.AWAITING_PAYMENT,
         success=PaymentProcessed,
-        record=_record_payment,
+        take_in=_take_in_payment,
         agrees=_same_amount,
     ),
     Step(
@@ -291,10 +291,10 @@ def decide(state: SagaState, message: SagaInput) -> Decision:
         return _on_compensated(state, message)
     step = _BY_NAME[state.step]
     if isinstance(message, step.success):
-        recorded = step.record(state, message)
+        taken_in = step.take_in(state, message)
         if not step.agrees(state, message):
-            return _compensate(recorded, FailureReason.AMOUNT_MISMATCH, including_current=True)
-        return _advance(recorded, step)
+            return _compensate(taken_in, FailureReason.AMOUNT_MISMATCH, including_current=True)
+        return _advance(taken_in, step)
     if step.failure is not None and isinstance(message, step.failure):
         reason = str(getattr(message, "reason", "STEP_FAILED"))
         return _compensate(state, reason, including_current=False)

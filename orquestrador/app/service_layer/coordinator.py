@@ -33,7 +33,7 @@ class Coordinator:
     def begin(self, uow: OrquestradorUnitOfWork, decision: Decision) -> None:
         """Store a new saga, its first entry and its first commands (the caller commits)."""
         uow.sagas.add(decision.state, self.policy.deadline(decision.state, self.clock()))
-        uow.sagas.record(decision.state, "PurchaseRequested", applied=True)
+        uow.sagas.append_history(decision.state, "PurchaseRequested", applied=True)
         self._send(uow, decision)
 
     def apply(self, uow: OrquestradorUnitOfWork, transaction_id: str, message: SagaInput) -> Decision | None:
@@ -68,7 +68,7 @@ class Coordinator:
                 metrics.SAGA_TRANSITIONS.labels(decision.state.status.value).inc()
         else:
             log.info("ignored: the saga has moved on", extra={"event": input_name(message)})
-        uow.sagas.record(decision.state, input_name(message), applied=decision.applied)
+        uow.sagas.append_history(decision.state, input_name(message), applied=decision.applied)
         return decision
 
     def sweep(self, uow_factory: Callable[[], OrquestradorUnitOfWork]) -> int:

@@ -49,7 +49,7 @@ def test_the_history_cannot_be_rewritten(engine: sa.Engine) -> None:
     with Session(engine) as session:
         repo = SagaRepository(session)
         repo.add(started, None)
-        repo.record(started, "PurchaseRequested", applied=True)
+        repo.append_history(started, "PurchaseRequested", applied=True)
         session.commit()
     for statement in ("UPDATE saga_history SET event = 'forged'", "DELETE FROM saga_history"):
         with engine.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="append-only"):
@@ -65,10 +65,10 @@ def test_a_saga_is_read_with_its_history_in_order(engine: sa.Engine) -> None:
     with Session(engine) as session:
         repo = SagaRepository(session)
         repo.add(started, None)
-        repo.record(started, "PurchaseRequested", applied=True)
+        repo.append_history(started, "PurchaseRequested", applied=True)
         repo.update(moved, 1, None)
-        repo.record(moved, reply.TYPE, applied=True)
-        repo.record(moved, reply.TYPE, applied=False)  # a duplicate, ignored
+        repo.append_history(moved, reply.TYPE, applied=True)
+        repo.append_history(moved, reply.TYPE, applied=False)  # a duplicate, ignored
         repo.add(start(str(uuid.uuid4()), "c2", "v2", Decimal("5.00"), PaymentType.CASH).state, None)  # another
         session.commit()
     with Session(engine) as session:

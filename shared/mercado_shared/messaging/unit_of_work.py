@@ -72,7 +72,7 @@ class SqlUnitOfWork:
     def end_sessions(self, subject: str, version: int) -> None:
         """From this transaction's commit, tokens of ``subject`` older than ``version`` are
         refused here, and by every other service once the event reaches it."""
-        sessions.record(self.session, self._tables.revocations, subject, version)
+        sessions.end_sessions_before(self.session, self._tables.revocations, subject, version)
         self.emit(SessionsRevoked(transaction_id=str(uuid.uuid4()), subject=subject, version=version))
 
     def claim(self, envelope: Envelope) -> bool:
