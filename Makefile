@@ -24,7 +24,7 @@ lint: $(INSTALLED) ## ruff (lint and format) and mypy, package by package
 	@for p in $(PACKAGES); do \
 	  echo "mypy $$p"; \
 	  case $$p in shared) m=mercado_shared;; devtools) m=mercado_devtools;; *) m=app;; esac; \
-	  (cd $$p && MYPYPATH=$(TYPEPATH) ../$(VENV)/bin/mypy --config-file ../pyproject.toml $$m tests) || exit 1; \
+	  (cd $$p && MYPYPATH=$(TYPEPATH) ../$(VENV)/bin/mypy --config-file ../pyproject.toml --cache-dir $(CURDIR)/.mypy_cache $$m tests) || exit 1; \
 	done
 	@echo "mypy tests (cross-service)"
 	MYPYPATH=$(TYPEPATH) $(VENV)/bin/mypy --config-file pyproject.toml tests scripts bench

@@ -6,8 +6,8 @@ pytest process (each service is a package named ``app``), and ends with one line
 sums them up: ``N passed, N failed``.
 
 The suites run side by side, longest first, as many at a time as WORKERS: each test has
-its own databases and Pub/Sub project, and the system suite's two halves (the fault
-scenarios and the rest) each start their own stack. Most of their time is spent waiting
+its own databases and Pub/Sub project, and the fault scenarios and the end-to-end tests
+each start their own stack. Most of their time is spent waiting
 on processes and deadlines, so the machine's two cores are kept busy instead of idle.
 """
 
@@ -38,15 +38,18 @@ class Suite:
     name: str
     directory: str  # where its pytest runs
     args: tuple[str, ...] = ()
+    seconds: int = 30  # about how long it takes (--durations): the longest start first
 
 
-# Longest first (their --durations), so that the last to end is a short one.
-PER_SERVICE = [Suite(d, d) for d in ("cliente-service", "shared")] + [
-    Suite(d, d) for d in ("devtools", *(s.directory for s in SERVICES)) if d != "cliente-service"
+PER_SERVICE = [
+    Suite("shared", "shared", seconds=35),
+    Suite("devtools", "devtools", seconds=15),
+    *(Suite(s.directory, s.directory, seconds=110 if s.name == "cliente-service" else 30) for s in SERVICES),
 ]  # the services from their one registry
-SYSTEM = [
-    Suite("system", ".", ("tests", "--ignore=tests/faults")),  # static, migrations, make run, end-to-end
-    Suite("faults", ".", ("tests/faults",)),  # the fault scenarios, on a stack of their own
+SYSTEM = [  # the system suite (tests/), in three parts that run side by side
+    Suite("faults", ".", ("tests/faults",), seconds=270),  # the fault scenarios, on a stack of their own
+    Suite("end-to-end", ".", ("tests/e2e",), seconds=220),  # the four services on one stack, schemathesis
+    Suite("system", ".", ("tests", "--ignore=tests/faults", "--ignore=tests/e2e"), seconds=80),  # static, make run
 ]
 WORKERS = int(os.environ.get("TEST_WORKERS", "3"))
 
@@ -103,7 +106,7 @@ def main() -> int:
             "PUBSUB_EMULATOR_HOST": emulator.host,
             "MV_SCHEMATHESIS_SUMMARY": str(summary),
         }
-        suites = PER_SERVICE if fast else [*SYSTEM, *PER_SERVICE]
+        suites = sorted(PER_SERVICE if fast else [*SYSTEM, *PER_SERVICE], key=lambda s: -s.seconds)
         with ThreadPoolExecutor(2 if fast else WORKERS) as pool:
             results.extend(pool.map(lambda suite: run_suite(suite, env, work, extra), suites))
         fuzzed = [json.loads(line) for line in summary.read_text().splitlines()] if summary.exists() else []
