@@ -56,23 +56,24 @@ def differences(url: str, metadata: sa.MetaData) -> list[tuple[str, str]]:
     return sorted((change[0], str(change[1].name)) for change in found)
 
 
-def test_an_unchanged_condition_in_postgresqls_words_is_no_difference(new_database: Callable[[str], str]) -> None:
-    url = new_database("checks")
+def created(url: str, steps: type[enum.StrEnum]) -> sa.MetaData:
+    """The table created in the database, as a migration would have left it."""
     metadata = sa.MetaData()
-    table(metadata, Step)
+    table(metadata, steps)
     engine = sa.create_engine(url)
     metadata.create_all(engine)
     engine.dispose()
-    assert differences(url, metadata) == []
+    return metadata
+
+
+def test_an_unchanged_condition_in_postgresqls_words_is_no_difference(new_database: Callable[[str], str]) -> None:
+    url = new_database("checks")
+    assert differences(url, created(url, Step)) == []
 
 
 def test_a_new_enum_value_or_bound_is_a_difference_alembic_reports(new_database: Callable[[str], str]) -> None:
     url = new_database("checks")
-    before = sa.MetaData()
-    table(before, Step)
-    engine = sa.create_engine(url)
-    before.create_all(engine)
-    engine.dispose()
+    created(url, Step)
     after = sa.MetaData()
     table(after, StepWithCheck, least=10)
     assert differences(url, after) == [
