@@ -20,18 +20,19 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from mercado_shared.auth import CurrentUser, OptionalUser, Principal, StaffUser
 from mercado_shared.client_address import client_address
 from mercado_shared.errors import STAFF_ERRORS, Unprocessable, error_responses
 from mercado_shared.pagination import Cursor, Limit, decode_cursor, encode_cursor
-from mercado_shared.runtime import runtime_of
+from mercado_shared.settings import ServiceSettings
 
 log = logging.getLogger("mercado_shared.audit")
 TABLE = "audit_log"
@@ -76,6 +77,19 @@ def drop_audit_table(op: Any) -> None:
     op.drop_table(TABLE)
 
 
+class AuditSource(Protocol):
+    """What this module takes from the running service (mercado_shared.runtime.Runtime)."""
+
+    settings: ServiceSettings
+    engine: Engine
+
+    def uow_factory(self) -> Any: ...
+
+
+def _running(request: Request) -> AuditSource:
+    return cast(AuditSource, request.app.state.runtime)
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who is acting through a request, and from where."""
@@ -87,20 +101,20 @@ class Actor:
     def of(cls, request: Request, principal: Principal | None) -> Actor | None:
         if principal is None:
             return None
-        hops = runtime_of(request).settings.forwarded_for_hops
+        hops = _running(request).settings.forwarded_for_hops
         return cls(principal, client_address(request, hops))
 
 
 async def acting_unit_of_work(request: Request, principal: CurrentUser) -> Any:
     """A route's unit of work that knows who acts through it: what staff do is audited."""
-    uow = runtime_of(request).uow_factory()
+    uow = _running(request).uow_factory()
     uow.actor = Actor.of(request, principal)
     return uow
 
 
 async def maybe_acting_unit_of_work(request: Request, principal: OptionalUser) -> Any:
     """The same, for a route anonymous callers may use too."""
-    uow = runtime_of(request).uow_factory()
+    uow = _running(request).uow_factory()
     uow.actor = Actor.of(request, principal)
     return uow
 
@@ -200,7 +214,7 @@ def audit_router(path: str, table: sa.Table) -> APIRouter:
             if not re.fullmatch(r"[0-9]{1,18}", before):
                 raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
             query = query.where(table.c.id < int(before))
-        with runtime_of(request).engine.connect() as connection:
+        with _running(request).engine.connect() as connection:
             rows = connection.execute(query).all()
         more, rows = len(rows) > limit, rows[:limit]
         return AuditPage(

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, cast
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mercado_shared.runtime import runtime_of
+from mercado_shared.sessions import Revocations
 
 ALGORITHM = "ES256"
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "role"]
@@ -119,13 +119,25 @@ def _unauthorized(message: str) -> HTTPException:
     )
 
 
+class SessionChecks(Protocol):
+    """What this module takes from the running service (mercado_shared.runtime.Runtime, which
+    conforms): named here, so that auth, below the runtime, does not import it."""
+
+    token_verifier: TokenVerifier
+    revocations: Revocations
+
+
+def _running(request: Request) -> SessionChecks:
+    return cast(SessionChecks, request.app.state.runtime)
+
+
 def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("a bearer token is required")
-    verifier = runtime_of(request).token_verifier
+    verifier = _running(request).token_verifier
     try:
         principal = verifier.verify(credentials.credentials)
     except InvalidToken:
@@ -136,7 +148,7 @@ def current_principal(
             detail={"code": "SERVICE_UNAVAILABLE", "message": "cannot check tokens right now; retry"},
             headers={"Retry-After": "2"},
         ) from None
-    revocations = runtime_of(request).revocations
+    revocations = _running(request).revocations
     if revocations.ended(principal.subject, principal.session_version):
         raise _unauthorized("this session was ended (a new password, an erasure or staff's action); sign in again")
     return principal

@@ -30,14 +30,13 @@ import json
 import threading
 import time
 from collections.abc import Callable, Collection
-from typing import Protocol
+from typing import Protocol, cast
 
 import jwt
 from fastapi import HTTPException, Request
 
 from mercado_shared.auth import JwksKeySource, KeySource
 from mercado_shared.errors import error_body
-from mercado_shared.runtime import runtime_of
 
 GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
@@ -125,10 +124,16 @@ class GoogleOidc:
             raise CallerRefused(403, "not a service account allowed here")
 
 
+class InternalCallers(Protocol):
+    """What this module takes from the running service (mercado_shared.runtime.Runtime)."""
+
+    internal_authenticator: CallerAuthenticator
+
+
 def internal_caller(request: Request) -> None:
     """Dependency of every ``/internal/…`` route: the platform only (see module doc)."""
     try:
-        runtime_of(request).internal_authenticator.check(request)
+        cast(InternalCallers, request.app.state.runtime).internal_authenticator.check(request)
     except CallerRefused as refused:
         code = "UNAUTHENTICATED" if refused.status_code == 401 else "FORBIDDEN"
         raise HTTPException(refused.status_code, error_body(code, refused.reason)["detail"]) from None

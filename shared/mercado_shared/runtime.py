@@ -120,3 +120,12 @@ def context_of(kind: type[C]) -> Callable[[Request], C]:
 def new_unit_of_work(request: Request) -> Any:
     """A route's unit of work (each service types it: ``Annotated[XUnitOfWork, Depends(...)]``)."""
     return runtime_of(request).uow_factory()
+
+
+if TYPE_CHECKING:  # what the modules below the runtime take it for, checked by mypy
+    from mercado_shared.audit import AuditSource
+    from mercado_shared.auth import SessionChecks
+    from mercado_shared.platform_auth import InternalCallers
+
+    def _conforms(runtime: Runtime[Any]) -> tuple[SessionChecks, InternalCallers, AuditSource]:
+        return runtime, runtime, runtime

@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from mercado_shared.error_handlers import install_error_handlers
-from mercado_shared.health import health_router
+from mercado_shared.health_routes import health_router
 from mercado_shared.messaging.push import push_router
 from mercado_shared.middleware import BodySizeLimit, RequestMetrics
 from mercado_shared.openapi import openapi_with_errors
