@@ -23,6 +23,14 @@ class FailureReason(StrEnum):
     NOT_RESERVED = "NOT_RESERVED"
 
 
+FIRST_MODEL_YEAR = 1900
+
+
+def model_year_allowed(year: int, now: datetime) -> bool:
+    """A vehicle is of a year from 1900 to the next one (next year's models are on sale)."""
+    return FIRST_MODEL_YEAR <= year <= now.year + 1
+
+
 class VehicleUnavailable(Exception):
     pass
 

@@ -38,10 +38,10 @@ _STAFF = ((401, "NOT_AUTHENTICATED"), (403, "FORBIDDEN"))
     status_code=status.HTTP_201_CREATED,
     summary="Register a vehicle for sale (staff)",
     response_model=VehicleStaffRead,
-    responses=error_responses(*_STAFF, *_DUPLICATES),
+    responses=error_responses(*_STAFF, (422, "INVALID_YEAR"), *_DUPLICATES),
 )
-def create_vehicle(body: VehicleCreate, uow: ActingUowDep) -> VehicleStaffRead:
-    vehicle = services.register_vehicle(uow, services.NewVehicle(**body.model_dump()))
+def create_vehicle(body: VehicleCreate, uow: ActingUowDep, context: ContextDep) -> VehicleStaffRead:
+    vehicle = services.register_vehicle(uow, services.NewVehicle(**body.model_dump()), context.clock())
     return VehicleStaffRead.of(vehicle)
 
 
@@ -77,7 +77,12 @@ def get_vehicle(vehicle_id: str, principal: OptionalUser, uow: UowDep) -> Vehicl
 
 
 _EDIT_ERRORS = error_responses(
-    *_STAFF, (404, "VEHICLE_NOT_FOUND"), (409, "VEHICLE_SOLD"), (409, "VEHICLE_RESERVED"), *_DUPLICATES
+    *_STAFF,
+    (404, "VEHICLE_NOT_FOUND"),
+    (409, "VEHICLE_SOLD"),
+    (409, "VEHICLE_RESERVED"),
+    (422, "INVALID_YEAR"),
+    *_DUPLICATES,
 )
 
 
@@ -87,8 +92,9 @@ _EDIT_ERRORS = error_responses(
     response_model=VehicleStaffRead,
     responses=_EDIT_ERRORS,
 )
-def edit_vehicle(vehicle_id: str, body: VehicleUpdate, uow: ActingUowDep) -> VehicleStaffRead:
-    return VehicleStaffRead.of(services.edit_vehicle(uow, vehicle_id, body.model_dump(exclude_unset=True)))
+def edit_vehicle(vehicle_id: str, body: VehicleUpdate, uow: ActingUowDep, context: ContextDep) -> VehicleStaffRead:
+    changes = body.model_dump(exclude_unset=True)
+    return VehicleStaffRead.of(services.edit_vehicle(uow, vehicle_id, changes, context.clock()))
 
 
 @staff_only.put(
@@ -97,8 +103,8 @@ def edit_vehicle(vehicle_id: str, body: VehicleUpdate, uow: ActingUowDep) -> Veh
     response_model=VehicleStaffRead,
     responses=_EDIT_ERRORS,
 )
-def replace_vehicle(vehicle_id: str, body: VehicleUpdate, uow: ActingUowDep) -> VehicleStaffRead:
-    return edit_vehicle(vehicle_id, body, uow)
+def replace_vehicle(vehicle_id: str, body: VehicleUpdate, uow: ActingUowDep, context: ContextDep) -> VehicleStaffRead:
+    return edit_vehicle(vehicle_id, body, uow, context)
 
 
 @staff_only.post(

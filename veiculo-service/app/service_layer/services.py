@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app.adapters.repository import Listing, Position
 from app.domain.identifiers import plate_key
-from app.domain.model import NotSold, PickedUpAlready, PriceLocked, Vehicle, VehicleSoldAlready
+from app.domain.model import NotSold, PickedUpAlready, PriceLocked, Vehicle, VehicleSoldAlready, model_year_allowed
 from app.service_layer.unit_of_work import VeiculoUnitOfWork
-from mercado_shared.errors import Conflict, NotFound
+from mercado_shared.errors import Conflict, NotFound, Unprocessable
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,13 @@ _UNIQUE_CONSTRAINTS = {
 }
 
 
-def register_vehicle(uow: VeiculoUnitOfWork, new: NewVehicle) -> Vehicle:
+def _check_year(year: object, now: datetime) -> None:
+    if isinstance(year, int) and not model_year_allowed(year, now):
+        raise Unprocessable("INVALID_YEAR", "the year must be between 1900 and next year")
+
+
+def register_vehicle(uow: VeiculoUnitOfWork, new: NewVehicle, now: datetime) -> Vehicle:
+    _check_year(new.year, now)
     vehicle = Vehicle(
         id=str(uuid.uuid4()),
         brand=new.brand,
@@ -70,8 +76,9 @@ def _not_found() -> NotFound:
     return NotFound("VEHICLE_NOT_FOUND", "no such vehicle")
 
 
-def edit_vehicle(uow: VeiculoUnitOfWork, vehicle_id: str, changes: dict[str, object]) -> Vehicle:
+def edit_vehicle(uow: VeiculoUnitOfWork, vehicle_id: str, changes: dict[str, object], now: datetime) -> Vehicle:
     """Any field; never a sold vehicle, never the price of a reserved one."""
+    _check_year(changes.get("year"), now)
     with uow:
         vehicle = uow.vehicles.get_for_update(vehicle_id)  # a reservation waits for the edit, or the reverse
         if vehicle is None:

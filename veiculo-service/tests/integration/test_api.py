@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from app.bootstrap import bootstrap
+from app.config import VeiculoSettings
+from mercado_devtools.testing.helpers import TestClock
+from mercado_devtools.testing.tokens import TestTokens
 from mercado_shared.auth import Role
-from tests.conftest import Client
+from tests.conftest import SERVICE_DIR, Client
 
 
 def code_of(response: Any) -> tuple[int, str]:
@@ -231,3 +239,24 @@ def test_identifiers_and_prices_in_another_scripts_digits_are_refused(client: Cl
         "/vehicles", json={**client.body(), "renavam": body["renavam"]}, headers=client.tokens.staff()
     )
     assert duplicate.status_code == 409
+
+
+def test_a_vehicle_is_of_a_year_up_to_the_next_one_on_the_services_clock(
+    migrated_database: Callable[[Path], str], emulator_host: str, project_id: str
+) -> None:
+    tokens = TestTokens()
+    settings = VeiculoSettings(
+        environment="test", database_url=migrated_database(SERVICE_DIR), pubsub_project_id=project_id
+    )
+    clock = TestClock(datetime(2040, 6, 1, tzinfo=UTC))  # the rule follows the injected clock, not the machine's
+    with TestClient(bootstrap(settings, key_source=tokens.key_source(), clock=clock)) as http:
+        client = Client(http, tokens)
+        next_year = client.create(year=2041)
+        too_new = http.post("/vehicles", json=client.body(year=2042), headers=tokens.staff())
+        assert (too_new.status_code, too_new.json()["detail"]["code"]) == (422, "INVALID_YEAR")
+        changed = http.patch(f"/vehicles/{next_year['id']}", json={"year": 2042}, headers=tokens.staff())
+        assert (changed.status_code, changed.json()["detail"]["code"]) == (422, "INVALID_YEAR")
+        clock.advance(days=366)  # a year on, 2042's models are on sale
+        assert (
+            http.patch(f"/vehicles/{next_year['id']}", json={"year": 2042}, headers=tokens.staff()).status_code == 200
+        )
