@@ -28,7 +28,7 @@ NAME = "mercado.checkconstraint_condition"
 _CAST = re.compile(r"::\s*(?:character varying|double precision|timestamp with time zone|[a-z_]+)(?:\[\])?", re.I)
 _QUALIFIER = re.compile(r"\b[a-z_][a-z0-9_]*\.(?=[a-z_])", re.I)  # saga_states.status is status
 _TOKEN = re.compile(r"'(?:[^']|'')*'|[a-z_][a-z0-9_]*|\d+(?:\.\d+)?|<>|!=|<=|>=|[=<>]", re.I)
-_BETWEEN = re.compile(r"\b([a-z_][a-z0-9_]*)\s+between\s+(\S+)\s+and\s+(\S+)", re.I)
+_BETWEEN = re.compile(r"\b([a-z_][a-z0-9_]*(?:\([^()]*\))?)\s+between\s+(\S+)\s+and\s+(\S+)", re.I)
 _NOISE = {"array", "check"}
 _SAME = {"in": "="}
 _POSTGRESQL: Any = postgresql.dialect()  # type: ignore[no-untyped-call]

@@ -94,6 +94,9 @@ def test_both_wordings_of_a_condition_say_the_same() -> None:
     assert check_constraints.condition_tokens(
         "(year >= 1900) AND (year <= 2100)"
     ) == check_constraints.condition_tokens("year BETWEEN 1900 AND 2100")
+    assert check_constraints.condition_tokens(
+        "(char_length(version) >= 1) AND (char_length(version) <= 60)"
+    ) == check_constraints.condition_tokens("char_length(version) BETWEEN 1 AND 60")
     assert check_constraints.condition_tokens("(method)::text = 'pix'::text") == check_constraints.condition_tokens(
         "payments.method IN ('pix')"
     )

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import registry
 
-from app.domain.model import Reservation, ReservationStatus, Vehicle
+from app.domain.model import (
+    DESCRIPTION_MAX,
+    DOORS,
+    MAX_MILEAGE_KM,
+    VERSION_MAX,
+    Feature,
+    Fuel,
+    Reservation,
+    ReservationStatus,
+    Transmission,
+    Vehicle,
+)
 from mercado_shared.db import str_enum, timestamp_columns
 from mercado_shared.messaging.schema import messaging_tables
 
@@ -27,6 +39,13 @@ vehicles = sa.Table(
     sa.Column("plate_key", sa.Text, nullable=False, unique=True),
     sa.Column("chassi_number", sa.Text, nullable=False, unique=True),
     sa.Column("renavam", sa.Text, nullable=False, unique=True),
+    sa.Column("mileage_km", sa.Integer, nullable=True),
+    sa.Column("fuel", str_enum(Fuel), nullable=True),
+    sa.Column("transmission", str_enum(Transmission), nullable=True),
+    sa.Column("version", sa.Text, nullable=True),
+    sa.Column("doors", sa.SmallInteger, nullable=True),
+    sa.Column("features", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Column("description", sa.Text, nullable=True),
     sa.Column("reserved_by", sa.Text, nullable=True),
     sa.Column("sold_transaction_id", sa.Text, nullable=True),
     sa.Column("buyer_id", sa.Text, nullable=True),
@@ -36,6 +55,15 @@ vehicles = sa.Table(
     *timestamp_columns(),
     sa.CheckConstraint("price > 0", name="ck_vehicles_price_positive"),
     sa.CheckConstraint("year BETWEEN 1900 AND 2100", name="ck_vehicles_year_range"),
+    sa.CheckConstraint(f"mileage_km BETWEEN 0 AND {MAX_MILEAGE_KM}", name="ck_vehicles_mileage_range"),
+    sa.CheckConstraint(f"doors IN ({', '.join(map(str, DOORS))})", name="ck_vehicles_doors"),
+    sa.CheckConstraint(f"char_length(version) BETWEEN 1 AND {VERSION_MAX}", name="ck_vehicles_version_length"),
+    sa.CheckConstraint(
+        f"char_length(description) BETWEEN 1 AND {DESCRIPTION_MAX}", name="ck_vehicles_description_length"
+    ),
+    sa.CheckConstraint(
+        "features <@ ARRAY[" + ", ".join(f"'{f.value}'" for f in Feature) + "]::text[]", name="ck_vehicles_features"
+    ),
     sa.CheckConstraint(
         "(sold_at IS NULL) = (sold_transaction_id IS NULL) "
         "AND (sold_at IS NULL) = (buyer_id IS NULL) AND (sold_at IS NULL) = (sold_price IS NULL)",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -51,7 +51,65 @@ class PickedUpAlready(Exception):
     pass
 
 
-EDITABLE = ("brand", "model", "year", "color", "price", "license_plate", "chassi_number", "renavam")
+class Fuel(StrEnum):
+    GASOLINA = "gasolina"
+    ETANOL = "etanol"
+    FLEX = "flex"
+    DIESEL = "diesel"
+    ELETRICO = "eletrico"  # elétrico
+    HIBRIDO = "hibrido"  # híbrido
+
+
+class Transmission(StrEnum):
+    MANUAL = "manual"
+    AUTOMATICO = "automatico"  # automático
+    CVT = "cvt"
+    AUTOMATIZADO = "automatizado"
+
+
+class Feature(StrEnum):
+    """The options a listing may name (a buyer filters by them; free text would not match)."""
+
+    AR_CONDICIONADO = "ar_condicionado"
+    DIRECAO_HIDRAULICA = "direcao_hidraulica"
+    DIRECAO_ELETRICA = "direcao_eletrica"
+    VIDROS_ELETRICOS = "vidros_eletricos"
+    TRAVAS_ELETRICAS = "travas_eletricas"
+    AIRBAG = "airbag"
+    FREIOS_ABS = "freios_abs"
+    CENTRAL_MULTIMIDIA = "central_multimidia"
+    CAMERA_DE_RE = "camera_de_re"
+    SENSOR_DE_ESTACIONAMENTO = "sensor_de_estacionamento"
+    PILOTO_AUTOMATICO = "piloto_automatico"
+    BANCOS_DE_COURO = "bancos_de_couro"
+    TETO_SOLAR = "teto_solar"
+    RODAS_DE_LIGA_LEVE = "rodas_de_liga_leve"
+    CHAVE_PRESENCIAL = "chave_presencial"
+    TRACAO_4X4 = "tracao_4x4"
+
+
+MAX_MILEAGE_KM = 2_000_000
+DOORS = (2, 3, 4, 5)
+VERSION_MAX = 60
+DESCRIPTION_MAX = 4000
+
+EDITABLE = (
+    "brand",
+    "model",
+    "year",
+    "color",
+    "price",
+    "license_plate",
+    "chassi_number",
+    "renavam",
+    "mileage_km",
+    "fuel",
+    "transmission",
+    "version",
+    "doors",
+    "features",
+    "description",
+)
 
 
 @dataclass(eq=False)
@@ -74,6 +132,14 @@ class Vehicle:
     plate_key: str
     chassi_number: str
     renavam: str
+    # What a buyer searches by; unknown (None, no features) for vehicles listed before them.
+    mileage_km: int | None = None
+    fuel: Fuel | None = None
+    transmission: Transmission | None = None
+    version: str | None = None  # the trim: "1.0 MPI Trendline"
+    doors: int | None = None
+    features: list[str] = field(default_factory=list)  # Feature values, sorted, once each
+    description: str | None = None
     reserved_by: str | None = None  # the transaction holding it
     sold_transaction_id: str | None = None
     buyer_id: str | None = None
@@ -101,9 +167,9 @@ class Vehicle:
             raise VehicleSoldAlready
         if self.is_reserved and "price" in changes and changes["price"] != self.price:
             raise PriceLocked
-        for field in EDITABLE:
-            if field in changes:
-                setattr(self, field, changes[field])
+        for name in EDITABLE:
+            if name in changes:
+                setattr(self, name, changes[name])
         if plate_key is not None:
             self.plate_key = plate_key
 

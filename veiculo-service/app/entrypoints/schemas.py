@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
 from app.adapters.repository import Position
 from app.domain.identifiers import InvalidIdentifier, normalize_chassis, normalize_plate, normalize_renavam
-from app.domain.model import Vehicle
+from app.domain.model import DESCRIPTION_MAX, MAX_MILEAGE_KM, VERSION_MAX, Feature, Fuel, Transmission, Vehicle
 from mercado_shared.errors import Unprocessable
 from mercado_shared.ids import is_uuid
 from mercado_shared.money import Money
@@ -53,6 +54,44 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 PositivePrice = Annotated[Money, Field(gt=0)]
 
 
+def _seen_text(keep: str = "") -> AfterValidator:
+    """Text in NFC form, with no control character but those in ``keep``."""
+
+    def check(value: str) -> str:
+        if any(unicodedata.category(c) == "Cc" and c not in keep for c in value):
+            raise ValueError("control characters are not allowed")
+        return unicodedata.normalize("NFC", value)
+
+    return AfterValidator(check)
+
+
+def _known_once(values: list[Feature]) -> list[Feature]:
+    return sorted(set(values))  # each option once, in one order: what a search and a facet count
+
+
+VersionText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=VERSION_MAX),
+    _seen_text(),
+    Field(description="the trim, as the maker names it", examples=["1.0 MPI Trendline"]),
+]
+DescriptionText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX),
+    _seen_text(keep="\n"),  # paragraphs, nothing else unseen
+    Field(description="what the seller says of the car; line breaks kept, no other control characters"),
+]
+Mileage = Annotated[int, Field(ge=0, le=MAX_MILEAGE_KM, description="odometer reading, in km")]
+Doors = Annotated[Literal[2, 3, 4, 5], Field(description="number of doors")]
+Features = Annotated[
+    list[Feature],
+    Field(max_length=len(Feature) * 2, description="known options; each kept once, in alphabetical order"),
+    AfterValidator(_known_once),
+]
+FUEL_DESCRIPTION = "gasolina, etanol, flex, diesel, eletrico (elétrico), hibrido (híbrido)"
+TRANSMISSION_DESCRIPTION = "manual, automatico (automático), cvt, automatizado"
+
+
 # The range the database holds; "at most next year" is the domain's, on the service's clock
 # (model_year_allowed: INVALID_YEAR).
 Year = Annotated[int, Field(ge=1900, le=2100)]
@@ -72,6 +111,13 @@ class VehicleCreate(BaseModel):
                     "license_plate": "ABC1D23",
                     "chassi_number": "9BWZZZ377VT004251",
                     "renavam": "12345678900",
+                    "mileage_km": 62000,
+                    "fuel": "flex",
+                    "transmission": "manual",
+                    "version": "1.0 MPI Trendline",
+                    "doors": 4,
+                    "features": ["ar_condicionado", "direcao_hidraulica", "vidros_eletricos"],
+                    "description": "Único dono, revisões na concessionária.\nPneus novos.",
                 }
             ]
         },
@@ -85,12 +131,26 @@ class VehicleCreate(BaseModel):
     license_plate: Plate
     chassi_number: Chassis
     renavam: Renavam
+    mileage_km: Mileage | None = None
+    fuel: Fuel | None = Field(None, description=FUEL_DESCRIPTION)
+    transmission: Transmission | None = Field(None, description=TRANSMISSION_DESCRIPTION)
+    version: VersionText | None = None
+    doors: Doors | None = None
+    features: Features = Field(default_factory=list)
+    description: DescriptionText | None = None
 
 
 class VehicleUpdate(PartialUpdate):
-    """Any field of the vehicle; what is not sent stays as it is."""
+    """Any field of the vehicle; what is not sent stays as it is. The details a vehicle may
+    lack (mileage, fuel, transmission, version, doors, description) are cleared with null."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"price": 43900.0, "color": "Preto"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"price": 43900.0, "color": "Preto", "features": ["ar_condicionado"]}]},
+    )
+    CLEARABLE: ClassVar[frozenset[str]] = frozenset(
+        {"mileage_km", "fuel", "transmission", "version", "doors", "description"}
+    )
 
     brand: Text | None = None
     model: Text | None = None
@@ -100,6 +160,13 @@ class VehicleUpdate(PartialUpdate):
     license_plate: Plate | None = None
     chassi_number: Chassis | None = None
     renavam: Renavam | None = None
+    mileage_km: Mileage | None = None
+    fuel: Fuel | None = Field(None, description=FUEL_DESCRIPTION)
+    transmission: Transmission | None = Field(None, description=TRANSMISSION_DESCRIPTION)
+    version: VersionText | None = None
+    doors: Doors | None = None
+    features: Features | None = None
+    description: DescriptionText | None = None
 
 
 _VEHICLE_READ_EXAMPLE: JsonDict = {
@@ -110,6 +177,13 @@ _VEHICLE_READ_EXAMPLE: JsonDict = {
     "color": "Prata",
     "price": 45900.0,
     "license_plate": "ABC1D23",
+    "mileage_km": 62000,
+    "fuel": "flex",
+    "transmission": "manual",
+    "version": "1.0 MPI Trendline",
+    "doors": 4,
+    "features": ["ar_condicionado", "direcao_hidraulica", "vidros_eletricos"],
+    "description": "Único dono, revisões na concessionária.\nPneus novos.",
     "is_reserved": False,
     "is_sold": False,
     "created_at": "2026-11-24T12:00:00Z",
@@ -127,6 +201,13 @@ class VehicleRead(BaseModel):
     color: str
     price: Money
     license_plate: str
+    mileage_km: int | None
+    fuel: Fuel | None
+    transmission: Transmission | None
+    version: str | None
+    doors: int | None
+    features: list[Feature]
+    description: str | None
     is_reserved: bool
     is_sold: bool
     created_at: datetime
@@ -187,6 +268,13 @@ def _public(v: Vehicle) -> dict[str, object]:
         "color": v.color,
         "price": v.price,
         "license_plate": v.license_plate,
+        "mileage_km": v.mileage_km,
+        "fuel": v.fuel,
+        "transmission": v.transmission,
+        "version": v.version,
+        "doors": v.doors,
+        "features": v.features,
+        "description": v.description,
         "is_reserved": v.is_reserved,
         "is_sold": v.is_sold,
         "created_at": v.created_at,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,7 +11,16 @@ from sqlalchemy.exc import IntegrityError
 
 from app.adapters.repository import Listing, Position
 from app.domain.identifiers import plate_key
-from app.domain.model import NotSold, PickedUpAlready, PriceLocked, Vehicle, VehicleSoldAlready, model_year_allowed
+from app.domain.model import (
+    Fuel,
+    NotSold,
+    PickedUpAlready,
+    PriceLocked,
+    Transmission,
+    Vehicle,
+    VehicleSoldAlready,
+    model_year_allowed,
+)
 from app.service_layer.unit_of_work import VeiculoUnitOfWork
 from mercado_shared.errors import Conflict, NotFound, Unprocessable
 
@@ -26,6 +35,13 @@ class NewVehicle:
     license_plate: str
     chassi_number: str
     renavam: str
+    mileage_km: int | None = None
+    fuel: Fuel | None = None
+    transmission: Transmission | None = None
+    version: str | None = None
+    doors: int | None = None
+    features: list[str] = field(default_factory=list)
+    description: str | None = None
 
 
 _UNIQUE_CONSTRAINTS = {
@@ -53,6 +69,13 @@ def register_vehicle(uow: VeiculoUnitOfWork, new: NewVehicle, now: datetime) -> 
         plate_key=plate_key(new.license_plate),
         chassi_number=new.chassi_number,
         renavam=new.renavam,
+        mileage_km=new.mileage_km,
+        fuel=new.fuel,
+        transmission=new.transmission,
+        version=new.version,
+        doors=new.doors,
+        features=list(new.features),
+        description=new.description,
     )
     with uow:
         uow.vehicles.add(vehicle)
@@ -62,12 +85,19 @@ def register_vehicle(uow: VeiculoUnitOfWork, new: NewVehicle, now: datetime) -> 
     return vehicle
 
 
+CHECK_VIOLATION = "23514"
+
+
 def _flush(uow: VeiculoUnitOfWork) -> None:
-    """A duplicate plate, chassis or RENAVAM is a 409 here, before anything else is written."""
+    """A duplicate plate, chassis or RENAVAM is a 409 here, before anything else is written.
+    A value the database's checks refuse is the client's (422), should one ever pass the
+    schemas: never a conflict, nor a 500."""
     try:
         uow.session.flush()
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
+        if getattr(exc.orig, "pgcode", None) == CHECK_VIOLATION:
+            raise Unprocessable("INVALID_VEHICLE", f"the vehicle breaks the rule {constraint}") from None
         code, message = _UNIQUE_CONSTRAINTS.get(constraint, ("VEHICLE_ALREADY_REGISTERED", "this vehicle exists"))
         raise Conflict(code, message) from None
 
