@@ -88,11 +88,20 @@ LISTING_MEMBERSHIP = {
 }
 
 
-def listing_condition(listing: str) -> sa.TextClause:
-    return sa.text(LISTING_MEMBERSHIP[listing].format(r="vehicles."))
+def listing_condition(listing: str) -> sa.ColumnElement[bool]:
+    return sa.and_(sa.text(LISTING_MEMBERSHIP[listing].format(r="vehicles.")))
 
 
-# Keyset pagination of the listings: ordered by (price, id), each filter its own index.
+def fold(text: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """Text without case or accents, as a search compares it (vehicle_fold: migration 0009)."""
+    return sa.func.vehicle_fold(text, type_=sa.Text)
+
+
+# Unknown mileage sorts after every known one.
+MILEAGE_ORDER = sa.func.coalesce(vehicles.c.mileage_km, MAX_MILEAGE_KM + 1, type_=sa.Integer)
+
+# Keyset pagination of the listings: ordered by (price, id), each filter its own index; the
+# other orders of the available listing (what buyers browse) have theirs.
 sa.Index("ix_vehicles_price_id", vehicles.c.price, vehicles.c.id)
 for _listing in ("available", "sold"):
     sa.Index(
@@ -101,6 +110,11 @@ for _listing in ("available", "sold"):
         vehicles.c.id,
         postgresql_where=sa.text(LISTING_MEMBERSHIP[_listing].format(r="")),
     )
+_AVAILABLE = sa.text(LISTING_MEMBERSHIP["available"].format(r=""))
+sa.Index("ix_vehicles_available_created_id", vehicles.c.created_at, vehicles.c.id, postgresql_where=_AVAILABLE)
+sa.Index("ix_vehicles_available_year_id", vehicles.c.year, vehicles.c.id, postgresql_where=_AVAILABLE)
+sa.Index("ix_vehicles_available_mileage_id", MILEAGE_ORDER, vehicles.c.id, postgresql_where=_AVAILABLE)
+sa.Index("ix_vehicles_brand_model_folded", fold(vehicles.c.brand), fold(vehicles.c.model))
 
 # How many vehicles each listing ("all", "available", "sold") holds, kept exact by a
 # trigger (migration 0002) in 16 slots per listing; a listing's total is their sum.

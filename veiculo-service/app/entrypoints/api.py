@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, status
+from decimal import Decimal
+from typing import Annotated
 
-from app.adapters.repository import Listing
+from fastapi import APIRouter, Depends, Query, status
+
+from app.adapters.repository import Listing, Search, Sort
+from app.domain.model import MAX_MILEAGE_KM, Fuel, Transmission
 from app.entrypoints.deps import ActingUowDep, ContextDep, UowDep
 from app.entrypoints.schemas import (
     VehicleCreate,
@@ -45,11 +49,23 @@ def create_vehicle(body: VehicleCreate, uow: ActingUowDep, context: ContextDep) 
     return VehicleStaffRead.of(vehicle)
 
 
+Name = Annotated[str | None, Query(min_length=1, max_length=80, description="without case or accents")]
+YearBound = Annotated[int | None, Query(ge=1900, le=2100)]
+PriceBound = Annotated[Decimal | None, Query(ge=0, le=Decimal("999999999999.99"), decimal_places=2)]
+
+
 @vehicles.get(
     "",
-    summary="Vehicles ordered by price (ties by id), a page at a time; available = neither reserved nor sold",
+    summary="Search vehicles, a page at a time: filters, an order (price by default), an exact total",
+    description=(
+        "available = neither reserved nor sold. Each order has its own cursor (next_cursor): pages follow each "
+        "other without a vehicle repeated or skipped while others are added; ties go by id. brand and model match "
+        "whole names without case or accents (volkswagen finds Volkswagen); a vehicle whose mileage is unknown is "
+        "not found by mileage_max and comes last by mileage. A minimum above its maximum is INVALID_RANGE; a cursor "
+        "of another order is INVALID_CURSOR."
+    ),
     response_model=VehiclePage,
-    responses=error_responses((401, "NOT_AUTHENTICATED"), (422, "INVALID_CURSOR")),
+    responses=error_responses((401, "NOT_AUTHENTICATED"), (422, "INVALID_CURSOR"), (422, "INVALID_RANGE")),
 )
 def list_vehicles(
     principal: OptionalUser,
@@ -57,8 +73,21 @@ def list_vehicles(
     status_filter: Listing | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
+    sort: Sort = Sort.PRICE_ASC,
+    brand: Name = None,
+    model: Name = None,
+    year_min: YearBound = None,
+    year_max: YearBound = None,
+    price_min: PriceBound = None,
+    price_max: PriceBound = None,
+    mileage_max: Annotated[int | None, Query(ge=0, le=MAX_MILEAGE_KM)] = None,
+    fuel: Fuel | None = None,
+    transmission: Transmission | None = None,
 ) -> VehiclePage:
-    page, total, following = services.list_vehicles(uow, status_filter, decode_position(cursor), limit)
+    search = Search(
+        status_filter, brand, model, year_min, year_max, price_min, price_max, mileage_max, fuel, transmission
+    )
+    page, total, following = services.search_vehicles(uow, search, sort, decode_position(cursor, sort), limit)
     read = VehicleStaffRead.of if principal is not None and principal.is_staff else VehicleRead.of
     return VehiclePage(vehicles=[read(v) for v in page], total=total, next_cursor=encode_position(following))
 

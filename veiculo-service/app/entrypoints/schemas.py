@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, ClassVar, Literal
@@ -10,7 +11,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
-from app.adapters.repository import Position
+from app.adapters.repository import Position, Sort
 from app.domain.identifiers import InvalidIdentifier, normalize_chassis, normalize_plate, normalize_renavam
 from app.domain.model import DESCRIPTION_MAX, MAX_MILEAGE_KM, VERSION_MAX, Feature, Fuel, Transmission, Vehicle
 from mercado_shared.errors import Unprocessable
@@ -293,19 +294,48 @@ class VehiclePage(BaseModel):
 
 
 def encode_position(position: Position | None) -> str | None:
-    return encode_cursor(str(position.price), position.id) if position else None
+    if position is None:
+        return None
+    value = position.value.isoformat() if isinstance(position.value, datetime) else str(position.value)
+    return encode_cursor(position.sort.value, value, position.id)
 
 
-def decode_position(cursor: str | None) -> Position | None:
+_INT4 = 2**31 - 1
+_READ_BACK: dict[Sort, Callable[[str], object]] = {
+    Sort.PRICE_ASC: Decimal,
+    Sort.PRICE_DESC: Decimal,
+    Sort.NEWEST: datetime.fromisoformat,
+    Sort.YEAR_DESC: int,
+    Sort.MILEAGE_ASC: int,
+}
+
+
+def _fits(value: object) -> bool:
+    """A value its column could hold: anything else PostgreSQL would refuse (a 500)."""
+    if isinstance(value, Decimal):
+        return value.is_finite() and abs(value) < Decimal("1e12")  # NUMERIC(14, 2)
+    if isinstance(value, datetime):
+        return value.tzinfo is not None
+    return isinstance(value, int) and -_INT4 <= value <= _INT4
+
+
+def decode_position(cursor: str | None, sort: Sort) -> Position | None:
+    """The position a cursor of ``sort`` holds; a cursor of another sort is refused. A cursor
+    from before sorts (price and id) is the default order's."""
     if cursor is None:
         return None
-    price, vehicle_id = decode_cursor(cursor, 2)
+    refused = Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned for this sort")
     try:
-        position = Position(Decimal(price), vehicle_id)
-    except InvalidOperation:
-        position = None
-    # A price the column could hold (NUMERIC(14, 2)): anything else PostgreSQL would refuse.
-    fits = position is not None and position.price.is_finite() and abs(position.price) < Decimal("1e12")
-    if position is None or not fits or not is_uuid(position.id):
-        raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
-    return position
+        cursor_sort, value, vehicle_id = decode_cursor(cursor, 3)
+    except Unprocessable:
+        value, vehicle_id = decode_cursor(cursor, 2)
+        cursor_sort = Sort.PRICE_ASC.value
+    if cursor_sort != sort.value:
+        raise refused
+    try:
+        parsed = _READ_BACK[sort](value)
+    except (InvalidOperation, ValueError):
+        raise refused from None
+    if not _fits(parsed) or not is_uuid(vehicle_id):
+        raise refused
+    return Position(sort, parsed, vehicle_id)

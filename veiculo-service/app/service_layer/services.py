@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
-from app.adapters.repository import Listing, Position
+from app.adapters.repository import Position, Search, Sort
 from app.domain.identifiers import plate_key
 from app.domain.model import (
     Fuel,
@@ -152,14 +152,19 @@ def get_vehicle(uow: VeiculoUnitOfWork, vehicle_id: str) -> Vehicle:
     return vehicle
 
 
-def list_vehicles(
-    uow: VeiculoUnitOfWork, listing: Listing | None, after: Position | None, limit: int
+def search_vehicles(
+    uow: VeiculoUnitOfWork, search: Search, sort: Sort, after: Position | None, limit: int
 ) -> tuple[list[Vehicle], int, Position | None]:
+    """A page of what ``search`` finds in ``sort``'s order, how many it finds, and where the
+    next page starts."""
+    for low, high in ((search.year_min, search.year_max), (search.price_min, search.price_max)):
+        if low is not None and high is not None and low > high:
+            raise Unprocessable("INVALID_RANGE", "a minimum is above its maximum")
     with uow:
-        page, total = uow.vehicles.page(listing, after, limit + 1)
+        page, total = uow.vehicles.page(search, sort, after, limit + 1)
     more = len(page) > limit
     page = page[:limit]
-    following = Position(page[-1].price, page[-1].id) if more else None
+    following = Position.after(sort, page[-1]) if more else None
     return page, total, following
 
 

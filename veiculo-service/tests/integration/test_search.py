@@ -1,0 +1,146 @@
+"""A buyer's search on real PostgreSQL: every filter, every order with its own cursor,
+exact totals, and the refusals (a minimum above its maximum, a cursor of another order)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from mercado_shared.pagination import encode_cursor
+from tests.conftest import Client
+
+CATALOGUE: dict[str, dict[str, Any]] = {
+    "gol": {"brand": "Volkswagen", "model": "Gol", "year": 2019, "price": 45900, "mileage_km": 60000,
+            "fuel": "flex", "transmission": "manual"},
+    "polo": {"brand": "Volkswagen", "model": "Polo", "year": 2022, "price": 89900, "mileage_km": 20000,
+             "fuel": "flex", "transmission": "automatico"},
+    "c3": {"brand": "Citroën", "model": "C3", "year": 2020, "price": 45900, "fuel": "gasolina",
+           "transmission": "manual"},  # mileage unknown
+    "uno": {"brand": "Fiat", "model": "Uno", "year": 2012, "price": 18000, "mileage_km": 150000,
+            "fuel": "flex", "transmission": "manual"},
+    "gol_old": {"brand": "VOLKSWAGEN", "model": "gol", "year": 2012, "price": 21000, "mileage_km": 150000,
+                "fuel": "etanol", "transmission": "manual"},
+}  # fmt: skip
+
+
+@pytest.fixture
+def catalogue(client: Client) -> dict[str, str]:
+    return {name: client.create(**fields)["id"] for name, fields in CATALOGUE.items()}
+
+
+def search(client: Client, limit: int = 2, **params: Any) -> tuple[list[dict[str, Any]], int]:
+    """Every page of a search, and the total each page reported (the same on all)."""
+    seen: list[dict[str, Any]] = []
+    totals: set[int] = set()
+    cursor = None
+    while True:
+        page = client.http.get("/vehicles", params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200, page.text
+        body = page.json()
+        seen += body["vehicles"]
+        totals.add(body["total"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert len(totals) == 1 and totals == {len(seen)}, (totals, len(seen))
+    return seen, len(seen)
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"brand": "volkswagen"}, {"gol", "polo", "gol_old"}),
+        ({"brand": "CITROEN"}, {"c3"}),  # no case, no accent
+        ({"brand": "citroën"}, {"c3"}),
+        ({"model": "GOL"}, {"gol", "gol_old"}),
+        ({"brand": "volks"}, set()),  # a name, whole: prefixes are the text search's
+        ({"year_min": 2020}, {"polo", "c3"}),
+        ({"year_max": 2012}, {"uno", "gol_old"}),
+        ({"year_min": 2019, "year_max": 2020}, {"gol", "c3"}),
+        ({"price_min": 45900, "price_max": 45900}, {"gol", "c3"}),
+        ({"price_max": 21000}, {"uno", "gol_old"}),
+        ({"mileage_max": 60000}, {"gol", "polo"}),  # the C3's mileage is unknown
+        ({"fuel": "gasolina"}, {"c3"}),
+        ({"transmission": "automatico"}, {"polo"}),
+        ({"brand": "volkswagen", "fuel": "flex", "year_min": 2020}, {"polo"}),
+        ({"status_filter": "available", "transmission": "manual", "price_max": 50000}, {"gol", "c3", "uno", "gol_old"}),
+    ],
+)
+def test_each_filter_finds_what_it_names_with_its_exact_total(
+    client: Client, catalogue: dict[str, str], params: dict[str, Any], expected: set[str]
+) -> None:
+    found, _ = search(client, **params)
+    assert {v["id"] for v in found} == {catalogue[name] for name in expected}
+
+
+ORDERS: dict[str, Callable[[dict[str, Any]], tuple[Any, ...]]] = {
+    "price_asc": lambda v: (v["price"], v["id"]),
+    "price_desc": lambda v: (-v["price"], _reverse(v["id"])),
+    "newest": lambda v: (_reverse(v["created_at"]), _reverse(v["id"])),
+    "year_desc": lambda v: (-v["year"], _reverse(v["id"])),
+    "mileage_asc": lambda v: (v["mileage_km"] if v["mileage_km"] is not None else 10**9, v["id"]),
+}
+
+
+def _reverse(text: str) -> tuple[int, ...]:
+    return tuple(-ord(c) for c in text)
+
+
+@pytest.mark.parametrize("sort", list(ORDERS))
+def test_each_order_pages_through_every_vehicle_once_ties_by_id(
+    client: Client, catalogue: dict[str, str], sort: str
+) -> None:
+    found, total = search(client, limit=2, sort=sort)
+    assert total == len(catalogue) and len({v["id"] for v in found}) == total
+    assert found == sorted(found, key=ORDERS[sort])
+    if sort == "mileage_asc":
+        assert found[-1]["id"] == catalogue["c3"]  # unknown mileage last
+
+
+def test_pages_of_an_order_neither_repeat_nor_skip_while_vehicles_are_added(client: Client) -> None:
+    before = [client.create(year=2000 + i)["id"] for i in range(6)]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"sort": "year_desc", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.http.get("/vehicles", params=params).json()
+        seen += [v["id"] for v in page["vehicles"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        client.create(year=2003)  # lands among the pages still to come, or among those seen
+    assert [i for i in seen if i in before] == list(reversed(before))  # each once, in order
+    assert len(seen) == len(set(seen))
+
+
+def test_bad_searches_are_422_with_a_stable_code(client: Client, catalogue: dict[str, str]) -> None:
+    def refused(params: dict[str, Any]) -> Any:
+        response = client.http.get("/vehicles", params=params)
+        assert response.status_code == 422, (params, response.text)
+        return response.json()["detail"]
+
+    assert refused({"year_min": 2021, "year_max": 2020})["code"] == "INVALID_RANGE"
+    assert refused({"price_min": 2, "price_max": 1})["code"] == "INVALID_RANGE"
+    for params in ({"sort": "cheapest"}, {"fuel": "alcool"}, {"transmission": "cambio"}, {"year_min": 1800}):
+        assert isinstance(refused(params), list)  # the schema's refusal, naming the parameter
+    by_price = client.http.get("/vehicles", params={"limit": 1}).json()["next_cursor"]
+    assert refused({"sort": "newest", "cursor": by_price})["code"] == "INVALID_CURSOR"  # another order's cursor
+    for sort, value in (
+        ("year_desc", str(2**40)),  # beyond the column: PostgreSQL would refuse it
+        ("newest", "2026-01-01T00:00:00"),  # a naive time
+        ("mileage_asc", "lots"),
+        ("price_desc", "NaN"),
+    ):
+        crafted = encode_cursor(sort, value, catalogue["gol"])
+        assert refused({"sort": sort, "cursor": crafted})["code"] == "INVALID_CURSOR", (sort, value)
+    fine = encode_cursor("year_desc", "2020", catalogue["gol"])  # the same shape, a value that fits
+    assert client.http.get("/vehicles", params={"sort": "year_desc", "cursor": fine}).status_code == 200
+
+
+def test_a_cursor_from_before_orders_still_pages_by_price(client: Client, catalogue: dict[str, str]) -> None:
+    first = client.http.get("/vehicles", params={"limit": 2}).json()["vehicles"]
+    legacy = encode_cursor(str(first[-1]["price"]), first[-1]["id"])  # [price, id], as clients hold them
+    rest = client.http.get("/vehicles", params={"cursor": legacy, "limit": 10}).json()["vehicles"]
+    assert [v["id"] for v in first + rest] == [v["id"] for v in search(client, limit=10)[0]]
