@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import registry
 
 from app.domain.model import (
@@ -115,6 +117,29 @@ sa.Index("ix_vehicles_available_created_id", vehicles.c.created_at, vehicles.c.i
 sa.Index("ix_vehicles_available_year_id", vehicles.c.year, vehicles.c.id, postgresql_where=_AVAILABLE)
 sa.Index("ix_vehicles_available_mileage_id", MILEAGE_ORDER, vehicles.c.id, postgresql_where=_AVAILABLE)
 sa.Index("ix_vehicles_brand_model_folded", fold(vehicles.c.brand), fold(vehicles.c.model))
+
+# What a text search reads of a vehicle (vehicle_document: migration 0010), and its index.
+DOCUMENT = sa.func.vehicle_document(
+    vehicles.c.brand, vehicles.c.model, vehicles.c.version, vehicles.c.description, type_=TSVECTOR
+)
+sa.Index("ix_vehicles_document", DOCUMENT, postgresql_using="gin")
+
+
+def text_query(words: list[str]) -> sa.ColumnElement[Any]:
+    """Every word, or a word it begins (volks finds Volkswagen), in Portuguese without
+    accents: each word is one parameter, folded and stemmed by PostgreSQL, never parsed as
+    query syntax."""
+    terms = [
+        sa.func.to_tsquery(
+            sa.literal_column("'portuguese'::regconfig"), sa.func.vehicle_fold(sa.literal(word, sa.Text)) + ":*"
+        )
+        for word in words
+    ]
+    query: sa.ColumnElement[Any] = terms[0]
+    for term in terms[1:]:
+        query = query.op("&&")(term)
+    return query
+
 
 # How many vehicles each listing ("all", "available", "sold") holds, kept exact by a
 # trigger (migration 0002) in 16 slots per listing; a listing's total is their sum.

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from app.adapters.orm import MILEAGE_ORDER, fold, listing_condition, listing_counts, vehicles
+from app.adapters.orm import (
+    DOCUMENT,
+    MILEAGE_ORDER,
+    fold,
+    listing_condition,
+    listing_counts,
+    text_query,
+    vehicles,
+)
 from app.domain.model import MAX_MILEAGE_KM, Fuel, Reservation, Transmission, Vehicle
 from mercado_shared.ids import is_uuid
 
@@ -79,11 +88,16 @@ class Search:
     mileage_max: int | None = None
     fuel: Fuel | None = None
     transmission: Transmission | None = None
+    words: tuple[str, ...] | None = None  # free text: every word, or one it begins
 
     @property
     def narrowed(self) -> bool:
         """Whether it filters more than a listing does (whose total is kept by a trigger)."""
         return any(getattr(self, f) is not None for f in _FILTERS)
+
+    def without(self, *names: str) -> Search:
+        """The same search, not filtered by ``names`` (a facet counts ignoring its own)."""
+        return replace(self, **dict.fromkeys(names))
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         found: list[sa.ColumnElement[bool]] = [listing_condition(self.listing.value if self.listing else "all")]
@@ -104,7 +118,38 @@ _FILTERS: dict[str, Callable[[Any], sa.ColumnElement[bool]]] = {
     "mileage_max": lambda v: vehicles.c.mileage_km <= v,  # an unknown mileage is not known to be low
     "fuel": lambda v: vehicles.c.fuel == v,
     "transmission": lambda v: vehicles.c.transmission == v,
+    "words": lambda v: DOCUMENT.op("@@")(text_query(list(v))),
 }
+# The filters each facet ignores: its own.
+_FACET_FILTERS = {
+    "brand": ("brand",),
+    "model": ("model",),
+    "year": ("year_min", "year_max"),
+    "fuel": ("fuel",),
+    "transmission": ("transmission",),
+    "price": ("price_min", "price_max"),
+}
+
+
+def _most_written(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """A brand or model as it is most often written (Volkswagen, not VOLKSWAGEN)."""
+    return sa.func.mode().within_group(column)
+
+
+# Price bands a buyer narrows by (R$): each from its bound to the next; the last is open.
+PRICE_BANDS = (0, 20_000, 40_000, 60_000, 80_000, 100_000, 150_000, 200_000)
+
+
+@dataclass(frozen=True)
+class Facets:
+    """How many vehicles each value would find, under the search's other filters."""
+
+    brand: list[tuple[str, int]]
+    model: list[tuple[str, int]]  # within the chosen brand; none without one
+    year: list[tuple[int, int]]
+    fuel: list[tuple[str, int]]
+    transmission: list[tuple[str, int]]
+    price: list[tuple[int, int | None, int]]  # band's low, high (None: open), vehicles
 
 
 class VehicleRepository:
@@ -138,6 +183,27 @@ class VehicleRepository:
         ordering = (order.key.desc(), vehicles.c.id.desc()) if order.descending else (order.key, vehicles.c.id)
         rows = list(self.session.scalars(query.order_by(*ordering).limit(limit)))
         return rows, self._total(search, conditions)
+
+    def facets(self, search: Search) -> Facets:
+        def counts(dimension: str, key: sa.ColumnElement[Any], label: sa.ColumnElement[Any]) -> list[Any]:
+            query = (
+                sa.select(label, sa.func.count())
+                .where(key.is_not(None), *search.without(*_FACET_FILTERS[dimension]).conditions())
+                .group_by(key)
+                .order_by(sa.func.count().desc(), label)
+            )
+            return [tuple(row) for row in self.session.execute(query.limit(100))]
+
+        band = sa.func.width_bucket(vehicles.c.price, sa.literal(list(PRICE_BANDS), ARRAY(sa.Numeric)))
+        bands = counts("price", band, band)
+        return Facets(
+            brand=counts("brand", fold(vehicles.c.brand), _most_written(vehicles.c.brand)),
+            model=counts("model", fold(vehicles.c.model), _most_written(vehicles.c.model)) if search.brand else [],
+            year=sorted(counts("year", vehicles.c.year, vehicles.c.year), reverse=True),
+            fuel=counts("fuel", vehicles.c.fuel, vehicles.c.fuel),
+            transmission=counts("transmission", vehicles.c.transmission, vehicles.c.transmission),
+            price=sorted((PRICE_BANDS[i - 1], PRICE_BANDS[i] if i < len(PRICE_BANDS) else None, n) for i, n in bands),
+        )
 
     def _total(self, search: Search, conditions: list[sa.ColumnElement[bool]]) -> int:
         if search.narrowed:

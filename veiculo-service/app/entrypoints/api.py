@@ -11,6 +11,7 @@ from app.adapters.repository import Listing, Search, Sort
 from app.domain.model import MAX_MILEAGE_KM, Fuel, Transmission
 from app.entrypoints.deps import ActingUowDep, ContextDep, UowDep
 from app.entrypoints.schemas import (
+    SearchFacets,
     VehicleCreate,
     VehiclePage,
     VehicleRead,
@@ -18,6 +19,7 @@ from app.entrypoints.schemas import (
     VehicleUpdate,
     decode_position,
     encode_position,
+    search_words,
 )
 from app.service_layer import services
 from mercado_shared.auth import OptionalUser, require_staff
@@ -65,7 +67,9 @@ PriceBound = Annotated[Decimal | None, Query(ge=0, le=Decimal("999999999999.99")
         "of another order is INVALID_CURSOR."
     ),
     response_model=VehiclePage,
-    responses=error_responses((401, "NOT_AUTHENTICATED"), (422, "INVALID_CURSOR"), (422, "INVALID_RANGE")),
+    responses=error_responses(
+        (401, "NOT_AUTHENTICATED"), (422, "INVALID_CURSOR"), (422, "INVALID_RANGE"), (422, "INVALID_QUERY")
+    ),
 )
 def list_vehicles(
     principal: OptionalUser,
@@ -83,13 +87,38 @@ def list_vehicles(
     mileage_max: Annotated[int | None, Query(ge=0, le=MAX_MILEAGE_KM)] = None,
     fuel: Fuel | None = None,
     transmission: Transmission | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="free text over brand, model, version and description, in Portuguese: every word, "
+            "or a word it begins (volks finds Volkswagen), without accents or case",
+        ),
+    ] = None,
+    facets: Annotated[bool, Query(description="also count each facet's values (brand, model, year, ...)")] = False,
 ) -> VehiclePage:
     search = Search(
-        status_filter, brand, model, year_min, year_max, price_min, price_max, mileage_max, fuel, transmission
+        status_filter,
+        brand,
+        model,
+        year_min,
+        year_max,
+        price_min,
+        price_max,
+        mileage_max,
+        fuel,
+        transmission,
+        search_words(q) if q is not None else None,
     )
-    page, total, following = services.search_vehicles(uow, search, sort, decode_position(cursor, sort), limit)
+    found = services.search_vehicles(uow, search, sort, decode_position(cursor, sort), limit, facets)
     read = VehicleStaffRead.of if principal is not None and principal.is_staff else VehicleRead.of
-    return VehiclePage(vehicles=[read(v) for v in page], total=total, next_cursor=encode_position(following))
+    return VehiclePage(
+        vehicles=[read(v) for v in found.page],
+        total=found.total,
+        next_cursor=encode_position(found.following),
+        facets=SearchFacets.of(found.facets) if found.facets else None,
+    )
 
 
 @vehicles.get(

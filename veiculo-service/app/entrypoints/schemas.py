@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
-from app.adapters.repository import Position, Sort
+from app.adapters.repository import Facets, Position, Sort
 from app.domain.identifiers import InvalidIdentifier, normalize_chassis, normalize_plate, normalize_renavam
 from app.domain.model import DESCRIPTION_MAX, MAX_MILEAGE_KM, VERSION_MAX, Feature, Fuel, Transmission, Vehicle
 from mercado_shared.errors import Unprocessable
@@ -283,6 +284,58 @@ def _public(v: Vehicle) -> dict[str, object]:
     }
 
 
+class FacetCount(BaseModel):
+    value: str | int
+    count: int
+
+
+class PriceBandCount(BaseModel):
+    min: int
+    max: int | None = Field(description="the next band's minimum; null: no upper bound")
+    count: int
+
+
+class SearchFacets(BaseModel):
+    """How many vehicles each value would find under the search's other filters: a facet
+    ignores its own filter (brand counts every brand), as shops show them."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "brand": [{"value": "Volkswagen", "count": 12}, {"value": "Fiat", "count": 9}],
+                    "model": [{"value": "Gol", "count": 7}, {"value": "Polo", "count": 5}],
+                    "year": [{"value": 2022, "count": 4}, {"value": 2019, "count": 8}],
+                    "fuel": [{"value": "flex", "count": 18}],
+                    "transmission": [{"value": "manual", "count": 14}],
+                    "price": [{"min": 40000, "max": 60000, "count": 11}, {"min": 200000, "max": None, "count": 1}],
+                }
+            ]
+        }
+    )
+
+    brand: list[FacetCount]
+    model: list[FacetCount] = Field(description="within the chosen brand; empty without one")
+    year: list[FacetCount]
+    fuel: list[FacetCount]
+    transmission: list[FacetCount]
+    price: list[PriceBandCount]
+
+    @classmethod
+    def of(cls, facets: Facets) -> SearchFacets:
+        def listed(pairs: list[tuple[Any, int]]) -> list[FacetCount]:
+            return [FacetCount(value=value, count=count) for value, count in pairs]
+
+        return cls(
+            brand=listed(facets.brand),
+            model=listed(facets.model),
+            year=listed(facets.year),
+            fuel=listed(facets.fuel),
+            transmission=listed(facets.transmission),
+            price=[PriceBandCount(min=low, max=high, count=count) for low, high, count in facets.price],
+        )
+
+
 class VehiclePage(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"vehicles": [_VEHICLE_READ_EXAMPLE], "total": 1, "next_cursor": None}]}
@@ -291,6 +344,7 @@ class VehiclePage(BaseModel):
     vehicles: list[VehicleStaffRead] | list[VehicleRead]
     total: int
     next_cursor: str | None
+    facets: SearchFacets | None = Field(None, description="with facets=true")
 
 
 def encode_position(position: Position | None) -> str | None:
@@ -339,3 +393,15 @@ def decode_position(cursor: str | None, sort: Sort) -> Position | None:
     if not _fits(parsed) or not is_uuid(vehicle_id):
         raise refused
     return Position(sort, parsed, vehicle_id)
+
+
+MAX_WORDS, MAX_WORD = 8, 40
+
+
+def search_words(text: str) -> tuple[str, ...]:
+    """The words of a buyer's free text (letters and digits of any script; what else they
+    typed separates them): at most MAX_WORDS, each at most MAX_WORD characters."""
+    words = tuple(word[:MAX_WORD] for word in re.findall(r"[^\W_]+", unicodedata.normalize("NFC", text)))
+    if not words:
+        raise Unprocessable("INVALID_QUERY", "the text has no word to search for")
+    return words[:MAX_WORDS]

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
-from app.adapters.repository import Position, Search, Sort
+from app.adapters.repository import Facets, Position, Search, Sort
 from app.domain.identifiers import plate_key
 from app.domain.model import (
     Fuel,
@@ -152,20 +152,28 @@ def get_vehicle(uow: VeiculoUnitOfWork, vehicle_id: str) -> Vehicle:
     return vehicle
 
 
+@dataclass(frozen=True)
+class Found:
+    page: list[Vehicle]
+    total: int
+    following: Position | None  # where the next page starts
+    facets: Facets | None
+
+
 def search_vehicles(
-    uow: VeiculoUnitOfWork, search: Search, sort: Sort, after: Position | None, limit: int
-) -> tuple[list[Vehicle], int, Position | None]:
-    """A page of what ``search`` finds in ``sort``'s order, how many it finds, and where the
-    next page starts."""
+    uow: VeiculoUnitOfWork, search: Search, sort: Sort, after: Position | None, limit: int, facets: bool = False
+) -> Found:
+    """A page of what ``search`` finds in ``sort``'s order, how many it finds, and, if asked,
+    how many each facet's values would find."""
     for low, high in ((search.year_min, search.year_max), (search.price_min, search.price_max)):
         if low is not None and high is not None and low > high:
             raise Unprocessable("INVALID_RANGE", "a minimum is above its maximum")
     with uow:
         page, total = uow.vehicles.page(search, sort, after, limit + 1)
+        counted = uow.vehicles.facets(search) if facets else None
     more = len(page) > limit
     page = page[:limit]
-    following = Position.after(sort, page[-1]) if more else None
-    return page, total, following
+    return Found(page, total, Position.after(sort, page[-1]) if more else None, counted)
 
 
 def bought_by(uow: VeiculoUnitOfWork, customer_id: str) -> list[Vehicle]:

@@ -144,3 +144,81 @@ def test_a_cursor_from_before_orders_still_pages_by_price(client: Client, catalo
     legacy = encode_cursor(str(first[-1]["price"]), first[-1]["id"])  # [price, id], as clients hold them
     rest = client.http.get("/vehicles", params={"cursor": legacy, "limit": 10}).json()["vehicles"]
     assert [v["id"] for v in first + rest] == [v["id"] for v in search(client, limit=10)[0]]
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("volks", {"polo", "gol", "gol_old"}),  # a word it begins
+        ("VOLKSWAGEN gol", {"gol", "gol_old"}),  # every word, any case
+        ("citroen", {"c3"}),  # without accents
+        ("trendline", {"gol"}),  # the version
+        ("automáticos", {"polo"}),  # the description, in Portuguese: plural and accent
+        ("único dono", {"polo"}),  # "dono" only there
+        ("gol, 2019!", set()),  # punctuation separates; 2019 is in no text
+        ("x" * 100, set()),
+    ],
+)
+def test_free_text_finds_brand_model_version_and_description_in_portuguese(
+    client: Client, q: str, expected: set[str]
+) -> None:
+    ids = {
+        "gol": client.create(**CATALOGUE["gol"], version="1.0 MPI Trendline")["id"],
+        "polo": client.create(**CATALOGUE["polo"], description="Câmbio automático, único dono.")["id"],
+        "gol_old": client.create(**CATALOGUE["gol_old"])["id"],
+        "c3": client.create(**CATALOGUE["c3"])["id"],
+    }
+    found, _ = search(client, q=q)
+    assert {v["id"] for v in found} == {ids[name] for name in expected}
+
+
+def test_free_text_combines_with_the_filters_and_refuses_text_without_words(client: Client) -> None:
+    polo = client.create(**CATALOGUE["polo"])["id"]
+    client.create(**CATALOGUE["gol"])
+    found, total = search(client, q="volkswagen", transmission="automatico")
+    assert [v["id"] for v in found] == [polo] and total == 1
+    for text in ("!!!", "   ", "--"):
+        response = client.http.get("/vehicles", params={"q": text})
+        assert (response.status_code, response.json()["detail"]["code"]) == (422, "INVALID_QUERY"), text
+
+
+def facets(client: Client, **params: Any) -> dict[str, Any]:
+    response = client.http.get("/vehicles", params={**params, "facets": "true", "limit": 1})
+    assert response.status_code == 200, response.text
+    return dict(response.json()["facets"])
+
+
+def counted(entries: list[dict[str, Any]]) -> dict[Any, int]:
+    return {entry["value"]: entry["count"] for entry in entries}
+
+
+def test_facets_count_each_value_under_the_other_filters_each_ignoring_its_own(
+    client: Client, catalogue: dict[str, str]
+) -> None:
+    everything = facets(client)
+    assert counted(everything["brand"]) in (
+        {"VOLKSWAGEN": 3, "Citroën": 1, "Fiat": 1},
+        {"Volkswagen": 3, "Citroën": 1, "Fiat": 1},
+    )
+    assert everything["model"] == []  # no brand chosen
+    assert counted(everything["year"]) == {2022: 1, 2020: 1, 2019: 1, 2012: 2}
+    assert [e["value"] for e in everything["year"]] == [2022, 2020, 2019, 2012]
+    assert counted(everything["fuel"]) == {"flex": 3, "gasolina": 1, "etanol": 1}
+    assert counted(everything["transmission"]) == {"manual": 4, "automatico": 1}
+    assert everything["price"] == [
+        {"min": 0, "max": 20000, "count": 1},
+        {"min": 20000, "max": 40000, "count": 1},
+        {"min": 40000, "max": 60000, "count": 2},
+        {"min": 80000, "max": 100000, "count": 1},
+    ]
+    narrowed = facets(client, brand="volkswagen", fuel="flex")
+    assert counted(narrowed["brand"]) == {"Volkswagen": 2, "Fiat": 1}  # brand ignores brand: every flex car
+    assert counted(narrowed["model"]) == {"Gol": 1, "Polo": 1}  # within the brand, flex only
+    assert counted(narrowed["fuel"]) == {"flex": 2, "etanol": 1}  # fuel ignores fuel: every Volkswagen
+    assert counted(narrowed["year"]) == {2022: 1, 2019: 1}
+    assert sum(e["count"] for e in narrowed["price"]) == 2
+    client.sell({"id": catalogue["polo"], "price": CATALOGUE["polo"]["price"]})
+    available = facets(client, status_filter="available", brand="volkswagen")
+    assert counted(available["model"]) == {"Gol": 2}  # Gol and gol are one model; the Polo is sold
+    plain = client.http.get("/vehicles", params={"limit": 1}).json()
+    assert plain["facets"] is None  # only when asked
