@@ -1,7 +1,8 @@
 """vehicle text search: what a buyer types, over brand, model, version and description, in
 Portuguese (stemmed, stop words dropped) without accents or case, through a GIN index of
 the same expression the search asks (vehicle_document). Expand-only: a function and an
-index.
+index. The function names vehicle_fold with its schema: pg_dump and a restore evaluate it
+with an empty search_path, where an unqualified name is not found (and a backup would fail).
 
 Revision ID: 0010
 Revises: 0009
@@ -21,7 +22,7 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     op.execute(
         "CREATE FUNCTION vehicle_document(brand text, model text, version text, description text) RETURNS tsvector"
-        " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT to_tsvector('portuguese'::regconfig, vehicle_fold("
+        " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT to_tsvector('portuguese'::regconfig, public.vehicle_fold("
         "concat_ws(' ', brand, model, version, description))) $$"
     )
     op.execute(
