@@ -63,10 +63,21 @@ class ServiceProcess:
     def wait_healthy(self, timeout: float = 60) -> None:
         def healthy() -> bool:
             exited = self.proc is not None and self.proc.poll() is not None
-            assert not exited, f"{self.service.name} exited"
+            assert not exited, f"{self.service.name} exited with {self.proc.returncode if self.proc else None}:\n" + (
+                self._log_tail()
+            )
             return http_ok(self.url + "/readyz")
 
         wait_until(healthy, timeout=timeout, what=self.service.name, interval=0.2)
+
+    def _log_tail(self, lines: int = 30) -> str:
+        """What the service last wrote (the stack's log, which every service shares)."""
+        log_file = self._launch[2] if hasattr(self, "_launch") else None
+        name = getattr(log_file, "name", None)
+        if not isinstance(name, str):
+            return "(its output went to the terminal)"
+        with open(name, errors="replace") as log:
+            return "".join(log.readlines()[-lines:])
 
     def stop(self) -> None:
         stop_process(self.proc)
