@@ -57,9 +57,51 @@ def configure_tracing(service: str, exporter: Exporter, project_id: str) -> None
         cloud_trace = importlib.import_module("opentelemetry.exporter.cloud_trace")  # production only
         chosen = _Recorded(cloud_trace.CloudTraceSpanExporter(project_id=project_id))
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    provider.add_span_processor(BatchSpanProcessor(chosen))
+    provider.add_span_processor(BatchSpanProcessor(_WithoutRawPaths(chosen)))
     trace.set_tracer_provider(provider)
     _configured = True
+
+
+class _WithoutRawPaths(SpanExporter):
+    """A request's span leaves with its route's template, never the path it was asked at
+    nor its query: a path can hold a payment code (/payment-codes/{code}), a query a
+    buyer's free text, and a trace is kept and read by more people than the database."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self.inner = inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.inner.export([without_raw_path(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+def without_raw_path(span: ReadableSpan) -> ReadableSpan:
+    attributes = dict(span.attributes or {})
+    if "url.path" not in attributes and "url.query" not in attributes:
+        return span
+    attributes.pop("url.query", None)
+    route = attributes.pop("url.path", None) and attributes.get("http.route")
+    if route:
+        attributes["url.path"] = route
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=attributes,
+        events=span.events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
 
 
 class _Recorded(SpanExporter):

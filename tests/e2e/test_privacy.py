@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from mercado_devtools.testing.helpers import eventually
 from tests.e2e.conftest import Api
 
 
@@ -50,8 +51,16 @@ def test_a_full_purchase_leaves_no_personal_value_in_the_logs(api: Api) -> None:
     api.saga_reaches(tx, me, "COMPLETED")
     api.client.get(api.url("cliente-service", f"/customers/{created.json()['id']}/export"), headers=me)
 
-    logs = (Path(api.stack.config.run_dir) / "services.log").read_text(errors="replace")
-    assert tx in logs  # the lines of this purchase were written (with its correlation id)
+    log_file = Path(api.stack.config.run_dir) / "services.log"
+
+    def spans_written() -> str:
+        logs = log_file.read_text(errors="replace")
+        assert tx in logs  # the lines of this purchase were written (with its correlation id)
+        # The span of the GET of the code above, exported: what it carries is in the log now.
+        assert '"/payment-codes/{code}"' in logs
+        return logs
+
+    logs = eventually(spans_written, timeout=30)
     secrets = {
         "name": marker,  # every personal value above carries the marker
         "cpf": cpf,
