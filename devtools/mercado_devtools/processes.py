@@ -13,6 +13,7 @@ import random
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -24,20 +25,48 @@ class MissingDependency(RuntimeError):
     pass
 
 
+# Ports handed out, one file each, shared by every process on the machine: `make test`
+# runs suites side by side, and a stack may take seconds between choosing its ports and
+# binding them, time enough for another suite to choose the same one. A reservation is
+# honoured for an hour: long enough for any stack, short enough not to run out.
+RESERVATIONS = Path(tempfile.gettempdir()) / f"mercado-veiculo-ports-{os.getuid()}"
+RESERVATION_SECONDS = 3600
+
+
+def _reserve(port: int) -> bool:
+    """Whether this process now holds ``port``'s reservation (nobody else does)."""
+    path = RESERVATIONS / str(port)
+    for _ in range(2):
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return True
+        except FileExistsError:
+            try:
+                if time.time() - path.stat().st_mtime < RESERVATION_SECONDS:
+                    return False
+                path.unlink()  # stale: whoever unlinks it may race us to create it; O_EXCL decides
+            except FileNotFoundError:
+                pass
+    return False
+
+
 def free_port() -> int:
-    """A port nothing listens on, below the kernel's ephemeral range (32768 and up here):
-    a port the kernel hands out could be taken, before our server binds it, as the source
-    port of any outbound connection."""
+    """A port nothing listens on and no other process of ours was given, below the kernel's
+    ephemeral range (32768 and up here): a port the kernel hands out could be taken,
+    before our server binds it, as the source port of any outbound connection."""
     rng = random.SystemRandom()
-    for _ in range(200):
+    RESERVATIONS.mkdir(exist_ok=True)
+    for _ in range(500):
         port = rng.randrange(20000, 32000)
+        if not _reserve(port):
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise RuntimeError("no free port between 20000 and 32000")
+    raise RuntimeError(f"no free port between 20000 and 32000 (reservations: {RESERVATIONS})")
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.1) -> None:

@@ -1,12 +1,13 @@
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from mercado_devtools.postgres import PostgresCluster
-from mercado_devtools.processes import free_port
+from mercado_devtools.processes import RESERVATION_SECONDS, RESERVATIONS, _reserve, free_port
 from mercado_devtools.stack import LocalStack, StackConfig
 
 
@@ -36,3 +37,14 @@ def test_a_stack_that_fails_to_start_stops_what_it_started(tmp_path: Path) -> No
     with pytest.raises(sa.exc.OperationalError), stack:
         pytest.fail("the stack cannot have started")
     assert stack.emulator.proc is not None and stack.emulator.proc.poll() is not None  # started, then stopped
+
+
+def test_a_free_port_is_reserved_for_everyone_else_until_its_reservation_is_stale() -> None:
+    """Suites run side by side and a stack binds its ports seconds after choosing them: a
+    port handed out is refused to every other process, for an hour."""
+    port = free_port()
+    reservation = RESERVATIONS / str(port)
+    assert reservation.exists() and not _reserve(port)
+    a_while_ago = time.time() - RESERVATION_SECONDS - 1
+    os.utime(reservation, (a_while_ago, a_while_ago))
+    assert _reserve(port) and not _reserve(port)  # stale: taken again, once
