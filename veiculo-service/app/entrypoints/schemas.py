@@ -99,6 +99,17 @@ TRANSMISSION_DESCRIPTION = "manual, automatico (automático), cvt, automatizado"
 Year = Annotated[int, Field(ge=1900, le=2100)]
 
 
+_DETAILS_EXAMPLE: JsonDict = {
+    "mileage_km": 62000,
+    "fuel": "flex",
+    "transmission": "manual",
+    "version": "1.0 MPI Trendline",
+    "doors": 4,
+    "features": ["ar_condicionado", "direcao_hidraulica", "vidros_eletricos"],
+    "description": "Único dono, revisões na concessionária.\nPneus novos.",
+}
+
+
 class VehicleCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -113,13 +124,7 @@ class VehicleCreate(BaseModel):
                     "license_plate": "ABC1D23",
                     "chassi_number": "9BWZZZ377VT004251",
                     "renavam": "12345678900",
-                    "mileage_km": 62000,
-                    "fuel": "flex",
-                    "transmission": "manual",
-                    "version": "1.0 MPI Trendline",
-                    "doors": 4,
-                    "features": ["ar_condicionado", "direcao_hidraulica", "vidros_eletricos"],
-                    "description": "Único dono, revisões na concessionária.\nPneus novos.",
+                    **_DETAILS_EXAMPLE,
                 }
             ]
         },
@@ -179,13 +184,7 @@ _VEHICLE_READ_EXAMPLE: JsonDict = {
     "color": "Prata",
     "price": 45900.0,
     "license_plate": "ABC1D23",
-    "mileage_km": 62000,
-    "fuel": "flex",
-    "transmission": "manual",
-    "version": "1.0 MPI Trendline",
-    "doors": 4,
-    "features": ["ar_condicionado", "direcao_hidraulica", "vidros_eletricos"],
-    "description": "Único dono, revisões na concessionária.\nPneus novos.",
+    **_DETAILS_EXAMPLE,
     "is_reserved": False,
     "is_sold": False,
     "created_at": "2026-11-24T12:00:00Z",
