@@ -64,7 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STAFF = ("staff@example.com", "staff-bench-password")
 TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "EXPIRED"}
 log = logging.getLogger("bench")
-PARTS = ("floor", "latency", "throughput", "listings", "memory", "logins")
+PARTS = ("floor", "latency", "throughput", "listings", "search", "memory", "logins")
 CLIENTE_MEMORY_MB = 512  # its Cloud Run memory, 512Mi (terraform/locals.tf)
 
 
@@ -176,12 +176,20 @@ def seed_vehicles(stack: LocalStack, count: int) -> list[str]:
     path is measured elsewhere); returns their ids, cheapest first."""
     engine = sa.create_engine(stack.databases()["veiculo"])
     with engine.begin() as conn:
-        conn.execute(
+        conn.execute(  # six brands of four models each, every fuel and gearbox, a tenth described
             sa.text(
                 "INSERT INTO vehicles (id, brand, model, year, color, price, license_plate, plate_key,"
-                " chassi_number, renavam) SELECT gen_random_uuid(), 'Fiat', 'Uno', 2015 + n % 10, 'Branco',"
-                " 10000 + (n * 7919) % 190000, 'BEN' || lpad(n::text, 7, '0'), 'BEN' || lpad(n::text, 7, '0'),"
-                " 'BENCH' || lpad(n::text, 12, '0'), lpad(n::text, 11, '0') FROM generate_series(1, :count) AS n"
+                " chassi_number, renavam, mileage_km, fuel, transmission, version, doors, features, description)"
+                " SELECT gen_random_uuid(), (ARRAY['Volkswagen','Fiat','Chevrolet','Toyota','Hyundai','Citroën'])"
+                "[1 + n % 6], (ARRAY['Gol','Polo','T-Cross','Virtus','Uno','Argo','Mobi','Toro','Onix','Tracker',"
+                "'S10','Spin','Corolla','Yaris','Hilux','Etios','HB20','Creta','Tucson','i30','C3','C4','Aircross',"
+                "'Jumpy'])[1 + (n % 6) * 4 + (n / 6) % 4], 2010 + (n / 5) % 15, 'Branco', 10000 + (n * 7919) % 190000,"
+                " 'BEN' || lpad(n::text, 7, '0'), 'BEN' || lpad(n::text, 7, '0'), 'BENCH' || lpad(n::text, 12, '0'),"
+                " lpad(n::text, 11, '0'), CASE WHEN n % 20 = 0 THEN NULL ELSE (n::bigint * 104729) % 200000 END,"
+                " (ARRAY['gasolina','etanol','flex','diesel','eletrico','hibrido'])[1 + (n / 7) % 6],"
+                " (ARRAY['manual','automatico','cvt','automatizado'])[1 + (n / 11) % 4], '1.' || (n % 8) || ' Comfort',"
+                " 2 + 2 * (n % 2), ARRAY['ar_condicionado','airbag'], CASE WHEN n % 10 = 0 THEN"
+                " 'Único dono, revisões em dia, câmbio automático.' END FROM generate_series(1, :count) AS n"
             ),
             {"count": count},
         )
@@ -373,6 +381,56 @@ def listings(shop: Shop, repeats: int) -> dict[str, Any]:
     return found
 
 
+SEARCHES: dict[str, dict[str, dict[str, str | int]]] = {
+    "filters": {
+        "brand, fuel, years, price": {"brand": "volkswagen", "fuel": "flex", "year_min": 2015, "price_max": 80000},
+        "model, gearbox, mileage": {"model": "onix", "transmission": "automatico", "mileage_max": 50000},
+        "years, by mileage": {"year_min": 2020, "year_max": 2022, "sort": "mileage_asc"},
+        "price band, newest": {"price_min": 40000, "price_max": 60000, "sort": "newest"},
+        "brand, by year": {"brand": "CITROEN", "sort": "year_desc"},
+        "everything, price down": {"sort": "price_desc"},
+    },
+    "text": {
+        "a prefix": {"q": "volks"},
+        "two words": {"q": "único dono"},
+        "a word and filters": {"q": "automatico", "brand": "toyota", "year_min": 2018},
+    },
+    "facets": {
+        "no filter": {"facets": "true"},
+        "a brand and a fuel": {"facets": "true", "brand": "fiat", "fuel": "flex"},
+        "text": {"facets": "true", "q": "corolla"},
+    },
+}
+
+
+def search(shop: Shop, repeats: int) -> dict[str, Any]:
+    """Searches of the available listing at BENCH_VEHICLES vehicles, each timed as a buyer
+    sees it (HTTP, first page of 50, with the exact total); and a page 100 pages deep."""
+    path = shop.url("veiculo-service", "/vehicles")
+    found: dict[str, Any] = {}
+    with httpx.Client(timeout=30) as http:
+        for kind, searches in SEARCHES.items():
+            for name, params in searches.items():
+                query = {"status_filter": "available", "limit": 50, **params}
+                samples = []
+                for _ in range(repeats):
+                    t = time.perf_counter()
+                    r = http.get(path, params=query)
+                    samples.append(time.perf_counter() - t)
+                    assert r.status_code == 200, r.text
+                found[f"{kind}: {name}"] = {**percentiles(samples), "total": r.json()["total"]}
+        deep: dict[str, str | int] = {"status_filter": "available", "limit": 50, "sort": "newest", "fuel": "flex"}
+        for _ in range(100):
+            deep["cursor"] = http.get(path, params=deep).json()["next_cursor"]
+        samples = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            assert http.get(path, params=deep).status_code == 200
+            samples.append(time.perf_counter() - t)
+        found["filters: page 101, newest flex"] = percentiles(samples)
+    return found
+
+
 def _processes() -> dict[int, tuple[int, float, float]]:
     """pid → (parent pid, own CPU seconds, reaped children's CPU seconds), from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -550,7 +608,7 @@ def main() -> int:
         if "floor" in parts:
             log.info("1/6 broker floor")
             results["broker_floor"] = broker_floor(stack, 300)
-        if parts & {"latency", "throughput", "listings"}:
+        if parts & {"latency", "throughput", "listings", "search"}:
             log.info("seeding %d vehicles", n_vehicles)
             vehicles = iter(seed_vehicles(stack, n_vehicles))
             shop = Shop(stack)
@@ -565,6 +623,9 @@ def main() -> int:
         if "listings" in parts:
             log.info("4/6 listings")
             results["listings"] = listings(shop, 200)
+        if "search" in parts:
+            log.info("search at %d vehicles", n_vehicles)
+            results["search"] = search(shop, 100)
         if "memory" in parts:
             log.info("5/6 resident memory")
             results["rss_mb"] = resident_memory(stack)
@@ -589,6 +650,11 @@ def verdicts(r: dict[str, Any]) -> dict[str, bool]:
     if "listings" in r:
         pages = [v for k, v in r["listings"].items() if k.startswith("page_")]
         found["listing_p99_under_15ms"] = all(v["p99_ms"] < 15 for v in pages)
+    if "search" in r:
+        limits = {"filters": 20, "text": 30, "facets": 50}
+        for kind, limit in limits.items():
+            timed = [v for k, v in r["search"].items() if k.startswith(f"{kind}:")]
+            found[f"search_{kind}_p99_under_{limit}ms"] = all(v["p99_ms"] < limit for v in timed)
     if "rss_mb" in r:
         found["rss_under_150mb"] = all(mb < 150 for mb in r["rss_mb"].values())
     if "login_flood" in r:
@@ -627,6 +693,8 @@ def table(r: dict[str, Any]) -> str:
     for name, v in r.get("listings", {}).items():
         if name.startswith("page_"):
             rows.append((f"listing {name.replace('_', ' ')}", f"p50 {v['p50_ms']} ms", f"p99 {v['p99_ms']} ms", ""))
+    for name, v in r.get("search", {}).items():
+        rows.append((f"search {name}", f"p50 {v['p50_ms']} ms", f"p99 {v['p99_ms']} ms", f"{v.get('total', '')}"))
     if "rss_mb" in r:
         rows.append(("resident memory", ", ".join(f"{k} {v} MB" for k, v in r["rss_mb"].items()), "", ""))
     if "login_flood" in r:
