@@ -131,11 +131,6 @@ _FACET_FILTERS = {
 }
 
 
-def _most_written(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
-    """A brand or model as it is most often written (Volkswagen, not VOLKSWAGEN)."""
-    return sa.func.mode().within_group(column)
-
-
 # Price bands a buyer narrows by (R$): each from its bound to the next; the last is open.
 PRICE_BANDS = (0, 20_000, 40_000, 60_000, 80_000, 100_000, 150_000, 200_000)
 
@@ -194,11 +189,28 @@ class VehicleRepository:
             )
             return [tuple(row) for row in self.session.execute(query.limit(100))]
 
+        def names(dimension: str, column: sa.ColumnElement[str]) -> list[tuple[str, int]]:
+            """Counted by the name as written (a plain grouping, no function per row), then
+            merged by the name without case or accents, shown as most often written."""
+            written = (
+                sa.select(column.label("name"), sa.func.count().label("n"))
+                .where(*search.without(*_FACET_FILTERS[dimension]).conditions())
+                .group_by(column)
+                .subquery()
+            )
+            merged: dict[str, tuple[int, str, int]] = {}  # folded -> total, label, the label's count
+            for key, name, n in self.session.execute(sa.select(fold(written.c.name), written.c.name, written.c.n)):
+                total, label, most = merged.get(key, (0, name, 0))
+                if n > most or (n == most and name < label):
+                    label, most = name, n
+                merged[key] = (total + n, label, most)
+            return sorted(((label, total) for total, label, _ in merged.values()), key=lambda p: (-p[1], p[0]))[:100]
+
         band = sa.func.width_bucket(vehicles.c.price, sa.literal(list(PRICE_BANDS), ARRAY(sa.Numeric)))
         bands = counts("price", band, band)
         return Facets(
-            brand=counts("brand", fold(vehicles.c.brand), _most_written(vehicles.c.brand)),
-            model=counts("model", fold(vehicles.c.model), _most_written(vehicles.c.model)) if search.brand else [],
+            brand=names("brand", vehicles.c.brand),
+            model=names("model", vehicles.c.model) if search.brand else [],
             year=sorted(counts("year", vehicles.c.year, vehicles.c.year), reverse=True),
             fuel=counts("fuel", vehicles.c.fuel, vehicles.c.fuel),
             transmission=counts("transmission", vehicles.c.transmission, vehicles.c.transmission),
