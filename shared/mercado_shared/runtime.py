@@ -8,7 +8,7 @@ from ``context_of(TheContext)``: both typed, so mypy checks the wiring that unty
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
@@ -107,18 +107,19 @@ def runtime_of(request: Request) -> Runtime[Any]:
     return app_runtime(request.app)
 
 
-def context_of(kind: type[C]) -> Callable[[Request], C]:
+def context_of(kind: type[C]) -> Callable[[Request], Awaitable[C]]:
     """A dependency giving the service's own context (``create_service_app(context=…)``),
     as ``kind``: ``ContextDep = Annotated[XContext, Depends(context_of(XContext))]``."""
 
-    def context(request: Request) -> C:
+    async def context(request: Request) -> C:  # async: no thread-pool hop on every request
         return app_context(request.app, kind)
 
     return context
 
 
-def new_unit_of_work(request: Request) -> Any:
-    """A route's unit of work (each service types it: ``Annotated[XUnitOfWork, Depends(...)]``)."""
+async def new_unit_of_work(request: Request) -> Any:
+    """A route's unit of work (each service types it: ``Annotated[XUnitOfWork, Depends(...)]``);
+    async, as it does no I/O: no thread-pool hop on every request."""
     return runtime_of(request).uow_factory()
 
 

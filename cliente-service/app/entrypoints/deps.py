@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from app.adapters.crypto import PersonalDataVault
 from app.adapters.peers import Peers
@@ -16,7 +16,7 @@ from app.service_layer.services import PasswordHasher, ResetPolicy
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared.audit import acting_unit_of_work, maybe_acting_unit_of_work
 from mercado_shared.clock import Clock
-from mercado_shared.runtime import context_of, new_unit_of_work
+from mercado_shared.runtime import app_context, context_of, new_unit_of_work
 
 
 @dataclass(frozen=True)
@@ -31,23 +31,27 @@ class ClienteContext:
     clock: Clock
 
 
-cliente_context = context_of(ClienteContext)  # for helpers that are handed the request
-ContextDep = Annotated[ClienteContext, Depends(cliente_context)]
+def cliente_context(request: Request) -> ClienteContext:
+    """For the helpers that are handed the request."""
+    return app_context(request.app, ClienteContext)
+
+
+ContextDep = Annotated[ClienteContext, Depends(context_of(ClienteContext))]
 UowDep = Annotated[ClienteUnitOfWork, Depends(new_unit_of_work)]
 # For routes where staff may act on money or identity: what staff do there is audited.
 ActingUowDep = Annotated[ClienteUnitOfWork, Depends(acting_unit_of_work)]
 MaybeActingUowDep = Annotated[ClienteUnitOfWork, Depends(maybe_acting_unit_of_work)]
 
 
-def _hasher(context: ContextDep) -> PasswordHasher:
+async def _hasher(context: ContextDep) -> PasswordHasher:
     return context.hasher
 
 
-def _issuer(context: ContextDep) -> TokenIssuer:
+async def _issuer(context: ContextDep) -> TokenIssuer:
     return context.issuer
 
 
-def _peers(context: ContextDep) -> Peers:
+async def _peers(context: ContextDep) -> Peers:
     return context.peers
 
 

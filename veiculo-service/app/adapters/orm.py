@@ -100,7 +100,8 @@ def fold(text: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
 
 
 # Unknown mileage sorts after every known one.
-MILEAGE_ORDER = sa.func.coalesce(vehicles.c.mileage_km, MAX_MILEAGE_KM + 1, type_=sa.Integer)
+UNKNOWN_MILEAGE = MAX_MILEAGE_KM + 1
+MILEAGE_ORDER = sa.func.coalesce(vehicles.c.mileage_km, UNKNOWN_MILEAGE, type_=sa.Integer)
 
 # Keyset pagination of the listings: ordered by (price, id), each filter its own index; the
 # other orders of the available listing (what buyers browse) have theirs.

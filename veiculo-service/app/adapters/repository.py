@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 from app.adapters.orm import (
     DOCUMENT,
     MILEAGE_ORDER,
+    UNKNOWN_MILEAGE,
     fold,
     listing_condition,
     listing_counts,
     text_query,
     vehicles,
 )
-from app.domain.model import MAX_MILEAGE_KM, Fuel, Reservation, Transmission, Vehicle
+from app.domain.model import Fuel, Reservation, Transmission, Vehicle
 from mercado_shared.ids import is_uuid
 
 
@@ -41,8 +42,8 @@ class Sort(StrEnum):
 
 @dataclass(frozen=True)
 class Order:
-    """What a sort orders by (ties by id, in the same direction) and how its cursor's value
-    reads back."""
+    """What a sort orders by (ties by id, in the same direction), how its cursor's value
+    reads back, and a vehicle's value of it."""
 
     key: sa.ColumnElement[Any]
     descending: bool
@@ -56,7 +57,7 @@ ORDERS: dict[Sort, Order] = {
     Sort.NEWEST: Order(vehicles.c.created_at, True, datetime.fromisoformat, lambda v: v.created_at),
     Sort.YEAR_DESC: Order(vehicles.c.year, True, int, lambda v: v.year),
     Sort.MILEAGE_ASC: Order(
-        MILEAGE_ORDER, False, int, lambda v: MAX_MILEAGE_KM + 1 if v.mileage_km is None else v.mileage_km
+        MILEAGE_ORDER, False, int, lambda v: UNKNOWN_MILEAGE if v.mileage_km is None else v.mileage_km
     ),
 }
 

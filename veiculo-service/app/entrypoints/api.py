@@ -99,17 +99,17 @@ def list_vehicles(
     facets: Annotated[bool, Query(description="also count each facet's values (brand, model, year, ...)")] = False,
 ) -> VehiclePage:
     search = Search(
-        status_filter,
-        brand,
-        model,
-        year_min,
-        year_max,
-        price_min,
-        price_max,
-        mileage_max,
-        fuel,
-        transmission,
-        search_words(q) if q is not None else None,
+        listing=status_filter,
+        brand=brand,
+        model=model,
+        year_min=year_min,
+        year_max=year_max,
+        price_min=price_min,
+        price_max=price_max,
+        mileage_max=mileage_max,
+        fuel=fuel,
+        transmission=transmission,
+        words=search_words(q) if q is not None else None,
     )
     found = services.search_vehicles(uow, search, sort, decode_position(cursor, sort), limit, facets)
     read = VehicleStaffRead.of if principal is not None and principal.is_staff else VehicleRead.of

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Literal
@@ -12,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
-from app.adapters.repository import Facets, Position, Sort
+from app.adapters.repository import ORDERS, Facets, Position, Sort
 from app.domain.identifiers import InvalidIdentifier, normalize_chassis, normalize_plate, normalize_renavam
 from app.domain.model import DESCRIPTION_MAX, MAX_MILEAGE_KM, VERSION_MAX, Feature, Fuel, Transmission, Vehicle
 from mercado_shared.errors import Unprocessable
@@ -354,13 +353,6 @@ def encode_position(position: Position | None) -> str | None:
 
 
 _INT4 = 2**31 - 1
-_READ_BACK: dict[Sort, Callable[[str], object]] = {
-    Sort.PRICE_ASC: Decimal,
-    Sort.PRICE_DESC: Decimal,
-    Sort.NEWEST: datetime.fromisoformat,
-    Sort.YEAR_DESC: int,
-    Sort.MILEAGE_ASC: int,
-}
 
 
 def _fits(value: object) -> bool:
@@ -386,7 +378,7 @@ def decode_position(cursor: str | None, sort: Sort) -> Position | None:
     if cursor_sort != sort.value:
         raise refused
     try:
-        parsed = _READ_BACK[sort](value)
+        parsed = ORDERS[sort].parse(value)
     except (InvalidOperation, ValueError):
         raise refused from None
     if not _fits(parsed) or not is_uuid(vehicle_id):

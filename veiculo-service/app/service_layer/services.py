@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -58,25 +58,7 @@ def _check_year(year: object, now: datetime) -> None:
 
 def register_vehicle(uow: VeiculoUnitOfWork, new: NewVehicle, now: datetime) -> Vehicle:
     _check_year(new.year, now)
-    vehicle = Vehicle(
-        id=str(uuid.uuid4()),
-        brand=new.brand,
-        model=new.model,
-        year=new.year,
-        color=new.color,
-        price=new.price,
-        license_plate=new.license_plate,
-        plate_key=plate_key(new.license_plate),
-        chassi_number=new.chassi_number,
-        renavam=new.renavam,
-        mileage_km=new.mileage_km,
-        fuel=new.fuel,
-        transmission=new.transmission,
-        version=new.version,
-        doors=new.doors,
-        features=list(new.features),
-        description=new.description,
-    )
+    vehicle = Vehicle(id=str(uuid.uuid4()), plate_key=plate_key(new.license_plate), **asdict(new))
     with uow:
         uow.vehicles.add(vehicle)
         _flush(uow)

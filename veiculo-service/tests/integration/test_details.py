@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,8 +15,12 @@ from fastapi.testclient import TestClient
 
 from app.bootstrap import bootstrap
 from app.config import VeiculoSettings
+from app.service_layer import services
 from mercado_devtools.testing.fixtures import migrate
 from mercado_devtools.testing.tokens import TestTokens
+from mercado_shared.clock import utcnow
+from mercado_shared.errors import Unprocessable
+from mercado_shared.runtime import app_runtime
 from tests.conftest import SERVICE_DIR, Client
 
 DETAILS: dict[str, Any] = {
@@ -132,3 +137,13 @@ def test_vehicles_listed_before_the_details_read_without_them(
         assert details(read.json()) == NONE
         changed = http.patch(f"/vehicles/{vehicle_id}", json={"fuel": "flex"}, headers=tokens.staff())
         assert (changed.status_code, changed.json()["fuel"]) == (200, "flex")
+
+
+def test_a_value_the_database_refuses_is_the_clients_error_never_a_conflict(client: Client) -> None:
+    """Should a value ever pass the schemas that the database's checks refuse, it is a 422
+    naming the rule, not the 409 of a duplicate nor a 500."""
+    body = client.body(doors=7)  # the API's schema refuses it; the service is asked directly
+    body["price"] = Decimal(str(body["price"]))
+    with pytest.raises(Unprocessable) as refused:
+        services.register_vehicle(app_runtime(client.http.app).uow_factory(), services.NewVehicle(**body), utcnow())
+    assert refused.value.code == "INVALID_VEHICLE" and "ck_vehicles_doors" in refused.value.message
