@@ -104,19 +104,26 @@ UNKNOWN_MILEAGE = MAX_MILEAGE_KM + 1
 MILEAGE_ORDER = sa.func.coalesce(vehicles.c.mileage_km, UNKNOWN_MILEAGE, type_=sa.Integer)
 
 # Keyset pagination of the listings: ordered by (price, id), each filter its own index; the
-# other orders of the available listing (what buyers browse) have theirs.
+# other orders of the available listing (what buyers browse) have theirs. Those of the
+# available listing, and its brand-and-model index, carry every column a search filters by,
+# so that a page's ids and a search's total come from the index alone (migration 0012).
 sa.Index("ix_vehicles_price_id", vehicles.c.price, vehicles.c.id)
-for _listing in ("available", "sold"):
-    sa.Index(
-        f"ix_vehicles_{_listing}_price_id",
-        vehicles.c.price,
-        vehicles.c.id,
-        postgresql_where=sa.text(LISTING_MEMBERSHIP[_listing].format(r="")),
-    )
+sa.Index(
+    "ix_vehicles_sold_price_id",
+    vehicles.c.price,
+    vehicles.c.id,
+    postgresql_where=sa.text(LISTING_MEMBERSHIP["sold"].format(r="")),
+)
 _AVAILABLE = sa.text(LISTING_MEMBERSHIP["available"].format(r=""))
-sa.Index("ix_vehicles_available_created_id", vehicles.c.created_at, vehicles.c.id, postgresql_where=_AVAILABLE)
-sa.Index("ix_vehicles_available_year_id", vehicles.c.year, vehicles.c.id, postgresql_where=_AVAILABLE)
-sa.Index("ix_vehicles_available_mileage_id", MILEAGE_ORDER, vehicles.c.id, postgresql_where=_AVAILABLE)
+_FILTERED = ["brand", "model", "year", "price", "fuel", "transmission", "mileage_km"]
+for _name, *_keys in (
+    ("ix_vehicles_available_price_id", vehicles.c.price, vehicles.c.id),
+    ("ix_vehicles_available_created_id", vehicles.c.created_at, vehicles.c.id),
+    ("ix_vehicles_available_year_id", vehicles.c.year, vehicles.c.id),
+    ("ix_vehicles_available_mileage_id", MILEAGE_ORDER, vehicles.c.id),
+    ("ix_vehicles_available_brand_model", fold(vehicles.c.brand), fold(vehicles.c.model)),
+):
+    sa.Index(_name, *_keys, postgresql_where=_AVAILABLE, postgresql_include=_FILTERED)
 sa.Index("ix_vehicles_brand_model_folded", fold(vehicles.c.brand), fold(vehicles.c.model))
 
 # What a text search reads of a vehicle (vehicle_document: migration 0010), and its index.
@@ -151,6 +158,32 @@ listing_counts = sa.Table(
     sa.Column("slot", sa.SmallInteger, primary_key=True),
     sa.Column("vehicles", sa.BigInteger, nullable=False),
     sa.CheckConstraint("vehicles >= 0", name="ck_vehicle_listing_counts_not_negative"),
+)
+
+# How many vehicles of each listing share a brand, model, year, fuel and gearbox as written
+# (a cell), in all and per price band (repository.PRICE_BANDS), kept exact by a trigger
+# (migration 0011): facets under those filters sum cells instead of grouping every vehicle.
+facet_counts = sa.Table(
+    "vehicle_facet_counts",
+    metadata,
+    sa.Column("listing", sa.Text, nullable=False),
+    sa.Column("brand", sa.Text, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("fuel", sa.Text, nullable=True),
+    sa.Column("transmission", sa.Text, nullable=True),
+    sa.Column("vehicles", sa.BigInteger, nullable=False),
+    sa.Column("price_bands", ARRAY(sa.BigInteger), nullable=False),
+    sa.CheckConstraint("vehicles >= 0", name="ck_vehicle_facet_counts_not_negative"),
+)
+sa.Index(
+    "uq_vehicle_facet_counts_cell",
+    *(facet_counts.c[name] for name in ("listing", "brand", "model", "year", "fuel", "transmission")),
+    unique=True,
+    postgresql_nulls_not_distinct=True,
+)
+sa.Index(
+    "ix_vehicle_facet_counts_names", facet_counts.c.listing, fold(facet_counts.c.brand), fold(facet_counts.c.model)
 )
 
 reservations = sa.Table(

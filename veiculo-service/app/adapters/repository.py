@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +17,7 @@ from app.adapters.orm import (
     DOCUMENT,
     MILEAGE_ORDER,
     UNKNOWN_MILEAGE,
+    facet_counts,
     fold,
     listing_condition,
     listing_counts,
@@ -96,31 +97,40 @@ class Search:
         """Whether it filters more than a listing does (whose total is kept by a trigger)."""
         return any(getattr(self, f) is not None for f in _FILTERS)
 
+    @property
+    def by_cells(self) -> bool:
+        """Whether it filters only by what a facet-count cell holds (orm.facet_counts)."""
+        return all(getattr(self, f) is None for f in _FILTERS.keys() - _CELL_FILTERS)
+
     def without(self, *names: str) -> Search:
         """The same search, not filtered by ``names`` (a facet counts ignoring its own)."""
         return replace(self, **dict.fromkeys(names))
 
-    def conditions(self) -> list[sa.ColumnElement[bool]]:
-        found: list[sa.ColumnElement[bool]] = [listing_condition(self.listing.value if self.listing else "all")]
+    def conditions(self, table: sa.Table = vehicles) -> list[sa.ColumnElement[bool]]:
+        """Its conditions on ``table``: the vehicles, or (when by_cells) their facet counts."""
+        listing = self.listing.value if self.listing else "all"
+        found = [listing_condition(listing) if table is vehicles else table.c.listing == listing]
         for name, condition in _FILTERS.items():
             value = getattr(self, name)
             if value is not None:
-                found.append(condition(value))
+                found.append(condition(table.c, value))
         return found
 
 
-_FILTERS: dict[str, Callable[[Any], sa.ColumnElement[bool]]] = {
-    "brand": lambda v: fold(vehicles.c.brand) == fold(sa.literal(v, sa.Text)),
-    "model": lambda v: fold(vehicles.c.model) == fold(sa.literal(v, sa.Text)),
-    "year_min": lambda v: vehicles.c.year >= v,
-    "year_max": lambda v: vehicles.c.year <= v,
-    "price_min": lambda v: vehicles.c.price >= v,
-    "price_max": lambda v: vehicles.c.price <= v,
-    "mileage_max": lambda v: vehicles.c.mileage_km <= v,  # an unknown mileage is not known to be low
-    "fuel": lambda v: vehicles.c.fuel == v,
-    "transmission": lambda v: vehicles.c.transmission == v,
-    "words": lambda v: DOCUMENT.op("@@")(text_query(list(v))),
+_FILTERS: dict[str, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
+    "brand": lambda c, v: fold(c.brand) == fold(sa.literal(v, sa.Text)),
+    "model": lambda c, v: fold(c.model) == fold(sa.literal(v, sa.Text)),
+    "year_min": lambda c, v: c.year >= v,
+    "year_max": lambda c, v: c.year <= v,
+    "price_min": lambda c, v: c.price >= v,
+    "price_max": lambda c, v: c.price <= v,
+    "mileage_max": lambda c, v: c.mileage_km <= v,  # an unknown mileage is not known to be low
+    "fuel": lambda c, v: c.fuel == v,
+    "transmission": lambda c, v: c.transmission == v,
+    "words": lambda c, v: DOCUMENT.op("@@")(text_query(list(v))),
 }
+# The filters a facet-count cell answers: it holds a brand, model, year, fuel and gearbox.
+_CELL_FILTERS = {"brand", "model", "year_min", "year_max", "fuel", "transmission"}
 # The filters each facet ignores: its own.
 _FACET_FILTERS = {
     "brand": ("brand",),
@@ -148,6 +158,22 @@ class Facets:
     price: list[tuple[int, int | None, int]]  # band's low, high (None: open), vehicles
 
 
+def _by_count(counts: Iterable[tuple[Any, int]]) -> list[tuple[Any, int]]:
+    return sorted(counts, key=lambda p: (-p[1], p[0]))[:100]
+
+
+def _merged(written: list[tuple[str, str, int]]) -> list[tuple[str, int]]:
+    """Names counted as written, merged by the name without case or accents, each shown as
+    most often written."""
+    merged: dict[str, tuple[int, str, int]] = {}  # folded -> total, label, the label's count
+    for name, folded, n in written:
+        total, label, most = merged.get(folded, (0, name, 0))
+        if n > most or (n == most and name < label):
+            label, most = name, n
+        merged[folded] = (total + n, label, most)
+    return _by_count((label, total) for total, label, _ in merged.values())
+
+
 class VehicleRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -171,52 +197,71 @@ class VehicleRepository:
         """A page in ``sort``'s order after ``after``, and how many vehicles the search finds."""
         conditions = search.conditions()
         order = ORDERS[sort]
-        query = sa.select(Vehicle).where(*conditions)
+        found = sa.select(vehicles.c.id, order.key.label("key")).where(*conditions)
         if after is not None:
             here = sa.tuple_(order.key, vehicles.c.id)
             there = sa.tuple_(sa.literal(after.value, order.key.type), sa.literal(after.id, sa.Uuid(as_uuid=False)))
-            query = query.where(here < there if order.descending else here > there)
+            found = found.where(here < there if order.descending else here > there)
         ordering = (order.key.desc(), vehicles.c.id.desc()) if order.descending else (order.key, vehicles.c.id)
-        rows = list(self.session.scalars(query.order_by(*ordering).limit(limit)))
+        # The page's ids first, from the order's index alone (it carries what the filters
+        # read: migration 0012), then those vehicles.
+        ids = found.order_by(*ordering).limit(limit).subquery()
+        in_order = (ids.c.key.desc(), ids.c.id.desc()) if order.descending else (ids.c.key, ids.c.id)
+        query = sa.select(Vehicle).join(ids, vehicles.c.id == ids.c.id).order_by(*in_order)
+        rows = list(self.session.scalars(query))
         return rows, self._total(search, conditions)
 
     def facets(self, search: Search) -> Facets:
-        def counts(dimension: str, key: sa.ColumnElement[Any], label: sa.ColumnElement[Any]) -> list[Any]:
-            query = (
-                sa.select(label, sa.func.count())
-                .where(key.is_not(None), *search.without(*_FACET_FILTERS[dimension]).conditions())
-                .group_by(key)
-                .order_by(sa.func.count().desc(), label)
-            )
-            return [tuple(row) for row in self.session.execute(query.limit(100))]
-
-        def names(dimension: str, column: sa.ColumnElement[str]) -> list[tuple[str, int]]:
-            """Counted by the name as written (a plain grouping, no function per row), then
-            merged by the name without case or accents, shown as most often written."""
-            written = (
-                sa.select(column.label("name"), sa.func.count().label("n"))
-                .where(*search.without(*_FACET_FILTERS[dimension]).conditions())
-                .group_by(column)
-                .subquery()
-            )
-            merged: dict[str, tuple[int, str, int]] = {}  # folded -> total, label, the label's count
-            for key, name, n in self.session.execute(sa.select(fold(written.c.name), written.c.name, written.c.n)):
-                total, label, most = merged.get(key, (0, name, 0))
-                if n > most or (n == most and name < label):
-                    label, most = name, n
-                merged[key] = (total + n, label, most)
-            return sorted(((label, total) for total, label, _ in merged.values()), key=lambda p: (-p[1], p[0]))[:100]
-
-        band = sa.func.width_bucket(vehicles.c.price, sa.literal(list(PRICE_BANDS), ARRAY(sa.Numeric)))
-        bands = counts("price", band, band)
+        """Each dimension counted under the search's other filters. Dimensions under the
+        same filters are counted by one statement (a grouping set each); from the kept
+        cells when the filters are all a cell holds (a first screen, a brand and a fuel),
+        else from the vehicles themselves (free text, mileage, a price range)."""
+        wanted = [d for d in _FACET_FILTERS if d != "model" or search.brand]
+        under: dict[Search, list[str]] = {}
+        for dimension in wanted:
+            under.setdefault(search.without(*_FACET_FILTERS[dimension]), []).append(dimension)
+        counted: dict[str, list[tuple[Any, Any, int]]] = {}  # value, its folded name, vehicles
+        for other, dimensions in under.items():
+            counted.update(self._count(other, dimensions))
         return Facets(
-            brand=names("brand", vehicles.c.brand),
-            model=names("model", vehicles.c.model) if search.brand else [],
-            year=sorted(counts("year", vehicles.c.year, vehicles.c.year), reverse=True),
-            fuel=counts("fuel", vehicles.c.fuel, vehicles.c.fuel),
-            transmission=counts("transmission", vehicles.c.transmission, vehicles.c.transmission),
-            price=sorted((PRICE_BANDS[i - 1], PRICE_BANDS[i] if i < len(PRICE_BANDS) else None, n) for i, n in bands),
+            brand=_merged(counted.get("brand", [])),
+            model=_merged(counted.get("model", [])),
+            year=sorted(((v, n) for v, _, n in counted["year"]), reverse=True),
+            fuel=_by_count((v, n) for v, _, n in counted["fuel"]),
+            transmission=_by_count((v, n) for v, _, n in counted["transmission"]),
+            price=[
+                (PRICE_BANDS[i - 1], PRICE_BANDS[i] if i < len(PRICE_BANDS) else None, n)
+                for i, _, n in sorted(counted["price"])
+            ],
         )
+
+    def _count(self, search: Search, dimensions: list[str]) -> dict[str, list[tuple[Any, Any, int]]]:
+        """Vehicles per value of each dimension under ``search``, in one statement."""
+        cells = search.by_cells
+        table = facet_counts if cells else vehicles
+        conditions = search.conditions(table)
+        found: dict[str, list[tuple[Any, Any, int]]] = {d: [] for d in dimensions}
+        if cells and "price" in dimensions:  # each cell spreads its vehicles over the bands
+            per_band = [sa.func.sum(facet_counts.c.price_bands[i]) for i in range(1, len(PRICE_BANDS) + 1)]
+            bands = self.session.execute(sa.select(*per_band).where(*conditions)).one()
+            found["price"] = [(i, None, int(n)) for i, n in enumerate(bands, start=1) if n]
+            dimensions = [d for d in dimensions if d != "price"]
+        if not dimensions:
+            return found
+        band = sa.func.width_bucket(vehicles.c.price, sa.literal(list(PRICE_BANDS), ARRAY(sa.Numeric)))
+        keys = [band if d == "price" else table.c[d] for d in dimensions]
+        n = sa.func.sum(facet_counts.c.vehicles) if cells else sa.func.count()
+        names = [fold(table.c[d]) if d in ("brand", "model") else sa.null() for d in dimensions]
+        which = sa.func.grouping(*keys) if len(keys) > 1 else sa.literal(0)
+        query = sa.select(which, *keys, *names, n).where(*conditions)
+        query = query.group_by(sa.func.grouping_sets(*(sa.tuple_(k) for k in keys)) if len(keys) > 1 else keys[0])
+        for set_bits, *row in self.session.execute(query):
+            # grouping() sets a bit, first dimension highest, for each key not in the row's set
+            at = next(i for i in range(len(keys)) if not set_bits & (1 << (len(keys) - 1 - i)))
+            value, name, count = row[at], row[len(keys) + at], int(row[-1])
+            if value is not None and count:
+                found[dimensions[at]].append((value, name, count))
+        return found
 
     def _total(self, search: Search, conditions: list[sa.ColumnElement[bool]]) -> int:
         if search.narrowed:
@@ -235,3 +280,4 @@ class ReservationRepository:
 
     def get_for_update(self, transaction_id: str) -> Reservation | None:
         return self.session.get(Reservation, transaction_id, with_for_update=True)
+

@@ -4,24 +4,32 @@ rule, a kept total and an index. A listing added without them fails here."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
-from app.adapters.orm import LISTING_MEMBERSHIP, listing_condition, metadata
-from app.adapters.repository import Listing
+from app.adapters.orm import LISTING_MEMBERSHIP, listing_condition, listing_counts, metadata
+from app.adapters.repository import PRICE_BANDS, Listing
 from app.domain.model import Vehicle
 from mercado_shared.runtime import app_runtime
 from tests.conftest import Client
 
 
-def test_the_trigger_keeps_each_total_by_the_rule_the_model_states(client: Client) -> None:
+@pytest.mark.parametrize("function", ["vehicle_listing_count", "vehicle_facet_count"])
+def test_the_triggers_keep_each_listing_by_the_rule_the_model_states(client: Client, function: str) -> None:
     with app_runtime(client.http.app).engine.connect() as conn:
-        source = conn.scalar(sa.text("SELECT prosrc FROM pg_proc WHERE proname = 'vehicle_listing_count'"))
-        kept = set(conn.scalars(sa.text("SELECT DISTINCT listing FROM vehicle_listing_counts")))
+        source = conn.scalar(sa.text("SELECT prosrc FROM pg_proc WHERE proname = :f"), {"f": function})
+        kept = set(conn.scalars(sa.select(listing_counts.c.listing).distinct()))
     assert source is not None
     for listing, member in LISTING_MEMBERSHIP.items():
         for row in ("OLD.", "NEW."):
-            assert f"({member.format(r=row)})" in source, f"the trigger counts {listing!r} by another rule"
+            assert f"({member.format(r=row)})" in source, f"{function} counts {listing!r} by another rule"
     assert kept == set(LISTING_MEMBERSHIP)
+
+
+def test_the_facet_cells_spread_prices_over_the_bands_the_search_shows(client: Client) -> None:
+    with app_runtime(client.http.app).engine.connect() as conn:
+        source = conn.scalar(sa.text("SELECT prosrc FROM pg_proc WHERE proname = 'vehicle_facet_count'"))
+    assert f"ARRAY[{', '.join(map(str, PRICE_BANDS))}]::numeric[]" in source
 
 
 def test_every_listing_a_client_may_ask_for_has_its_rule_and_its_index() -> None:

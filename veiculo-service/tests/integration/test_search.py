@@ -3,12 +3,18 @@ exact totals, and the refusals (a minimum above its maximum, a cursor of another
 
 from __future__ import annotations
 
+import random
+import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from app.domain.model import Vehicle
 from mercado_shared.pagination import encode_cursor
+from mercado_shared.runtime import app_runtime
 from tests.conftest import Client
 
 CATALOGUE: dict[str, dict[str, Any]] = {
@@ -222,3 +228,94 @@ def test_facets_count_each_value_under_the_other_filters_each_ignoring_its_own(
     assert counted(available["model"]) == {"Gol": 2}  # Gol and gol are one model; the Polo is sold
     plain = client.http.get("/vehicles", params={"limit": 1}).json()
     assert plain["facets"] is None  # only when asked
+
+
+def plain(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def expected_facets(vehicles: list[Vehicle], params: dict[str, Any]) -> dict[str, dict[Any, int]]:
+    """Facets counted here, one vehicle at a time, as the issue states them: each dimension
+    under every filter but its own."""
+    listing = params.get("status_filter")
+    rules: dict[str, Callable[[Vehicle], bool]] = {
+        "brand": lambda v: plain(v.brand) == plain(params["brand"]),
+        "model": lambda v: plain(v.model) == plain(params["model"]),
+        "year_min": lambda v: v.year >= params["year_min"],
+        "year_max": lambda v: v.year <= params["year_max"],
+        "price_min": lambda v: v.price >= params["price_min"],
+        "price_max": lambda v: v.price <= params["price_max"],
+        "mileage_max": lambda v: v.mileage_km is not None and v.mileage_km <= params["mileage_max"],
+        "fuel": lambda v: v.fuel == params["fuel"],
+        "transmission": lambda v: v.transmission == params["transmission"],
+    }
+    listed = [
+        v for v in vehicles
+        if listing is None or (v.is_available if listing == "available" else v.sold_at is not None)
+    ]  # fmt: skip
+
+    def under(*own: str) -> list[Vehicle]:
+        return [v for v in listed if all(rules[f](v) for f in rules if f in params and f not in own)]
+
+    def tally(found: list[Vehicle], key: Callable[[Vehicle], Any]) -> dict[Any, int]:
+        return dict(Counter(key(v) for v in found if key(v) is not None))
+
+    bands = (0, 20000, 40000, 60000, 80000, 100000, 150000, 200000)
+    return {
+        "brand": tally(under("brand"), lambda v: plain(v.brand)),
+        "model": tally(under("model"), lambda v: plain(v.model)) if "brand" in params else {},
+        "year": tally(under("year_min", "year_max"), lambda v: v.year),
+        "fuel": tally(under("fuel"), lambda v: v.fuel),
+        "transmission": tally(under("transmission"), lambda v: v.transmission),
+        "price": tally(under("price_min", "price_max"), lambda v: max(b for b in bands if v.price >= b)),
+    }
+
+
+def test_facets_kept_by_cells_or_counted_from_vehicles_agree_with_a_count_of_every_vehicle(client: Client) -> None:
+    """The kept cells (migration 0011) answer facets filtered by brand, model, year, fuel and
+    gearbox; mileage, price and text count the vehicles. Both must be exact after vehicles
+    are listed, reserved, sold and edited across cells and price bands."""
+    rng = random.Random(15)
+    listed = [
+        client.create(
+            brand=rng.choice(["Volkswagen", "VOLKSWAGEN", "Fiat", "Citroën", "citroen"]),
+            model=rng.choice(["Gol", "gol", "Uno", "C3"]),
+            year=rng.choice([2012, 2019, 2020]),
+            price=rng.choice([15000, 20000, 39999.99, 45900, 99000, 150000, 250000]),
+            **rng.choice([{}, {"fuel": "flex"}, {"fuel": "etanol"}]),
+            **rng.choice([{}, {"transmission": "automatico"}, {"transmission": "manual"}]),
+            **rng.choice([{}, {"mileage_km": 30000}, {"mileage_km": 90000}]),
+        )
+        for _ in range(30)
+    ]
+    for vehicle in listed[:3]:
+        client.reserve(vehicle)
+    for vehicle in listed[3:7]:
+        client.sell(vehicle)
+    edits = [{"price": 180000}, {"brand": "Fiat", "fuel": None}, {"year": 2012, "transmission": "cvt"}]
+    for vehicle, edit in zip(listed[7:], edits, strict=False):
+        response = client.http.patch(f"/vehicles/{vehicle['id']}", json=edit, headers=client.tokens.staff())
+        assert response.status_code == 200, response.text
+    with app_runtime(client.http.app).uow_factory() as uow:
+        vehicles = list(uow.session.scalars(sa.select(Vehicle)))
+    searches: list[dict[str, Any]] = [
+        {},
+        {"brand": "volkswagen", "fuel": "flex"},
+        {"brand": "CITROEN", "model": "c3", "year_min": 2019},
+        {"transmission": "automatico", "year_max": 2019},
+        {"price_min": 20000, "price_max": 99000},  # counted from the vehicles
+        {"mileage_max": 50000, "brand": "fiat"},
+    ]
+    for params in searches:
+        for listing in (None, "available", "sold"):
+            asked = {**params, **({"status_filter": listing} if listing else {})}
+            found = facets(client, **asked)
+            shown = {
+                dimension: {
+                    (plain(e["value"]) if dimension in ("brand", "model") else e["value"]): e["count"]
+                    for e in found[dimension]
+                }
+                for dimension in ("brand", "model", "year", "fuel", "transmission")
+            }
+            shown["price"] = {band["min"]: band["count"] for band in found["price"]}
+            assert shown == expected_facets(vehicles, asked), asked
