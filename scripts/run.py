@@ -35,6 +35,7 @@ def main() -> int:
         pg_port=int(os.environ.get("PG_PORT", "54320")),
         emulator_port=int(os.environ.get("PUBSUB_EMULATOR_PORT", "8085")),
         smtp_port=int(os.environ.get("SMTP_PORT", "8025")),
+        storage_port=int(os.environ.get("STORAGE_EMULATOR_PORT", "4443")),
         service_ports={s.name: int(os.environ.get(s.port_env, s.default_port)) for s in SERVICES},
     )
     stack = LocalStack(config)

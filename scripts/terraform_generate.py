@@ -106,6 +106,8 @@ def render_access() -> dict[str, Any]:
     topics: dict[str, Any] = {}
     secrets: dict[str, Any] = {}
     keys: dict[str, Any] = {}
+    buckets: dict[str, Any] = {}
+    signers: dict[str, Any] = {}
     for service in cloud_access.ACCESS:
         for grant in sorted(cloud_access.grants(service)):
             kind, _, name = grant.resource.partition(":")
@@ -118,6 +120,10 @@ def render_access() -> dict[str, Any]:
                 secrets[f"{service} {name}"] = {**entry, "secret": name}
             elif kind == "kms-key":  # encrypt and decrypt: one role grants both
                 keys[f"{service} {name}"] = {**entry, "key": name}
+            elif kind == "bucket":  # read, write and delete objects: one role grants all three
+                buckets[f"{service} {name}"] = {**entry, "bucket": name}
+            elif kind == cloud_access.ITSELF:
+                signers[service] = entry
             else:
                 raise ValueError(f"no Terraform for a grant on {grant.resource}")
     member = "serviceAccount:${google_service_account.service[each.value.service].email}"
@@ -158,6 +164,23 @@ def render_access() -> dict[str, Any]:
                 "service_uses": {
                     "for_each": keys,
                     "crypto_key_id": "${local.kms_keys[each.value.key]}",
+                    "role": "${each.value.role}",
+                    "member": member,
+                }
+            },
+            "google_storage_bucket_iam_member": {
+                "service_objects": {
+                    "for_each": buckets,
+                    "bucket": "${local.buckets[each.value.bucket]}",
+                    "role": "${each.value.role}",
+                    "member": member,
+                }
+            },
+            # Signing a URL as itself: the account may sign blobs with its own Google-held key.
+            "google_service_account_iam_member": {
+                "service_signs_as_itself": {
+                    "for_each": signers,
+                    "service_account_id": "${google_service_account.service[each.value.service].name}",
                     "role": "${each.value.role}",
                     "member": member,
                 }

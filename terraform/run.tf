@@ -37,6 +37,10 @@ locals {
     FORWARDED_FOR_HOPS   = "2" # behind the load balancer: <client>,<load balancer> end X-Forwarded-For
   }
   own_env = {
+    "veiculo-service" = {
+      PHOTOS_UPLOAD_BUCKET = google_storage_bucket.photo_uploads.name
+      PHOTOS_BUCKET        = google_storage_bucket.photos.name
+    }
     "cliente-service" = {
       KMS_KEY_NAME             = google_kms_crypto_key.data_keys.id
       ORQUESTRADOR_SERVICE_URL = local.urls["orquestrador"]

@@ -25,6 +25,7 @@ from mercado_devtools.mailcatcher import MailCatcher
 from mercado_devtools.postgres import PostgresCluster, create_databases
 from mercado_devtools.processes import free_port, http_ok, spawn, stop_process, wait_until
 from mercado_devtools.pubsub import PubSubEmulator, provision
+from mercado_devtools.storage import StorageEmulator
 from mercado_shared.registry import SERVICES, ServiceDef
 from mercado_shared.topology import SubscriptionPolicy
 
@@ -112,6 +113,7 @@ class StackConfig:
     log_file: IO[Any] | None = None  # None: inherit the terminal
     subscription_policy: SubscriptionPolicy | None = None  # tests only: faster retries
     smtp_port: int | None = None  # the mail catcher's; None: any free port
+    storage_port: int | None = None  # the Cloud Storage emulator's; None: any free port
 
 
 class LocalStack:
@@ -126,6 +128,10 @@ class LocalStack:
         self.platform_secret = config.env.get("PLATFORM_SECRET") or secrets.token_urlsafe(32)
         # What the services e-mail (password resets) lands here, over real SMTP.
         self.mail = MailCatcher(config.smtp_port or free_port(), config.run_dir / "mail")
+        # Photos go to a Cloud Storage emulator, kept in the run folder as the database is.
+        self.storage = StorageEmulator(
+            config.storage_port or free_port(), config.run_dir / "storage" if config.durable else None
+        )
 
     def url(self, service: str) -> str:
         return self.service(service).url
@@ -154,6 +160,9 @@ class LocalStack:
                 self.emulator.start(emulator_log)
         self.mail.start()
         log.info("catching mail on smtp://%s:%s (kept in %s)", self.mail.host, self.mail.port, c.run_dir / "mail")
+        with open(c.run_dir / "storage-emulator.log", "ab") as storage_log:
+            self.storage.start(storage_log)
+        log.info("Cloud Storage emulator on %s", self.storage.url)
         names = {s.name: c.database_prefix + s.database for s in SERVICES}
         urls = create_databases(self.admin_url, list(names.values()))
         self.database_urls = {svc: urls[db] for svc, db in names.items()}
@@ -179,6 +188,7 @@ class LocalStack:
             "DATA_KEK_FILE": str(self._data_kek_file()),
             "SMTP_HOST": self.mail.host,
             "SMTP_PORT": str(self.mail.port),
+            "STORAGE_EMULATOR_HOST": self.storage.url,
             **c.env,
         }
         for proc in self.services:
@@ -218,6 +228,7 @@ class LocalStack:
             proc.stop()
         self.emulator.stop()
         self.mail.stop()
+        self.storage.stop()
         if self.postgres is not None:
             self.postgres.stop()
 

@@ -38,6 +38,10 @@ READ_SECRET = "secretmanager.versions.access"  # noqa: S105 (a permission)
 CONNECT_SQL = "cloudsql.instances.connect"
 WRITE_TRACES = "cloudtrace.traces.patch"
 WRITE_METRICS = "monitoring.timeSeries.create"
+READ_OBJECT = "storage.objects.get"
+WRITE_OBJECT = "storage.objects.create"
+DELETE_OBJECT = "storage.objects.delete"
+SIGN_AS_ITSELF = "iam.serviceAccounts.signBlob"  # V4 signed URLs without a key file
 ROLES = {
     PUBLISH: "roles/pubsub.publisher",
     ENCRYPT: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
@@ -46,16 +50,22 @@ ROLES = {
     CONNECT_SQL: "roles/cloudsql.client",
     WRITE_TRACES: "roles/cloudtrace.agent",
     WRITE_METRICS: "roles/monitoring.metricWriter",
+    # Read, write and delete objects (no bucket settings, no IAM): the narrowest role with all three.
+    READ_OBJECT: "roles/storage.objectUser",
+    WRITE_OBJECT: "roles/storage.objectUser",
+    DELETE_OBJECT: "roles/storage.objectUser",
+    SIGN_AS_ITSELF: "roles/iam.serviceAccountTokenCreator",
 }
 PROJECT = "project"
+ITSELF = "itself"
 # Mounted into every service's metrics sidecar (terraform/run.tf): what it scrapes, where.
 METRICS_SCRAPE_CONFIG = "metrics-scrape-config"
 
 
 @dataclass(frozen=True, order=True)
 class Grant:
-    """A permission on a resource: ``project``, ``topic:<id>``, ``secret:<id>`` or
-    ``kms-key:<name>``."""
+    """A permission on a resource: ``project``, ``topic:<id>``, ``secret:<id>``,
+    ``kms-key:<name>``, ``bucket:<name>`` or ``itself`` (the service's own account)."""
 
     permission: str
     resource: str
@@ -70,6 +80,8 @@ class ServiceAccess:
     secrets: Mapping[str, str]  # environment variable → the Secret Manager secret it is read from
     kms_keys: tuple[str, ...] = ()  # KMS keys (by name) it wraps and unwraps data keys with
     calls: tuple[str, ...] = ()  # services whose /internal/… routes it calls with an ID token
+    buckets: tuple[str, ...] = ()  # Cloud Storage buckets (by name) whose objects it reads, writes, deletes
+    signs_urls: bool = False  # signs Cloud Storage URLs as itself (IAM signBlob)
 
 
 def _database(service: str) -> dict[str, str]:
@@ -87,7 +99,12 @@ ACCESS: dict[str, ServiceAccess] = {
         # before an erasure: is a purchase in progress? For an export: what do they hold?
         calls=("orquestrador", "pagamento-service", "veiculo-service"),
     ),
-    "veiculo-service": ServiceAccess(secrets=_database("veiculo-service")),
+    "veiculo-service": ServiceAccess(
+        secrets=_database("veiculo-service"),
+        # staff upload photos to the first through URLs it signs; it publishes renditions to the second
+        buckets=("vehicle-uploads", "vehicle-photos"),
+        signs_urls=True,
+    ),
     "pagamento-service": ServiceAccess(
         secrets={**_database("pagamento-service"), "PSP_WEBHOOK_SECRET": "psp-webhook-secret"}
     ),
@@ -104,6 +121,9 @@ def grants(service: str) -> frozenset[Grant]:
     found |= {Grant(PUBLISH, f"topic:{t}") for t, spec in load_topology().topics.items() if spec.producer == service}
     found |= {Grant(READ_SECRET, f"secret:{secret}") for secret in (*access.secrets.values(), METRICS_SCRAPE_CONFIG)}
     found |= {Grant(p, f"kms-key:{key}") for key in access.kms_keys for p in (ENCRYPT, DECRYPT)}
+    found |= {Grant(p, f"bucket:{b}") for b in access.buckets for p in (READ_OBJECT, WRITE_OBJECT, DELETE_OBJECT)}
+    if access.signs_urls:
+        found.add(Grant(SIGN_AS_ITSELF, ITSELF))
     return frozenset(found)
 
 

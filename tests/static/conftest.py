@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 from pydantic_settings import BaseSettings
 
@@ -15,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @cache
-def settings_class(service: str) -> type[BaseSettings]:
-    """The service's settings class, loaded from its file (every service's package is ``app``)."""
+def config_module(service: str) -> ModuleType:
+    """The service's app/config.py, loaded from its file (every service's package is ``app``)."""
     directory = next(s.directory for s in SERVICES if s.name == service)
     spec = importlib.util.spec_from_file_location(
         f"_config_{service.replace('-', '_')}", ROOT / directory / "app" / "config.py"
@@ -24,6 +25,13 @@ def settings_class(service: str) -> type[BaseSettings]:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@cache
+def settings_class(service: str) -> type[BaseSettings]:
+    """The service's settings class."""
+    module = config_module(service)
     found = [
         v
         for v in vars(module).values()

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from mercado_devtools import pubsub
+from mercado_devtools import pubsub, storage
 from mercado_shared import metrics, server
 from mercado_shared.registry import SERVICES, ServiceDef
 from mercado_shared.topology import load_topology
-from tests.static.conftest import ROOT, env_names
+from tests.static.conftest import ROOT, env_names, settings_class
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 BUILD_TOOLS = re.compile(r"\b(gcc|g\+\+|build-essential|make|libpq-dev|python3-dev)\b")
@@ -120,6 +120,16 @@ def test_compose_provisions_the_shared_topology_for_every_service_on_its_port() 
     assert command.startswith(f"python -m {pubsub.__name__} provision")
     assert "google-cloud-cli:emulators" in COMPOSE["services"]["pubsub"]["image"]
     assert "8085" in COMPOSE["services"]["pubsub"]["command"]
+
+
+def test_compose_creates_the_buckets_veiculo_uses_on_its_storage_emulator() -> None:
+    fields = settings_class("veiculo-service").model_fields
+    buckets = {fields["photos_upload_bucket"].default, fields["photos_bucket"].default}
+    command = COMPOSE["services"]["provision-storage"]["command"].split()
+    assert command[:4] == ["python", "-m", storage.__name__, "buckets"]
+    assert command[4] == COMPOSE["services"]["veiculo-service"]["environment"]["STORAGE_EMULATOR_HOST"]
+    assert set(command[5:]) == buckets == set(storage.BUCKETS)
+    assert "provision-storage" in COMPOSE["services"]["veiculo-service"]["depends_on"]
 
 
 def test_every_dependency_exists_and_the_database_is_created_for_every_service() -> None:

@@ -22,7 +22,7 @@ from mercado_shared.health import DatabaseProbe
 from mercado_shared.registry import SERVICES
 from mercado_shared.topology import load_topology
 from scripts import terraform_generate
-from tests.static.conftest import ROOT, env_names, settings_class
+from tests.static.conftest import ROOT, config_module, env_names, settings_class
 from tests.static.terraform import Config, evaluate, strings
 
 TERRAFORM = ROOT / "terraform"
@@ -161,12 +161,17 @@ def test_every_grant_to_a_service_account_is_generated_from_the_access_table() -
     rendered: set[tuple[str, str, str]] = set()
     for kind, named in generated.items():
         for entry in (entry for body in named.values() for entry in body["for_each"].values()):
-            target = {"google_project_iam_member": "project"}.get(kind) or next(
-                f"{k.replace('key', 'kms-key')}:{entry[k]}" for k in ("topic", "secret", "key") if k in entry
+            target = {
+                "google_project_iam_member": cloud_access.PROJECT,
+                "google_service_account_iam_member": cloud_access.ITSELF,
+            }.get(kind) or next(
+                f"{k.replace('key', 'kms-key')}:{entry[k]}" for k in ("topic", "secret", "key", "bucket") if k in entry
             )
             rendered.add((entry["service"], entry["role"], target))
     assert rendered == declared
     assert set(config().locals["kms_keys"]) == {"${(google_kms_crypto_key.data_keys.name)}"}
+    granted = {g.resource.removeprefix("bucket:") for s in NAMES for g in cloud_access.grants(s)}
+    assert set(config().locals["buckets"]) == {b for s in NAMES for b in cloud_access.ACCESS[s].buckets} <= granted
     assert resource("google_kms_crypto_key.data_keys")["name"] == "personal-data-keys"  # the table's name
     secret_values = str(config().locals["secret_values"])
     secrets = {g.resource for s in NAMES for g in cloud_access.grants(s) if g.resource.startswith("secret:")}
@@ -227,8 +232,19 @@ def test_services_take_traffic_only_from_the_load_balancer_and_google_and_no_one
     service = resource("google_cloud_run_v2_service.service")
     assert service["ingress"] == "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
     assert service["invoker_iam_disabled"] is True  # every route checks its own caller
-    everything = [text for body in config().resources.values() for text in strings(body)]
-    assert not any(text in ("allUsers", "allAuthenticatedUsers") for text in everything)
+    public = {
+        address
+        for address, body in config().resources.items()
+        if any(text in ("allUsers", "allAuthenticatedUsers") for text in strings(body))
+    }
+    # One exception, by design: anyone may read the photos bucket's renditions.
+    assert public == {"google_storage_bucket_iam_member.photos_public"}
+    grant = resource("google_storage_bucket_iam_member.photos_public")
+    assert (grant["bucket"], grant["role"], grant["member"]) == (
+        "${google_storage_bucket.photos.name}",
+        "roles/storage.objectViewer",
+        "allUsers",
+    )
     egress = {
         address: body["template"][0]["vpc_access"][0]["egress"]
         if "template" in body and "vpc_access" in body["template"][0]
@@ -342,3 +358,17 @@ def test_the_load_balancer_answers_404_beyond_the_routes_and_sends_other_hosts_t
     assert backends["security_policy"] == "${google_compute_security_policy.edge.id}"
     armor = str(resource("google_compute_security_policy.edge"))
     assert "/auth/token" in armor and "/customers" in armor and "sqli-v33-stable" in armor
+
+
+def test_uploads_are_private_put_only_from_the_frontend_and_expire() -> None:
+    """What browsers upload never becomes public: the uploads bucket refuses public access,
+    takes PUTs from the frontend's origins only (with the headers the signed URL signs),
+    and deletes whatever was never confirmed."""
+    uploads = resource("google_storage_bucket.photo_uploads")
+    assert uploads["public_access_prevention"] == "enforced" and uploads["uniform_bucket_level_access"] is True
+    cors = uploads["cors"][0]
+    assert cors["origin"] == "${local.origins}" and cors["method"] == ["PUT"]
+    assert set(config_module("veiculo-service").UPLOAD_HEADERS) <= set(cors["response_header"])
+    rule = uploads["lifecycle_rule"][0]
+    assert rule["action"][0]["type"] == "Delete" and rule["condition"][0]["age"] >= 1
+    assert resource("google_storage_bucket.photos")["uniform_bucket_level_access"] is True

@@ -78,10 +78,15 @@ class Client:
 
 
 @pytest.fixture
-def client(migrated_database: Callable[[Path], str], emulator_host: str, project_id: str) -> Iterator[Client]:
+def client(
+    migrated_database: Callable[[Path], str], emulator_host: str, project_id: str, storage_emulator: str
+) -> Iterator[Client]:
     tokens = TestTokens()
     settings = VeiculoSettings(
-        environment="test", database_url=migrated_database(SERVICE_DIR), pubsub_project_id=project_id
+        environment="test",
+        database_url=migrated_database(SERVICE_DIR),
+        pubsub_project_id=project_id,
+        storage_emulator_host=storage_emulator,
     )
     with TestClient(bootstrap(settings, key_source=tokens.key_source())) as http:
         yield Client(http, tokens)

@@ -23,6 +23,7 @@ import pytest
 from mercado_devtools.postgres import PostgresCluster, create_databases
 from mercado_devtools.processes import free_port
 from mercado_devtools.pubsub import PubSubEmulator
+from mercado_devtools.storage import BUCKETS, StorageEmulator, create_buckets
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,6 +63,22 @@ def emulator_host() -> Iterator[str]:
     finally:
         emulator.stop()
         os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+
+
+@pytest.fixture(scope="session")
+def storage_emulator() -> Iterator[str]:
+    """A Cloud Storage emulator (fake-gcs-server, in memory) with veiculo's buckets; its URL."""
+    existing = os.environ.get("STORAGE_EMULATOR_HOST")
+    if existing:
+        create_buckets(existing, BUCKETS)
+        yield existing
+        return
+    emulator = StorageEmulator(free_port())
+    emulator.start()
+    try:
+        yield emulator.url
+    finally:
+        emulator.stop()
 
 
 @pytest.fixture

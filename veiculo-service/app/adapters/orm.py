@@ -15,6 +15,8 @@ from app.domain.model import (
     VERSION_MAX,
     Feature,
     Fuel,
+    Photo,
+    PhotoStatus,
     Reservation,
     ReservationStatus,
     Transmission,
@@ -203,6 +205,36 @@ sa.Index(
     postgresql_where=sa.text("status IN ('RESERVED', 'SOLD')"),
 )
 
+# Photos of a vehicle: uploading (a signed URL handed out) or ready (checked, published,
+# placed in its gallery: position 0 is the cover).
+photos = sa.Table(
+    "vehicle_photos",
+    metadata,
+    sa.Column("id", sa.Uuid(as_uuid=False), primary_key=True),
+    sa.Column("vehicle_id", sa.Uuid(as_uuid=False), sa.ForeignKey("vehicles.id"), nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("status", str_enum(PhotoStatus), nullable=False),
+    sa.Column("position", sa.Integer, nullable=True),
+    sa.Column("width", sa.Integer, nullable=True),
+    sa.Column("height", sa.Integer, nullable=True),
+    *timestamp_columns(),
+    sa.CheckConstraint(
+        "(status = 'READY') = (position IS NOT NULL AND width IS NOT NULL AND height IS NOT NULL)",
+        name="ck_vehicle_photos_ready_placed",
+    ),
+)
+# A gallery in order, and a page's covers (its first photo); one photo per place.
+sa.Index(
+    "uq_vehicle_photos_position",
+    photos.c.vehicle_id,
+    photos.c.position,
+    unique=True,
+    postgresql_where=photos.c.position.is_not(None),
+)
+# Uploads never confirmed, oldest first, for the sweep that removes them.
+sa.Index("ix_vehicle_photos_uploading", photos.c.created_at, postgresql_where=sa.text("status = 'UPLOADING'"))
+sa.Index("ix_vehicle_photos_vehicle", photos.c.vehicle_id)
+
 messaging = messaging_tables(metadata)
 
 
@@ -211,3 +243,4 @@ def start_mappers() -> None:
         return
     mapper_registry.map_imperatively(Vehicle, vehicles, eager_defaults=True)
     mapper_registry.map_imperatively(Reservation, reservations, eager_defaults=True)
+    mapper_registry.map_imperatively(Photo, photos, eager_defaults=True)

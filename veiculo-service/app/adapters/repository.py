@@ -21,10 +21,11 @@ from app.adapters.orm import (
     fold,
     listing_condition,
     listing_counts,
+    photos,
     text_query,
     vehicles,
 )
-from app.domain.model import Fuel, Reservation, Transmission, Vehicle
+from app.domain.model import Fuel, Photo, PhotoStatus, Reservation, Transmission, Vehicle
 from mercado_shared.ids import is_uuid
 
 
@@ -281,3 +282,46 @@ class ReservationRepository:
     def get_for_update(self, transaction_id: str) -> Reservation | None:
         return self.session.get(Reservation, transaction_id, with_for_update=True)
 
+
+class PhotoRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, photo: Photo) -> None:
+        self.session.add(photo)
+
+    def delete(self, photo: Photo) -> None:
+        self.session.delete(photo)
+
+    def get(self, vehicle_id: str, photo_id: str) -> Photo | None:
+        if not is_uuid(photo_id):
+            return None
+        photo = self.session.get(Photo, photo_id)
+        return photo if photo is not None and photo.vehicle_id == vehicle_id else None
+
+    def of_vehicle(self, vehicle_id: str) -> list[Photo]:
+        """Its photos: the ready ones in gallery order, then those uploading."""
+        query = sa.select(Photo).where(photos.c.vehicle_id == vehicle_id)
+        return list(self.session.scalars(query.order_by(photos.c.position.nulls_last(), photos.c.created_at)))
+
+    def gallery(self, vehicle_id: str) -> list[Photo]:
+        return [p for p in self.of_vehicle(vehicle_id) if p.status is PhotoStatus.READY]
+
+    def covers(self, vehicle_ids: list[str]) -> dict[str, Photo]:
+        """Each vehicle's cover (its first ready photo), for a page of vehicles."""
+        if not vehicle_ids:
+            return {}
+        query = sa.select(Photo).where(photos.c.vehicle_id.in_(vehicle_ids), photos.c.position == 0)
+        return {p.vehicle_id: p for p in self.session.scalars(query)}
+
+    def abandoned(self, before: datetime, limit: int) -> list[Photo]:
+        """Uploads never confirmed, handed out before ``before``, oldest first; locked, and
+        skipping those another sweep (or a confirmation) holds."""
+        query = (
+            sa.select(Photo)
+            .where(photos.c.status == PhotoStatus.UPLOADING.value, photos.c.created_at < before)
+            .order_by(photos.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self.session.scalars(query))

@@ -207,3 +207,49 @@ class Vehicle:
             self.sold_price = None
             self.sold_at = None
         reservation.status = ReservationStatus.RELEASED
+
+
+class PhotoStatus(StrEnum):
+    UPLOADING = "UPLOADING"  # a signed upload URL was handed out; nothing checked yet
+    READY = "READY"  # checked, its renditions published, in the gallery
+
+
+MAX_PHOTOS = 30  # per vehicle, uploading or ready
+
+
+@dataclass
+class Photo:
+    """A photo of a vehicle. Staff upload it straight to storage (``upload_name``); once
+    confirmed and checked, its renditions (``rendition_name``) are public and the upload is
+    gone. ``position`` orders the gallery; the first is the cover."""
+
+    id: str
+    vehicle_id: str
+    content_type: str  # what staff said they would upload; the content decides
+    status: PhotoStatus = PhotoStatus.UPLOADING
+    position: int | None = None  # set once ready
+    width: int | None = None  # of the gallery rendition
+    height: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def upload_name(self) -> str:
+        return f"vehicles/{self.vehicle_id}/{self.id}"
+
+    def rendition_name(self, size: str) -> str:
+        return f"vehicles/{self.vehicle_id}/{self.id}/{size}.webp"
+
+
+def gallery_order(photos: list[Photo], wanted: list[str]) -> list[Photo]:
+    """The ready photos in the order ``wanted`` names them: every one, once each."""
+    ready = {p.id: p for p in photos if p.status is PhotoStatus.READY}
+    if len(wanted) != len(set(wanted)) or set(wanted) != set(ready):
+        raise PhotoOrderMismatch
+    for position, photo_id in enumerate(wanted):
+        ready[photo_id].position = position
+    return [ready[i] for i in wanted]
+
+
+class PhotoOrderMismatch(Exception):
+    """An order that does not name each ready photo exactly once."""

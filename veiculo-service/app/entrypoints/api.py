@@ -11,6 +11,12 @@ from app.adapters.repository import Listing, Search, Sort
 from app.domain.model import MAX_MILEAGE_KM, Fuel, Transmission
 from app.entrypoints.deps import ActingUowDep, ContextDep, UowDep
 from app.entrypoints.schemas import (
+    ACCEPTED_FORMATS,
+    Gallery,
+    PhotoOrder,
+    PhotoRead,
+    PhotoUpload,
+    PhotoUploadRequest,
     SearchFacets,
     VehicleCreate,
     VehiclePage,
@@ -21,6 +27,7 @@ from app.entrypoints.schemas import (
     encode_position,
     search_words,
 )
+from app.service_layer import photos as photo_services
 from app.service_layer import services
 from mercado_shared.auth import OptionalUser, require_staff
 from mercado_shared.errors import error_responses
@@ -74,6 +81,7 @@ PriceBound = Annotated[Decimal | None, Query(ge=0, le=Decimal("999999999999.99")
 def list_vehicles(
     principal: OptionalUser,
     uow: UowDep,
+    context: ContextDep,
     status_filter: Listing | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -113,8 +121,9 @@ def list_vehicles(
     )
     found = services.search_vehicles(uow, search, sort, decode_position(cursor, sort), limit, facets)
     read = VehicleStaffRead.of if principal is not None and principal.is_staff else VehicleRead.of
+    covers = {i: PhotoRead.of(p, context.photos) for i, p in found.covers.items()}
     return VehiclePage(
-        vehicles=[read(v) for v in found.page],
+        vehicles=[read(v, covers.get(v.id)) for v in found.page],
         total=found.total,
         next_cursor=encode_position(found.following),
         facets=SearchFacets.of(found.facets) if found.facets else None,
@@ -127,11 +136,11 @@ def list_vehicles(
     response_model=VehicleStaffRead | VehicleRead,
     responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "VEHICLE_NOT_FOUND")),
 )
-def get_vehicle(vehicle_id: str, principal: OptionalUser, uow: UowDep) -> VehicleRead:
-    vehicle = services.get_vehicle(uow, vehicle_id)
-    if principal is not None and principal.is_staff:
-        return VehicleStaffRead.of(vehicle)
-    return VehicleRead.of(vehicle)
+def get_vehicle(vehicle_id: str, principal: OptionalUser, uow: UowDep, context: ContextDep) -> VehicleRead:
+    vehicle, gallery = services.get_vehicle(uow, vehicle_id)
+    photos = [PhotoRead.of(p, context.photos) for p in gallery]
+    read = VehicleStaffRead.of if principal is not None and principal.is_staff else VehicleRead.of
+    return read(vehicle, photos[0] if photos else None, photos)
 
 
 _EDIT_ERRORS = error_responses(
@@ -175,6 +184,79 @@ def replace_vehicle(vehicle_id: str, body: VehicleUpdate, uow: ActingUowDep, con
 )
 def pick_up(vehicle_id: str, uow: ActingUowDep, context: ContextDep) -> VehicleStaffRead:
     return VehicleStaffRead.of(services.pick_up(uow, vehicle_id, context.clock()))
+
+
+_PHOTO = (*_STAFF, (404, "VEHICLE_NOT_FOUND"), (404, "PHOTO_NOT_FOUND"), (409, "VEHICLE_SOLD"))
+
+
+@staff_only.post(
+    "/{vehicle_id}/photos",
+    status_code=status.HTTP_201_CREATED,
+    summary="Start a photo upload (staff): a signed URL to PUT the file to, straight to storage",
+    description="The URL lasts 15 minutes; an upload not confirmed within an hour is removed. "
+    "A vehicle has at most 30 photos (PHOTO_LIMIT).",
+    response_model=PhotoUpload,
+    responses=error_responses(*_STAFF, (404, "VEHICLE_NOT_FOUND"), (409, "VEHICLE_SOLD"), (409, "PHOTO_LIMIT")),
+)
+def start_photo_upload(
+    vehicle_id: str, body: PhotoUploadRequest, uow: ActingUowDep, context: ContextDep
+) -> PhotoUpload:
+    ticket = photo_services.request_upload(uow, context.photos, vehicle_id, body.content_type, context.clock())
+    return PhotoUpload(
+        photo_id=ticket.photo.id, upload_url=ticket.url, headers=ticket.headers, expires_at=ticket.expires_at
+    )
+
+
+@staff_only.post(
+    "/{vehicle_id}/photos/{photo_id}/confirm",
+    summary="Confirm an upload (staff): the file is checked by its content and joins the gallery",
+    description=f"{ACCEPTED_FORMATS} only, at most 10 MB and 8,000 pixels a side; a decompression bomb is refused. "
+    "Its metadata (EXIF, with a GPS position) is not kept: the site shows WebP renditions. A refused file is "
+    "removed with its photo; confirming a confirmed photo returns it.",
+    response_model=PhotoRead,
+    responses=error_responses(
+        *_PHOTO,
+        (409, "PHOTO_NOT_UPLOADED"),
+        (422, "PHOTO_NOT_AN_IMAGE"),
+        (422, "PHOTO_TOO_LARGE"),
+        (422, "PHOTO_DIMENSIONS_TOO_LARGE"),
+        (422, "PHOTO_DECOMPRESSION_BOMB"),
+    ),
+)
+def confirm_photo(vehicle_id: str, photo_id: str, uow: ActingUowDep, context: ContextDep) -> PhotoRead:
+    return PhotoRead.of(photo_services.confirm_upload(uow, context.photos, vehicle_id, photo_id), context.photos)
+
+
+@staff_only.put(
+    "/{vehicle_id}/photos/order",
+    summary="Reorder the gallery (staff): every photo once; the first is the cover",
+    response_model=Gallery,
+    responses=error_responses(*_PHOTO, (422, "PHOTO_ORDER_MISMATCH")),
+)
+def reorder_photos(vehicle_id: str, body: PhotoOrder, uow: ActingUowDep, context: ContextDep) -> Gallery:
+    ordered = photo_services.reorder(uow, vehicle_id, body.photo_ids)
+    return Gallery(photos=[PhotoRead.of(p, context.photos) for p in ordered])
+
+
+@staff_only.post(
+    "/{vehicle_id}/photos/{photo_id}/cover",
+    summary="Make a photo the cover (staff): it goes first, the others keep their order",
+    response_model=Gallery,
+    responses=error_responses(*_PHOTO, (409, "PHOTO_NOT_READY")),
+)
+def choose_cover(vehicle_id: str, photo_id: str, uow: ActingUowDep, context: ContextDep) -> Gallery:
+    ordered = photo_services.choose_cover(uow, vehicle_id, photo_id)
+    return Gallery(photos=[PhotoRead.of(p, context.photos) for p in ordered])
+
+
+@staff_only.delete(
+    "/{vehicle_id}/photos/{photo_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a photo (staff); the others close up",
+    responses=error_responses(*_PHOTO),
+)
+def delete_photo(vehicle_id: str, photo_id: str, uow: ActingUowDep, context: ContextDep) -> None:
+    photo_services.delete_photo(uow, context.photos, vehicle_id, photo_id)
 
 
 internal = APIRouter(include_in_schema=False, dependencies=[Depends(internal_caller)])

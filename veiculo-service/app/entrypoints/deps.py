@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from app.adapters.photo_store import PhotoStore
 from app.service_layer.unit_of_work import VeiculoUnitOfWork
 from mercado_shared.audit import acting_unit_of_work
 from mercado_shared.clock import Clock
@@ -17,6 +18,7 @@ from mercado_shared.runtime import context_of, new_unit_of_work
 @dataclass(frozen=True)
 class VeiculoContext:
     clock: Clock
+    photos: PhotoStore
 
 
 ContextDep = Annotated[VeiculoContext, Depends(context_of(VeiculoContext))]

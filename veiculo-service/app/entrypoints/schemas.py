@@ -11,9 +11,21 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
+from app.adapters.images import FORMATS, SIZES
+from app.adapters.photo_store import PhotoStore
 from app.adapters.repository import ORDERS, Facets, Position, Sort
 from app.domain.identifiers import InvalidIdentifier, normalize_chassis, normalize_plate, normalize_renavam
-from app.domain.model import DESCRIPTION_MAX, MAX_MILEAGE_KM, VERSION_MAX, Feature, Fuel, Transmission, Vehicle
+from app.domain.model import (
+    DESCRIPTION_MAX,
+    MAX_MILEAGE_KM,
+    MAX_PHOTOS,
+    VERSION_MAX,
+    Feature,
+    Fuel,
+    Photo,
+    Transmission,
+    Vehicle,
+)
 from mercado_shared.errors import Unprocessable
 from mercado_shared.ids import is_uuid
 from mercado_shared.money import Money
@@ -191,6 +203,91 @@ _VEHICLE_READ_EXAMPLE: JsonDict = {
 }
 
 
+class PhotoRead(BaseModel):
+    """A photo as the site shows it: WebP renditions at public, cacheable URLs (a photo's
+    URLs never change and never serve anything else)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "5a0c2f0e-8d4c-4e57-9f7d-2a9d8c1b6e01",
+                    "listing_url": "https://storage.googleapis.com/mercado-veiculo-photos/vehicles/3f2b.../5a0c.../listing.webp",
+                    "gallery_url": "https://storage.googleapis.com/mercado-veiculo-photos/vehicles/3f2b.../5a0c.../gallery.webp",
+                    "width": 1600,
+                    "height": 1200,
+                }
+            ]
+        }
+    )
+
+    id: str
+    listing_url: str = Field(description=f"fits {SIZES['listing'][0]}x{SIZES['listing'][1]}: a search result's card")
+    gallery_url: str = Field(description=f"fits {SIZES['gallery'][0]}x{SIZES['gallery'][1]}: the vehicle's page")
+    width: int = Field(description="of the gallery rendition, in pixels")
+    height: int
+
+    @classmethod
+    def of(cls, photo: Photo, store: PhotoStore) -> PhotoRead:
+        assert photo.width is not None and photo.height is not None, "a ready photo"
+        return cls(
+            id=photo.id,
+            listing_url=store.public_url(photo.rendition_name("listing")),
+            gallery_url=store.public_url(photo.rendition_name("gallery")),
+            width=photo.width,
+            height=photo.height,
+        )
+
+
+class PhotoUploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"content_type": "image/jpeg"}]})
+
+    content_type: Literal["image/jpeg", "image/png", "image/webp"] = Field(
+        description="the type the upload will declare; the file's content is what is checked"
+    )
+
+
+class PhotoUpload(BaseModel):
+    """Where staff's browser PUTs the file: straight to storage, with these headers (they
+    are signed: another content type or a larger file is refused by storage itself). Then
+    confirm it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "photo_id": "5a0c2f0e-8d4c-4e57-9f7d-2a9d8c1b6e01",
+                    "upload_url": "https://storage.googleapis.com/mercado-veiculo-uploads/vehicles/...?X-Goog-Signature=...",
+                    "method": "PUT",
+                    "headers": {"Content-Type": "image/jpeg", "x-goog-content-length-range": "1,10485760"},
+                    "expires_at": "2026-12-01T12:15:00Z",
+                }
+            ]
+        }
+    )
+
+    photo_id: str
+    upload_url: str
+    method: Literal["PUT"] = "PUT"
+    headers: dict[str, str]
+    expires_at: datetime
+
+
+class PhotoOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    photo_ids: list[str] = Field(
+        max_length=MAX_PHOTOS, description="every ready photo, once each; the first is the cover"
+    )
+
+
+class Gallery(BaseModel):
+    photos: list[PhotoRead]
+
+
+ACCEPTED_FORMATS = ", ".join(FORMATS)
+
+
 class VehicleRead(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_VEHICLE_READ_EXAMPLE]})
 
@@ -212,10 +309,12 @@ class VehicleRead(BaseModel):
     is_sold: bool
     created_at: datetime
     updated_at: datetime
+    cover: PhotoRead | None = Field(None, description="the first photo; null without photos")
+    photos: list[PhotoRead] | None = Field(None, description="the gallery, in order (GET /vehicles/{id} only)")
 
     @classmethod
-    def of(cls, v: Vehicle) -> VehicleRead:
-        return cls.model_validate(_public(v))
+    def of(cls, v: Vehicle, cover: PhotoRead | None = None, photos: list[PhotoRead] | None = None) -> VehicleRead:
+        return cls.model_validate({**_public(v), "cover": cover, "photos": photos})
 
 
 class VehicleStaffRead(VehicleRead):
@@ -245,10 +344,12 @@ class VehicleStaffRead(VehicleRead):
     picked_up_at: datetime | None = None
 
     @classmethod
-    def of(cls, v: Vehicle) -> VehicleStaffRead:
+    def of(cls, v: Vehicle, cover: PhotoRead | None = None, photos: list[PhotoRead] | None = None) -> VehicleStaffRead:
         return cls.model_validate(
             {
                 **_public(v),
+                "cover": cover,
+                "photos": photos,
                 "chassi_number": v.chassi_number,
                 "renavam": v.renavam,
                 "sold_price": v.sold_price,

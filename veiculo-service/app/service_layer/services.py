@@ -14,6 +14,7 @@ from app.domain.identifiers import plate_key
 from app.domain.model import (
     Fuel,
     NotSold,
+    Photo,
     PickedUpAlready,
     PriceLocked,
     Transmission,
@@ -126,12 +127,14 @@ def pick_up(uow: VeiculoUnitOfWork, vehicle_id: str, at: datetime) -> Vehicle:
     return vehicle
 
 
-def get_vehicle(uow: VeiculoUnitOfWork, vehicle_id: str) -> Vehicle:
+def get_vehicle(uow: VeiculoUnitOfWork, vehicle_id: str) -> tuple[Vehicle, list[Photo]]:
+    """The vehicle and its gallery, in order."""
     with uow:
         vehicle = uow.vehicles.get(vehicle_id)
+        gallery = uow.photos.gallery(vehicle_id) if vehicle is not None else []
     if vehicle is None:
         raise _not_found()
-    return vehicle
+    return vehicle, gallery
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class Found:
     total: int
     following: Position | None  # where the next page starts
     facets: Facets | None
+    covers: dict[str, Photo]  # vehicle id -> its cover, for those with photos
 
 
 def search_vehicles(
@@ -152,10 +156,11 @@ def search_vehicles(
             raise Unprocessable("INVALID_RANGE", "a minimum is above its maximum")
     with uow:
         page, total = uow.vehicles.page(search, sort, after, limit + 1)
+        more = len(page) > limit
+        page = page[:limit]
+        covers = uow.photos.covers([v.id for v in page])
         counted = uow.vehicles.facets(search) if facets else None
-    more = len(page) > limit
-    page = page[:limit]
-    return Found(page, total, Position.after(sort, page[-1]) if more else None, counted)
+    return Found(page, total, Position.after(sort, page[-1]) if more else None, counted, covers)
 
 
 def bought_by(uow: VeiculoUnitOfWork, customer_id: str) -> list[Vehicle]:
