@@ -216,12 +216,14 @@ resource "google_cloud_run_v2_service" "service" {
   }
 
   # What a new instance reads as it starts: its secrets, its database through the Cloud
-  # SQL socket, its KMS key. Terraform must create these before the first revision.
+  # SQL socket, its KMS key, its buckets. Terraform must create these before the first revision.
   depends_on = [
     google_secret_manager_secret_version.secret,
     google_secret_manager_secret_iam_member.service_reads,
     google_project_iam_member.service,
     google_kms_crypto_key_iam_member.service_uses,
+    google_storage_bucket_iam_member.service_objects,          # veiculo's photos
+    google_service_account_iam_member.service_signs_as_itself, # veiculo's upload URLs
     google_sql_database.service,
     google_sql_user.service,
     google_service_account_iam_member.pubsub_mints_push_tokens, # pushes come signed as the pusher
@@ -297,6 +299,8 @@ resource "google_cloud_run_v2_job" "migrate" {
     google_secret_manager_secret_iam_member.service_reads,
     google_project_iam_member.service,
     google_kms_crypto_key_iam_member.service_uses,
+    google_storage_bucket_iam_member.service_objects, # the job is given the service's settings, bucket names included
+    google_service_account_iam_member.service_signs_as_itself,
     google_sql_database.service,
     google_sql_user.service,
   ]

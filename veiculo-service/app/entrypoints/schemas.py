@@ -203,23 +203,22 @@ _VEHICLE_READ_EXAMPLE: JsonDict = {
 }
 
 
+_PHOTO_ID = "5a0c2f0e-8d4c-4e57-9f7d-2a9d8c1b6e01"
+_PHOTOS_AT = "https://storage.googleapis.com/mercado-veiculo-photos/vehicles/3f2b9c1e-0d7a-4a51-8f0e-6c2d1b9a7e44"
+_PHOTO_EXAMPLE: JsonDict = {
+    "id": _PHOTO_ID,
+    "listing_url": f"{_PHOTOS_AT}/{_PHOTO_ID}/listing.webp",
+    "gallery_url": f"{_PHOTOS_AT}/{_PHOTO_ID}/gallery.webp",
+    "width": 1600,
+    "height": 1200,
+}
+
+
 class PhotoRead(BaseModel):
     """A photo as the site shows it: WebP renditions at public, cacheable URLs (a photo's
     URLs never change and never serve anything else)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "5a0c2f0e-8d4c-4e57-9f7d-2a9d8c1b6e01",
-                    "listing_url": "https://storage.googleapis.com/mercado-veiculo-photos/vehicles/3f2b.../5a0c.../listing.webp",
-                    "gallery_url": "https://storage.googleapis.com/mercado-veiculo-photos/vehicles/3f2b.../5a0c.../gallery.webp",
-                    "width": 1600,
-                    "height": 1200,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_PHOTO_EXAMPLE]})
 
     id: str
     listing_url: str = Field(description=f"fits {SIZES['listing'][0]}x{SIZES['listing'][1]}: a search result's card")
@@ -256,8 +255,9 @@ class PhotoUpload(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "photo_id": "5a0c2f0e-8d4c-4e57-9f7d-2a9d8c1b6e01",
-                    "upload_url": "https://storage.googleapis.com/mercado-veiculo-uploads/vehicles/...?X-Goog-Signature=...",
+                    "photo_id": _PHOTO_ID,
+                    "upload_url": "https://storage.googleapis.com/mercado-veiculo-uploads/vehicles/3f2b9c1e-0d7a-4a51"
+                    "-8f0e-6c2d1b9a7e44/5a0c2f0e-8d4c-4e57-9f7d-2a9d8c1b6e01?X-Goog-Algorithm=GOOG4-RSA-SHA256&...",
                     "method": "PUT",
                     "headers": {"Content-Type": "image/jpeg", "x-goog-content-length-range": "1,10485760"},
                     "expires_at": "2026-12-01T12:15:00Z",
@@ -274,7 +274,10 @@ class PhotoUpload(BaseModel):
 
 
 class PhotoOrder(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"photo_ids": [_PHOTO_ID, "9e1d4b7a-2c3f-4d5e-8a6b-7c8d9e0f1a2b"]}]},
+    )
 
     photo_ids: list[str] = Field(
         max_length=MAX_PHOTOS, description="every ready photo, once each; the first is the cover"
@@ -282,6 +285,8 @@ class PhotoOrder(BaseModel):
 
 
 class Gallery(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"photos": [_PHOTO_EXAMPLE]}]})
+
     photos: list[PhotoRead]
 
 
