@@ -311,7 +311,8 @@ class PhotoRepository:
         """Each vehicle's cover (its first ready photo), for a page of vehicles."""
         if not vehicle_ids:
             return {}
-        query = sa.select(Photo).where(photos.c.vehicle_id.in_(vehicle_ids), photos.c.position == 0)
+        ids = sa.bindparam("ids", vehicle_ids, type_=ARRAY(sa.Uuid(as_uuid=False)))  # one parameter, not 50
+        query = sa.select(Photo).where(photos.c.vehicle_id == sa.any_(ids), photos.c.position == 0)
         return {p.vehicle_id: p for p in self.session.scalars(query)}
 
     def abandoned(self, before: datetime, limit: int) -> list[Photo]:
