@@ -148,6 +148,13 @@ PRICE_BANDS = (0, 20_000, 40_000, 60_000, 80_000, 100_000, 150_000, 200_000)
 
 
 @dataclass(frozen=True)
+class Page:
+    vehicles: list[Vehicle]
+    covers: dict[str, Photo]  # vehicle id -> its cover (its first photo), for those with photos
+    total: int  # how many the search finds
+
+
+@dataclass(frozen=True)
 class Facets:
     """How many vehicles each value would find, under the search's other filters."""
 
@@ -157,6 +164,24 @@ class Facets:
     fuel: list[tuple[str, int]]
     transmission: list[tuple[str, int]]
     price: list[tuple[int, int | None, int]]  # band's low, high (None: open), vehicles
+
+
+def facet_statements(search: Search) -> dict[Search, list[str]]:
+    """The facets to count, by the filters each is counted under: each dimension ignores
+    its own filter, so those under the same filters share one statement. The model facet
+    is counted within a chosen brand only."""
+    under: dict[Search, list[str]] = {}
+    for dimension, own in _FACET_FILTERS.items():
+        if dimension != "model" or search.brand:
+            under.setdefault(search.without(*own), []).append(dimension)
+    return under
+
+
+def grouped_by(bits: int, keys: int) -> int:
+    """Which of ``keys`` grouping keys a GROUPING SETS row is grouped by, from PostgreSQL's
+    grouping(k1, ..., kn): a bit per key, the first key highest, set for each key the row
+    is not grouped by."""
+    return next(i for i in range(keys) if not bits & (1 << (keys - 1 - i)))
 
 
 def _by_count(counts: Iterable[tuple[Any, int]]) -> list[tuple[Any, int]]:
@@ -194,8 +219,9 @@ class VehicleRepository:
             return None
         return self.session.get(Vehicle, vehicle_id, with_for_update=True)
 
-    def page(self, search: Search, sort: Sort, after: Position | None, limit: int) -> tuple[list[Vehicle], int]:
-        """A page in ``sort``'s order after ``after``, and how many vehicles the search finds."""
+    def page(self, search: Search, sort: Sort, after: Position | None, limit: int) -> Page:
+        """A page in ``sort``'s order after ``after``, with each vehicle's cover, and how many
+        vehicles the search finds."""
         conditions = search.conditions()
         order = ORDERS[sort]
         found = sa.select(vehicles.c.id, order.key.label("key")).where(*conditions)
@@ -205,24 +231,22 @@ class VehicleRepository:
             found = found.where(here < there if order.descending else here > there)
         ordering = (order.key.desc(), vehicles.c.id.desc()) if order.descending else (order.key, vehicles.c.id)
         # The page's ids first, from the order's index alone (it carries what the filters
-        # read: migration 0012), then those vehicles.
+        # read: migration 0012), then those vehicles and their covers (their first photo).
         ids = found.order_by(*ordering).limit(limit).subquery()
         in_order = (ids.c.key.desc(), ids.c.id.desc()) if order.descending else (ids.c.key, ids.c.id)
-        query = sa.select(Vehicle).join(ids, vehicles.c.id == ids.c.id).order_by(*in_order)
-        rows = list(self.session.scalars(query))
-        return rows, self._total(search, conditions)
+        cover = sa.and_(photos.c.vehicle_id == vehicles.c.id, photos.c.position == 0)
+        query = sa.select(Vehicle, Photo).join(ids, vehicles.c.id == ids.c.id).outerjoin(Photo, cover)
+        rows = self.session.execute(query.order_by(*in_order)).all()
+        covers = {vehicle.id: photo for vehicle, photo in rows if photo is not None}
+        return Page([vehicle for vehicle, _ in rows], covers, self._total(search, conditions))
 
     def facets(self, search: Search) -> Facets:
         """Each dimension counted under the search's other filters. Dimensions under the
         same filters are counted by one statement (a grouping set each); from the kept
         cells when the filters are all a cell holds (a first screen, a brand and a fuel),
         else from the vehicles themselves (free text, mileage, a price range)."""
-        wanted = [d for d in _FACET_FILTERS if d != "model" or search.brand]
-        under: dict[Search, list[str]] = {}
-        for dimension in wanted:
-            under.setdefault(search.without(*_FACET_FILTERS[dimension]), []).append(dimension)
         counted: dict[str, list[tuple[Any, Any, int]]] = {}  # value, its folded name, vehicles
-        for other, dimensions in under.items():
+        for other, dimensions in facet_statements(search).items():
             counted.update(self._count(other, dimensions))
         return Facets(
             brand=_merged(counted.get("brand", [])),
@@ -257,8 +281,7 @@ class VehicleRepository:
         query = sa.select(which, *keys, *names, n).where(*conditions)
         query = query.group_by(sa.func.grouping_sets(*(sa.tuple_(k) for k in keys)) if len(keys) > 1 else keys[0])
         for set_bits, *row in self.session.execute(query):
-            # grouping() sets a bit, first dimension highest, for each key not in the row's set
-            at = next(i for i in range(len(keys)) if not set_bits & (1 << (len(keys) - 1 - i)))
+            at = grouped_by(set_bits, len(keys))
             value, name, count = row[at], row[len(keys) + at], int(row[-1])
             if value is not None and count:
                 found[dimensions[at]].append((value, name, count))
@@ -306,14 +329,6 @@ class PhotoRepository:
 
     def gallery(self, vehicle_id: str) -> list[Photo]:
         return [p for p in self.of_vehicle(vehicle_id) if p.status is PhotoStatus.READY]
-
-    def covers(self, vehicle_ids: list[str]) -> dict[str, Photo]:
-        """Each vehicle's cover (its first ready photo), for a page of vehicles."""
-        if not vehicle_ids:
-            return {}
-        ids = sa.bindparam("ids", vehicle_ids, type_=ARRAY(sa.Uuid(as_uuid=False)))  # one parameter, not 50
-        query = sa.select(Photo).where(photos.c.vehicle_id == sa.any_(ids), photos.c.position == 0)
-        return {p.vehicle_id: p for p in self.session.scalars(query)}
 
     def abandoned(self, before: datetime, limit: int) -> list[Photo]:
         """Uploads never confirmed, handed out before ``before``, oldest first; locked, and

@@ -155,12 +155,11 @@ def search_vehicles(
         if low is not None and high is not None and low > high:
             raise Unprocessable("INVALID_RANGE", "a minimum is above its maximum")
     with uow:
-        page, total = uow.vehicles.page(search, sort, after, limit + 1)
-        more = len(page) > limit
-        page = page[:limit]
-        covers = uow.photos.covers([v.id for v in page])
+        found = uow.vehicles.page(search, sort, after, limit + 1)
         counted = uow.vehicles.facets(search) if facets else None
-    return Found(page, total, Position.after(sort, page[-1]) if more else None, counted, covers)
+    page = found.vehicles[:limit]
+    following = Position.after(sort, page[-1]) if len(found.vehicles) > limit else None
+    return Found(page, found.total, following, counted, found.covers)
 
 
 def bought_by(uow: VeiculoUnitOfWork, customer_id: str) -> list[Vehicle]:
