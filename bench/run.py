@@ -196,9 +196,14 @@ def seed_vehicles(stack: LocalStack, count: int) -> list[str]:
         ids = [str(r[0]) for r in conn.execute(sa.text("SELECT id FROM vehicles ORDER BY random()"))]
     # What autovacuum does after a bulk insert, done now rather than in the middle of a
     # measurement: statistics for the planner, and the visibility map that lets a search
-    # read its ids and count its total from an index alone.
+    # read its ids and count its total from an index alone. A VACUUM straight after the
+    # insert may find it too recent to mark a page all-visible: repeat until every page is.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("VACUUM (ANALYZE) vehicles, vehicle_facet_counts"))
+        pages = sa.text("SELECT relallvisible >= relpages FROM pg_class WHERE relname = 'vehicles'")
+        deadline = time.monotonic() + 60
+        while not conn.execute(pages).scalar_one() and time.monotonic() < deadline:
+            conn.execute(sa.text("VACUUM vehicles"))
     engine.dispose()
     return ids
 
