@@ -4,7 +4,10 @@ locals {
   # test checks this map against the code too.
   # - memory: cliente-service hashes passwords (Argon2id, 19 MiB each, at most
   #   PASSWORD_HASHING_CONCURRENCY = 4 at once): make bench's login flood (100 at once)
-  #   peaked at 277 MB resident, so 512 MiB leaves it nearly half free.
+  #   peaked at 277 MB resident, so 512 MiB leaves it nearly half free. veiculo-service
+  #   checks photos: the largest it accepts, an 8,000 x 8,000 RGBA PNG, took it to 604 MB
+  #   while decoding (one photo at a time per instance; a JPEG, scaled as it decodes,
+  #   stays near 100 MB), on top of the ~125 MB it holds at rest.
   # - concurrency: Cloud Run's requests in flight per instance. The orchestrator's long
   #   polls wait on an event and hold no thread or connection, so it takes
   #   MAX_WAITING_REQUESTS of them plus as many ordinary requests as the others.
@@ -12,7 +15,7 @@ locals {
   #   orchestrator's LISTEN for saga changes), counted in the budget below.
   services = {
     "cliente-service"   = { database = "cliente", memory = "512Mi", concurrency = 40, dedicated_connections = 0 }
-    "veiculo-service"   = { database = "veiculo", memory = "512Mi", concurrency = 40, dedicated_connections = 0 }
+    "veiculo-service"   = { database = "veiculo", memory = "1Gi", concurrency = 40, dedicated_connections = 0 }
     "pagamento-service" = { database = "pagamento", memory = "512Mi", concurrency = 40, dedicated_connections = 0 }
     "orquestrador"      = { database = "orquestrador", memory = "512Mi", concurrency = 240, dedicated_connections = 1 }
   }

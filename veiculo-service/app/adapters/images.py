@@ -26,7 +26,8 @@ FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 SIZES = {"listing": (480, 360), "gallery": (1600, 1200)}
 WEBP_QUALITY = 82
 
-# One photo decoded at a time per instance: a full 8,000 x 8,000 decode takes 256 MB.
+# One photo decoded at a time per instance: a PNG or WebP of 8,000 x 8,000 decodes to 256 MB
+# (a JPEG, scaled as it decodes, to a sixteenth of that at most).
 _DECODING = threading.Lock()
 Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE  # Pillow's own bomb check, at our limit
 
@@ -52,15 +53,22 @@ def check_size(size: int) -> None:
 
 
 def render(data: bytes) -> Rendered:
+    """Memory stays near the largest rendition's: a JPEG decodes straight at the smallest
+    scale that still covers it (DCT scaling), and the pixels are brought down to that
+    size before anything else is done to them (turning them upright, colour conversion)."""
     check_size(len(data))
+    largest = max(max(box) for box in SIZES.values())
     with _DECODING, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
                 kind = str(image.format)
                 _check_dimensions(image.size, len(data))
-                image.load()
-                upright = _srgb(ImageOps.exif_transpose(image))
+                # Square: which side ends up the long one is known only once it is upright.
+                image.draft("RGB", (largest, largest))
+                image.thumbnail((largest, largest), Image.Resampling.LANCZOS)
+                reduced = image.copy()
+            upright = _srgb(ImageOps.exif_transpose(reduced))
         except PhotoRejected:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -69,15 +77,14 @@ def render(data: bytes) -> Rendered:
             raise PhotoRejected("PHOTO_NOT_AN_IMAGE", "the file is not a JPEG, PNG or WebP image") from None
     renditions: dict[str, bytes] = {}
     gallery_size = upright.size
-    for size, box in SIZES.items():
-        copy = upright.copy()
-        copy.thumbnail(box, Image.Resampling.LANCZOS)
-        copy.info = {}  # the original's metadata (EXIF, XMP, ICC) is not carried over
+    for size, box in sorted(SIZES.items(), key=lambda item: -max(item[1])):  # largest first
+        upright.thumbnail(box, Image.Resampling.LANCZOS)  # each from the one before: smaller still
+        upright.info = {}  # the original's metadata (EXIF, XMP, ICC) is not carried over
         out = io.BytesIO()
-        copy.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
+        upright.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
         renditions[size] = out.getvalue()
         if size == "gallery":
-            gallery_size = copy.size
+            gallery_size = upright.size
     return Rendered(FORMATS[kind], renditions, *gallery_size)
 
 
