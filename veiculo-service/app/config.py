@@ -1,6 +1,6 @@
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from mercado_shared.settings import ServiceSettings
+from mercado_shared.settings import Environment, ServiceSettings
 
 # The headers a photo upload's PUT carries, signed with its URL: the uploads bucket's CORS
 # lets the frontend's origins send them (terraform/storage.tf; tests/static holds the two).
@@ -20,3 +20,12 @@ class VeiculoSettings(ServiceSettings):
     # the services say storage:4443, the developer's browser localhost:4443).
     storage_emulator_browser_url: str | None = None
     photo_sweep_interval_seconds: float = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _production_stores_photos_on_google(self) -> "VeiculoSettings":
+        if self.environment is Environment.PRODUCTION:
+            if self.storage_emulator_host or self.storage_emulator_browser_url:
+                raise ValueError("STORAGE_EMULATOR_HOST must not be set in production")
+            if self.photos_public_url and not self.photos_public_url.startswith("https://"):
+                raise ValueError("PHOTOS_PUBLIC_URL must be https in production")
+        return self

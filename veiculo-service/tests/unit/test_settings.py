@@ -1,0 +1,38 @@
+"""Production keeps photos on Google, served over https."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from app.config import VeiculoSettings
+
+PRODUCTION: dict[str, Any] = {
+    "environment": "production",
+    "database_url": "postgresql+psycopg2://veiculo@/veiculo",
+    "jwks_url": "https://cliente.example/.well-known/jwks.json",
+    "platform_auth": "oidc",
+    "service_audience": "https://veiculo.example",
+    "push_service_account": "pusher@example.iam.gserviceaccount.com",
+    "allowed_origins": ["https://shop.example"],
+    "metrics_port": 9464,
+}
+
+
+def test_production_takes_googles_storage_and_an_https_photo_url() -> None:
+    assert VeiculoSettings(**PRODUCTION, photos_public_url="https://fotos.shop.example").photos_bucket
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"storage_emulator_host": "http://127.0.0.1:4443"},
+        {"storage_emulator_browser_url": "http://localhost:4443"},
+        {"photos_public_url": "http://fotos.shop.example"},
+    ],
+)
+def test_production_refuses_an_emulator_or_photos_over_http(setting: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        VeiculoSettings(**PRODUCTION, **setting)
