@@ -21,6 +21,13 @@ PRODUCTION: dict[str, Any] = {
 }
 
 
+@pytest.fixture(autouse=True)
+def no_emulators(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings read the environment: the session's emulators must not decide here."""
+    for name in ("PUBSUB_EMULATOR_HOST", "STORAGE_EMULATOR_HOST", "STORAGE_EMULATOR_BROWSER_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_production_takes_googles_storage_and_an_https_photo_url() -> None:
     assert VeiculoSettings(**PRODUCTION, photos_public_url="https://fotos.shop.example").photos_bucket
 
