@@ -288,6 +288,12 @@ class VehicleRepository:
         return found
 
     def _total(self, search: Search, conditions: list[sa.ColumnElement[bool]]) -> int:
+        """Exact, and kept by the database where it can be: a listing's from its totals, a
+        search by brand, model, year, fuel or gearbox from the facet cells (a few thousand
+        rows, not every vehicle it finds); anything else counted."""
+        if search.narrowed and search.by_cells:
+            cells = sa.select(sa.func.coalesce(sa.func.sum(facet_counts.c.vehicles), 0))
+            return int(self.session.scalar(cells.where(*search.conditions(facet_counts))) or 0)
         if search.narrowed:
             return int(self.session.scalar(sa.select(sa.func.count()).select_from(vehicles).where(*conditions)) or 0)
         listing = search.listing.value if search.listing else "all"

@@ -319,3 +319,21 @@ def test_facets_kept_by_cells_or_counted_from_vehicles_agree_with_a_count_of_eve
             }
             shown["price"] = {band["min"]: band["count"] for band in found["price"]}
             assert shown == expected_facets(vehicles, asked), asked
+
+
+def test_a_search_by_what_the_cells_hold_totals_each_listing_apart(client: Client, catalogue: dict[str, str]) -> None:
+    """Totals of searches by brand, model, year, fuel or gearbox are summed from the facet
+    cells: the listing, and each vehicle's moves between listings, must hold there too."""
+    client.sell({"id": catalogue["polo"], "price": CATALOGUE["polo"]["price"]})
+    client.reserve({"id": catalogue["gol"], "price": CATALOGUE["gol"]["price"]})
+    expected = {
+        None: {"gol", "polo", "gol_old"},
+        "available": {"gol_old"},
+        "sold": {"polo"},
+    }
+    for listing, names in expected.items():
+        params = {"brand": "volkswagen", **({"status_filter": listing} if listing else {})}
+        found, total = search(client, limit=10, **params)
+        assert {v["id"] for v in found} == {catalogue[n] for n in names} and total == len(names), listing
+    flex, total = search(client, status_filter="available", fuel="flex", year_min=2012)
+    assert {v["id"] for v in flex} == {catalogue["uno"]} and total == 1
