@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -172,3 +172,15 @@ class FreezableProxy:
                 sink.sendall(data)
         with suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
+
+
+# What production requires of every service's settings beside its database (the shared
+# settings' validators): tests of production's refusals start from these.
+PRODUCTION_SETTINGS: dict[str, Any] = {
+    "jwks_url": "https://cliente.example/.well-known/jwks.json",
+    "platform_auth": "oidc",
+    "service_audience": "https://veiculo.example",
+    "push_service_account": "pusher@example.iam.gserviceaccount.com",
+    "allowed_origins": ["https://shop.example"],
+    "metrics_port": 9464,
+}

@@ -5,16 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from mercado_devtools.testing.helpers import PRODUCTION_SETTINGS
 from mercado_shared.settings import Environment, ServiceSettings
-
-PRODUCTION: dict[str, object] = {
-    "jwks_url": "https://cliente.example/.well-known/jwks.json",
-    "platform_auth": "oidc",
-    "service_audience": "https://veiculo.example",
-    "push_service_account": "pusher@example.iam.gserviceaccount.com",
-    "allowed_origins": ["https://shop.example"],
-    "metrics_port": 9464,
-}
 
 
 def test_without_environment_a_service_on_cloud_run_is_in_production_and_refuses_local_settings(
@@ -26,7 +18,7 @@ def test_without_environment_a_service_on_cloud_run_is_in_production_and_refuses
     monkeypatch.setenv("K_SERVICE", "veiculo-service")
     with pytest.raises(ValidationError, match="in production"):
         ServiceSettings(database_url="postgresql://x")  # loopback trust, http JWKS: refused
-    production = ServiceSettings.model_validate({"database_url": "postgresql://x", **PRODUCTION})
+    production = ServiceSettings.model_validate({"database_url": "postgresql://x", **PRODUCTION_SETTINGS})
     assert production.environment is Environment.PRODUCTION
 
 
@@ -34,5 +26,6 @@ def test_on_cloud_run_nothing_but_production_runs(monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("PUBSUB_EMULATOR_HOST", raising=False)
     monkeypatch.setenv("K_SERVICE", "veiculo-service")
     for environment in ("local", "test"):
+        local = {"database_url": "postgresql://x", "environment": environment}
         with pytest.raises(ValidationError, match="only production runs there"):
-            ServiceSettings.model_validate({"database_url": "postgresql://x", "environment": environment, **PRODUCTION})
+            ServiceSettings.model_validate({**local, **PRODUCTION_SETTINGS})

@@ -234,8 +234,7 @@ def confirm_photo(vehicle_id: str, photo_id: str, uow: ActingUowDep, context: Co
     responses=error_responses(*_PHOTO, (422, "PHOTO_ORDER_MISMATCH")),
 )
 def reorder_photos(vehicle_id: str, body: PhotoOrder, uow: ActingUowDep, context: ContextDep) -> Gallery:
-    ordered = photo_services.reorder(uow, vehicle_id, body.photo_ids)
-    return Gallery(photos=[PhotoRead.of(p, context.photos) for p in ordered])
+    return Gallery.of(photo_services.reorder(uow, vehicle_id, body.photo_ids), context.photos)
 
 
 @staff_only.post(
@@ -245,8 +244,7 @@ def reorder_photos(vehicle_id: str, body: PhotoOrder, uow: ActingUowDep, context
     responses=error_responses(*_PHOTO, (409, "PHOTO_NOT_READY")),
 )
 def choose_cover(vehicle_id: str, photo_id: str, uow: ActingUowDep, context: ContextDep) -> Gallery:
-    ordered = photo_services.choose_cover(uow, vehicle_id, photo_id)
-    return Gallery(photos=[PhotoRead.of(p, context.photos) for p in ordered])
+    return Gallery.of(photo_services.choose_cover(uow, vehicle_id, photo_id), context.photos)
 
 
 @staff_only.delete(

@@ -289,6 +289,10 @@ class Gallery(BaseModel):
 
     photos: list[PhotoRead]
 
+    @classmethod
+    def of(cls, ordered: list[Photo], store: PhotoStore) -> Gallery:
+        return cls(photos=[PhotoRead.of(p, store) for p in ordered])
+
 
 ACCEPTED_FORMATS = ", ".join(FORMATS)
 

@@ -8,16 +8,12 @@ import pytest
 from pydantic import ValidationError
 
 from app.config import VeiculoSettings
+from mercado_devtools.testing.helpers import PRODUCTION_SETTINGS
 
 PRODUCTION: dict[str, Any] = {
+    **PRODUCTION_SETTINGS,
     "environment": "production",
     "database_url": "postgresql+psycopg2://veiculo@/veiculo",
-    "jwks_url": "https://cliente.example/.well-known/jwks.json",
-    "platform_auth": "oidc",
-    "service_audience": "https://veiculo.example",
-    "push_service_account": "pusher@example.iam.gserviceaccount.com",
-    "allowed_origins": ["https://shop.example"],
-    "metrics_port": 9464,
 }
 
 
