@@ -70,26 +70,27 @@ class PhotoStore:
         return storage.Client(project=self.project)
 
     @cached_property
-    def _signing(self) -> dict[str, Any]:
-        if self.emulator:
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            pem = key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            ).decode()
-            info = {"client_email": "veiculo-service@emulator.local", "private_key": pem, "token_uri": self.emulator}
-            credentials = service_account.Credentials.from_service_account_info(info)  # type: ignore[no-untyped-call]
-            return {"credentials": credentials, "api_access_endpoint": self.browser_base}
-        return {}
+    def _emulator_signing(self) -> dict[str, Any]:
+        """The emulator checks no signature: a throwaway key signs, by the same V4 process."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        info = {"client_email": "veiculo-service@emulator.local", "private_key": pem, "token_uri": self.emulator}
+        credentials = service_account.Credentials.from_service_account_info(info)  # type: ignore[no-untyped-call]
+        return {"credentials": credentials, "api_access_endpoint": self.browser_base}
+
+    @cached_property
+    def _google_credentials(self) -> Any:
+        credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+        return credentials
 
     def _signer(self) -> dict[str, Any]:
         """How this URL is signed: the emulator's throwaway key, or IAM as our account."""
         if self.emulator:
-            return self._signing
-        with self._lock:
-            credentials = self.__dict__.get("_credentials")
-            if credentials is None:
-                credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-                self.__dict__["_credentials"] = credentials
+            return self._emulator_signing
+        with self._lock:  # one refresh at a time; the token serves until it expires
+            credentials = self._google_credentials
             if not credentials.valid:
                 credentials.refresh(google.auth.transport.requests.Request())
             # Cloud Run's credentials name their account (compute_engine.Credentials)

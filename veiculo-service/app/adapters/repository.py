@@ -94,6 +94,11 @@ class Search:
     words: tuple[str, ...] | None = None  # free text: every word, or one it begins
 
     @property
+    def listing_name(self) -> str:
+        """The listing it searches, as the listings' rules and kept totals name it."""
+        return self.listing.value if self.listing else "all"
+
+    @property
     def narrowed(self) -> bool:
         """Whether it filters more than a listing does (whose total is kept by a trigger)."""
         return any(getattr(self, f) is not None for f in _FILTERS)
@@ -109,7 +114,7 @@ class Search:
 
     def conditions(self, table: sa.Table = vehicles) -> list[sa.ColumnElement[bool]]:
         """Its conditions on ``table``: the vehicles, or (when by_cells) their facet counts."""
-        listing = self.listing.value if self.listing else "all"
+        listing = self.listing_name
         found = [listing_condition(listing) if table is vehicles else table.c.listing == listing]
         for name, condition in _FILTERS.items():
             value = getattr(self, name)
@@ -296,9 +301,8 @@ class VehicleRepository:
             return int(self.session.scalar(cells.where(*search.conditions(facet_counts))) or 0)
         if search.narrowed:
             return int(self.session.scalar(sa.select(sa.func.count()).select_from(vehicles).where(*conditions)) or 0)
-        listing = search.listing.value if search.listing else "all"
         kept = sa.select(sa.func.coalesce(sa.func.sum(listing_counts.c.vehicles), 0))
-        return int(self.session.scalar(kept.where(listing_counts.c.listing == listing)) or 0)
+        return int(self.session.scalar(kept.where(listing_counts.c.listing == search.listing_name)) or 0)
 
 
 class ReservationRepository:

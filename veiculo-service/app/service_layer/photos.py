@@ -17,6 +17,7 @@ from app.adapters.images import SIZES as RENDITIONS
 from app.adapters.images import PhotoRejected, Rendered, check_size, render
 from app.adapters.photo_store import PhotoStore
 from app.domain.model import MAX_PHOTOS, Photo, PhotoOrderMismatch, PhotoStatus, Vehicle, gallery_order
+from app.service_layer.services import vehicle_not_found
 from app.service_layer.unit_of_work import VeiculoUnitOfWork
 from mercado_shared.errors import Conflict, NotFound, Unprocessable
 
@@ -40,7 +41,7 @@ def _vehicle(uow: VeiculoUnitOfWork, vehicle_id: str) -> Vehicle:
     photos stay as they were when it sold."""
     vehicle = uow.vehicles.get_for_update(vehicle_id)
     if vehicle is None:
-        raise NotFound("VEHICLE_NOT_FOUND", "no such vehicle")
+        raise vehicle_not_found()
     if vehicle.is_sold:
         raise Conflict("VEHICLE_SOLD", "a sold vehicle's photos stay as they are")
     return vehicle

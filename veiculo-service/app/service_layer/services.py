@@ -85,7 +85,7 @@ def _flush(uow: VeiculoUnitOfWork) -> None:
         raise Conflict(code, message) from None
 
 
-def _not_found() -> NotFound:
+def vehicle_not_found() -> NotFound:
     return NotFound("VEHICLE_NOT_FOUND", "no such vehicle")
 
 
@@ -95,7 +95,7 @@ def edit_vehicle(uow: VeiculoUnitOfWork, vehicle_id: str, changes: dict[str, obj
     with uow:
         vehicle = uow.vehicles.get_for_update(vehicle_id)  # a reservation waits for the edit, or the reverse
         if vehicle is None:
-            raise _not_found()
+            raise vehicle_not_found()
         plate = changes.get("license_plate")
         price_before = vehicle.price
         try:
@@ -115,7 +115,7 @@ def pick_up(uow: VeiculoUnitOfWork, vehicle_id: str, at: datetime) -> Vehicle:
     with uow:
         vehicle = uow.vehicles.get_for_update(vehicle_id)
         if vehicle is None:
-            raise _not_found()
+            raise vehicle_not_found()
         try:
             vehicle.pick_up(at)
         except NotSold:
@@ -133,7 +133,7 @@ def get_vehicle(uow: VeiculoUnitOfWork, vehicle_id: str) -> tuple[Vehicle, list[
         vehicle = uow.vehicles.get(vehicle_id)
         gallery = uow.photos.gallery(vehicle_id) if vehicle is not None else []
     if vehicle is None:
-        raise _not_found()
+        raise vehicle_not_found()
     return vehicle, gallery
 
 

@@ -7,21 +7,28 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 from PIL import ExifTags, Image
 
 from app.adapters.images import MAX_BYTES, SIZES
+from app.bootstrap import bootstrap
+from app.config import VeiculoSettings
 from app.domain.model import MAX_PHOTOS
 from app.entrypoints.deps import VeiculoContext
 from app.service_layer.photos import ABANDONED_AFTER, sweep_abandoned
+from mercado_devtools.testing.helpers import eventually
+from mercado_devtools.testing.tokens import TestTokens
 from mercado_shared.clock import utcnow
 from mercado_shared.runtime import app_context, app_runtime
-from tests.conftest import Client
+from tests.conftest import SERVICE_DIR, Client
 
 
 @pytest.fixture
@@ -218,3 +225,28 @@ def test_uploads_never_confirmed_are_swept_with_their_objects(client: Client, bu
     assert uploads.get_blob(name) is None
     assert code(confirm(client, vehicle["id"], ticket["photo_id"])) == (404, "PHOTO_NOT_FOUND")
     assert [p["id"] for p in client.http.get(f"/vehicles/{vehicle['id']}").json()["photos"]] == [kept["id"]]
+
+
+def test_each_instance_sweeps_abandoned_uploads_by_itself(
+    migrated_database: Callable[[Path], str], emulator_host: str, project_id: str, storage_emulator: str
+) -> None:
+    """The sweep runs in every instance (PHOTO_SWEEP_INTERVAL_SECONDS), on the service's
+    clock: here two hours ahead, so an upload just handed out is already abandoned."""
+    tokens = TestTokens()
+    settings = VeiculoSettings(
+        environment="test",
+        database_url=migrated_database(SERVICE_DIR),
+        pubsub_project_id=project_id,
+        storage_emulator_host=storage_emulator,
+        photo_sweep_interval_seconds=0.2,
+    )
+    later = bootstrap(settings, key_source=tokens.key_source(), clock=lambda: utcnow() + timedelta(hours=2))
+    with TestClient(later) as http:
+        client = Client(http, tokens)
+        vehicle = client.create()
+        ticket = start(client, vehicle["id"]).json()
+
+        def swept() -> None:
+            assert code(confirm(client, vehicle["id"], ticket["photo_id"])) == (404, "PHOTO_NOT_FOUND")
+
+        eventually(swept)
