@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from app.adapters.orm import (
     DOCUMENT,
     MILEAGE_ORDER,
-    UNKNOWN_MILEAGE,
     facet_counts,
     fold,
     listing_condition,
@@ -44,23 +43,20 @@ class Sort(StrEnum):
 
 @dataclass(frozen=True)
 class Order:
-    """What a sort orders by (ties by id, in the same direction), how its cursor's value
-    reads back, and a vehicle's value of it."""
+    """What a sort orders by (ties by id, in the same direction) and how its cursor's value
+    reads back."""
 
     key: sa.ColumnElement[Any]
     descending: bool
     parse: Callable[[str], object]
-    value: Callable[[Vehicle], object]
 
 
 ORDERS: dict[Sort, Order] = {
-    Sort.PRICE_ASC: Order(vehicles.c.price, False, Decimal, lambda v: v.price),
-    Sort.PRICE_DESC: Order(vehicles.c.price, True, Decimal, lambda v: v.price),
-    Sort.NEWEST: Order(vehicles.c.created_at, True, datetime.fromisoformat, lambda v: v.created_at),
-    Sort.YEAR_DESC: Order(vehicles.c.year, True, int, lambda v: v.year),
-    Sort.MILEAGE_ASC: Order(
-        MILEAGE_ORDER, False, int, lambda v: UNKNOWN_MILEAGE if v.mileage_km is None else v.mileage_km
-    ),
+    Sort.PRICE_ASC: Order(vehicles.c.price, False, Decimal),
+    Sort.PRICE_DESC: Order(vehicles.c.price, True, Decimal),
+    Sort.NEWEST: Order(vehicles.c.created_at, True, datetime.fromisoformat),
+    Sort.YEAR_DESC: Order(vehicles.c.year, True, int),
+    Sort.MILEAGE_ASC: Order(MILEAGE_ORDER, False, int),
 }
 
 
@@ -71,10 +67,6 @@ class Position:
     sort: Sort
     value: object
     id: str
-
-    @classmethod
-    def after(cls, sort: Sort, vehicle: Vehicle) -> Position:
-        return cls(sort, ORDERS[sort].value(vehicle), vehicle.id)
 
 
 @dataclass(frozen=True)
@@ -152,11 +144,32 @@ _FACET_FILTERS = {
 PRICE_BANDS = (0, 20_000, 40_000, 60_000, 80_000, 100_000, 150_000, 200_000)
 
 
+# What a search lists of each vehicle, read straight from its row (a query needs no domain
+# object): its columns but the plate's key, whether it is reserved or sold, its cover (its
+# first photo: cover_id, cover_width, cover_height; None without photos) and its value of
+# the page's order (key).
+LISTED = (
+    *(c for c in vehicles.c if c.name != "plate_key"),
+    vehicles.c.reserved_by.is_not(None).label("is_reserved"),  # Vehicle.is_reserved
+    vehicles.c.sold_at.is_not(None).label("is_sold"),  # Vehicle.is_sold
+    photos.c.id.label("cover_id"),
+    photos.c.width.label("cover_width"),
+    photos.c.height.label("cover_height"),
+)
+
+
+Listed = sa.RowMapping  # LISTED and the page's key
+
+
 @dataclass(frozen=True)
 class Page:
-    vehicles: list[Vehicle]
-    covers: dict[str, Photo]  # vehicle id -> its cover (its first photo), for those with photos
+    vehicles: list[Listed]  # in the page's order
     total: int  # how many the search finds
+
+    def after(self, sort: Sort, index: int) -> Position:
+        """The position after its ``index``th vehicle."""
+        listed = self.vehicles[index]
+        return Position(sort, listed["key"], listed["id"])
 
 
 @dataclass(frozen=True)
@@ -225,8 +238,8 @@ class VehicleRepository:
         return self.session.get(Vehicle, vehicle_id, with_for_update=True)
 
     def page(self, search: Search, sort: Sort, after: Position | None, limit: int) -> Page:
-        """A page in ``sort``'s order after ``after``, with each vehicle's cover, and how many
-        vehicles the search finds."""
+        """A page in ``sort``'s order after ``after`` (LISTED), and how many vehicles the
+        search finds."""
         conditions = search.conditions()
         order = ORDERS[sort]
         found = sa.select(vehicles.c.id, order.key.label("key")).where(*conditions)
@@ -240,10 +253,9 @@ class VehicleRepository:
         ids = found.order_by(*ordering).limit(limit).subquery()
         in_order = (ids.c.key.desc(), ids.c.id.desc()) if order.descending else (ids.c.key, ids.c.id)
         cover = sa.and_(photos.c.vehicle_id == vehicles.c.id, photos.c.position == 0)
-        query = sa.select(Vehicle, Photo).join(ids, vehicles.c.id == ids.c.id).outerjoin(Photo, cover)
-        rows = self.session.execute(query.order_by(*in_order)).all()
-        covers = {vehicle.id: photo for vehicle, photo in rows if photo is not None}
-        return Page([vehicle for vehicle, _ in rows], covers, self._total(search, conditions))
+        query = sa.select(*LISTED, ids.c.key).join(ids, vehicles.c.id == ids.c.id).outerjoin(photos, cover)
+        listed = self.session.execute(query.order_by(*in_order)).mappings().all()
+        return Page(list(listed), self._total(search, conditions))
 
     def facets(self, search: Search) -> Facets:
         """Each dimension counted under the search's other filters. Dimensions under the

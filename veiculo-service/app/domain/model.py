@@ -238,7 +238,12 @@ class Photo:
         return f"vehicles/{self.vehicle_id}/{self.id}"
 
     def rendition_name(self, size: str) -> str:
-        return f"vehicles/{self.vehicle_id}/{self.id}/{size}.webp"
+        return rendition_name(self.vehicle_id, self.id, size)
+
+
+def rendition_name(vehicle_id: str, photo_id: str, size: str) -> str:
+    """Where a photo's rendition of ``size`` is published."""
+    return f"vehicles/{vehicle_id}/{photo_id}/{size}.webp"
 
 
 def gallery_order(photos: list[Photo], wanted: list[str]) -> list[Photo]:

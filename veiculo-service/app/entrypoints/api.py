@@ -120,10 +120,9 @@ def list_vehicles(
         words=search_words(q) if q is not None else None,
     )
     found = services.search_vehicles(uow, search, sort, decode_position(cursor, sort), limit, facets)
-    read = VehicleStaffRead.of if principal is not None and principal.is_staff else VehicleRead.of
-    covers = {i: PhotoRead.of(p, context.photos) for i, p in found.covers.items()}
+    read = VehicleStaffRead if principal is not None and principal.is_staff else VehicleRead
     return VehiclePage(
-        vehicles=[read(v, covers.get(v.id)) for v in found.page],
+        vehicles=read.listing(found.page, context.photos),
         total=found.total,
         next_cursor=encode_position(found.following),
         facets=SearchFacets.of(found.facets) if found.facets else None,

@@ -6,14 +6,14 @@ import re
 import unicodedata
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
 from pydantic.config import JsonDict
 
 from app.adapters.images import FORMATS, SIZES
 from app.adapters.photo_store import PhotoStore
-from app.adapters.repository import ORDERS, Facets, Position, Sort
+from app.adapters.repository import ORDERS, Facets, Listed, Position, Sort
 from app.domain.identifiers import InvalidIdentifier, normalize_chassis, normalize_plate, normalize_renavam
 from app.domain.model import (
     DESCRIPTION_MAX,
@@ -25,6 +25,7 @@ from app.domain.model import (
     Photo,
     Transmission,
     Vehicle,
+    rendition_name,
 )
 from mercado_shared.errors import Unprocessable
 from mercado_shared.ids import is_uuid
@@ -229,12 +230,23 @@ class PhotoRead(BaseModel):
     @classmethod
     def of(cls, photo: Photo, store: PhotoStore) -> PhotoRead:
         assert photo.width is not None and photo.height is not None, "a ready photo"
+        return cls.at(photo.vehicle_id, photo.id, photo.width, photo.height, store)
+
+    @classmethod
+    def cover_of(cls, listed: Listed, store: PhotoStore) -> PhotoRead | None:
+        """A listed vehicle's cover (repository.LISTED), if it has photos."""
+        if listed["cover_id"] is None:
+            return None
+        return cls.at(listed["id"], listed["cover_id"], listed["cover_width"], listed["cover_height"], store)
+
+    @classmethod
+    def at(cls, vehicle_id: str, photo_id: str, width: int, height: int, store: PhotoStore) -> PhotoRead:
         return cls(
-            id=photo.id,
-            listing_url=store.public_url(photo.rendition_name("listing")),
-            gallery_url=store.public_url(photo.rendition_name("gallery")),
-            width=photo.width,
-            height=photo.height,
+            id=photo_id,
+            listing_url=store.public_url(rendition_name(vehicle_id, photo_id, "listing")),
+            gallery_url=store.public_url(rendition_name(vehicle_id, photo_id, "gallery")),
+            width=width,
+            height=height,
         )
 
 
@@ -325,6 +337,14 @@ class VehicleRead(BaseModel):
     def of(cls, v: Vehicle, cover: PhotoRead | None = None, photos: list[PhotoRead] | None = None) -> VehicleRead:
         return cls.model_validate({**_public(v), "cover": cover, "photos": photos})
 
+    @classmethod
+    def listing(cls, page: list[Listed], store: PhotoStore) -> list[Self]:
+        """A search's page, from its rows (repository.LISTED: a column for each field),
+        validated as one list."""
+        rows = [{**listed, "cover": PhotoRead.cover_of(listed, store)} for listed in page]
+        listing: list[Self] = _LISTINGS[cls].validate_python(rows)
+        return listing
+
 
 class VehicleStaffRead(VehicleRead):
     """What staff see: the identifiers and the sale."""
@@ -367,6 +387,13 @@ class VehicleStaffRead(VehicleRead):
                 "picked_up_at": v.picked_up_at,
             }
         )
+
+
+# What VehicleRead.listing validates a page with, per kind of reader.
+_LISTINGS: dict[type[VehicleRead], TypeAdapter[list[Any]]] = {
+    VehicleRead: TypeAdapter(list[VehicleRead]),
+    VehicleStaffRead: TypeAdapter(list[VehicleStaffRead]),
+}
 
 
 def _public(v: Vehicle) -> dict[str, object]:

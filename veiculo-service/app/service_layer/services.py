@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
-from app.adapters.repository import Facets, Position, Search, Sort
+from app.adapters.repository import Facets, Listed, Position, Search, Sort
 from app.domain.identifiers import plate_key
 from app.domain.model import (
     Fuel,
@@ -139,11 +139,10 @@ def get_vehicle(uow: VeiculoUnitOfWork, vehicle_id: str) -> tuple[Vehicle, list[
 
 @dataclass(frozen=True)
 class Found:
-    page: list[Vehicle]
+    page: list[Listed]
     total: int
     following: Position | None  # where the next page starts
     facets: Facets | None
-    covers: dict[str, Photo]  # vehicle id -> its cover, for those with photos
 
 
 def search_vehicles(
@@ -157,9 +156,8 @@ def search_vehicles(
     with uow:
         found = uow.vehicles.page(search, sort, after, limit + 1)
         counted = uow.vehicles.facets(search) if facets else None
-    page = found.vehicles[:limit]
-    following = Position.after(sort, page[-1]) if len(found.vehicles) > limit else None
-    return Found(page, found.total, following, counted, found.covers)
+    following = found.after(sort, limit - 1) if len(found.vehicles) > limit else None
+    return Found(found.vehicles[:limit], found.total, following, counted)
 
 
 def bought_by(uow: VeiculoUnitOfWork, customer_id: str) -> list[Vehicle]:

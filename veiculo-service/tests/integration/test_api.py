@@ -100,6 +100,23 @@ def test_staff_only_fields_are_hidden_from_everyone_else(client: Client) -> None
     assert code_of(client.http.get("/vehicles/not-an-id")) == (404, "VEHICLE_NOT_FOUND")
 
 
+def test_a_listing_shows_each_vehicle_as_its_own_page_does(client: Client) -> None:
+    """A search reads its rows straight from the table (repository.LISTED), its own page
+    the domain object: both must say the same, to everyone and to staff."""
+    plain = client.create()
+    details = {"mileage_km": 42000, "fuel": "flex", "transmission": "manual", "version": "1.0 MPI", "doors": 4}
+    detailed = client.create(**details, features=["freios_abs", "airbag"])
+    client.reserve(detailed)
+    client.sell(sold := client.create(description="Único dono"))
+    for headers in ({}, client.tokens.headers(), client.tokens.staff()):
+        listed = {v["id"]: v for v in client.http.get("/vehicles", headers=headers).json()["vehicles"]}
+        for vehicle in (plain, detailed, sold):
+            shown = client.http.get(f"/vehicles/{vehicle['id']}", headers=headers).json()
+            assert listed[vehicle["id"]] == {**shown, "photos": None}
+    assert {listed[v["id"]]["is_reserved"] for v in (plain, detailed)} == {False, True}
+    assert listed[sold["id"]]["is_sold"] and listed[sold["id"]]["sold_price"] == sold["price"]
+
+
 def pages(client: Client, status_filter: str | None, limit: int, between_pages: Any = None) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
     cursor = None
