@@ -107,8 +107,10 @@ MILEAGE_ORDER = sa.func.coalesce(vehicles.c.mileage_km, UNKNOWN_MILEAGE, type_=s
 
 # Keyset pagination of the listings: ordered by (price, id), each filter its own index; the
 # other orders of the available listing (what buyers browse) have theirs. Those of the
-# available listing, and its brand-and-model index, carry every column a search filters by,
-# so that a page's ids and a search's total come from the index alone (migration 0012).
+# available listing carry every column a search filters by, so that a page's ids and a
+# search's total come from the index alone (migration 0012). Its indexes by name (a brand
+# and its model; a model alone) also carry the id and every order's key, so that a page
+# of a brand or a model is sorted from the index alone (migration 0014).
 sa.Index("ix_vehicles_price_id", vehicles.c.price, vehicles.c.id)
 sa.Index(
     "ix_vehicles_sold_price_id",
@@ -123,9 +125,13 @@ for _name, *_keys in (
     ("ix_vehicles_available_created_id", vehicles.c.created_at, vehicles.c.id),
     ("ix_vehicles_available_year_id", vehicles.c.year, vehicles.c.id),
     ("ix_vehicles_available_mileage_id", MILEAGE_ORDER, vehicles.c.id),
-    ("ix_vehicles_available_brand_model", fold(vehicles.c.brand), fold(vehicles.c.model)),
 ):
     sa.Index(_name, *_keys, postgresql_where=_AVAILABLE, postgresql_include=_FILTERED)
+for _name, *_keys in (
+    ("ix_vehicles_available_brand_model", fold(vehicles.c.brand), fold(vehicles.c.model)),
+    ("ix_vehicles_available_model", fold(vehicles.c.model)),
+):
+    sa.Index(_name, *_keys, postgresql_where=_AVAILABLE, postgresql_include=["id", *_FILTERED, "created_at"])
 sa.Index("ix_vehicles_brand_model_folded", fold(vehicles.c.brand), fold(vehicles.c.model))
 
 # What a text search reads of a vehicle (vehicle_document: migration 0010), and its index.
