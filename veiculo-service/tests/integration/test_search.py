@@ -105,6 +105,23 @@ def test_each_order_pages_through_every_vehicle_once_ties_by_id(
         assert found[-1]["id"] == catalogue["c3"]  # unknown mileage last
 
 
+@pytest.mark.parametrize("sort", list(ORDERS))
+def test_a_text_search_pages_in_each_order_with_its_total_past_its_last_page_too(
+    client: Client, catalogue: dict[str, str], sort: str
+) -> None:
+    """A text search takes its page and its total from one scan of the text index; past its
+    last page (nothing left to carry the total) it counts them."""
+    found, total = search(client, limit=2, sort=sort, q="volkswagen")
+    assert {v["id"] for v in found} == {catalogue[name] for name in ("gol", "polo", "gol_old")} and total == 3
+    assert found == sorted(found, key=ORDERS[sort])
+    last = found[-1]
+    value = {"price_asc": "price", "price_desc": "price", "newest": "created_at", "year_desc": "year"}.get(sort)
+    key = str(last[value]) if value else str(last["mileage_km"] if last["mileage_km"] is not None else 2_000_001)
+    past = {"q": "volkswagen", "sort": sort, "cursor": encode_cursor(sort, key, last["id"])}
+    body = client.http.get("/vehicles", params=past).json()
+    assert (body["vehicles"], body["total"], body["next_cursor"]) == ([], 3, None)
+
+
 def test_pages_of_an_order_neither_repeat_nor_skip_while_vehicles_are_added(client: Client) -> None:
     before = [client.create(year=2000 + i)["id"] for i in range(6)]
     seen: list[str] = []
