@@ -129,6 +129,8 @@ _FILTERS: dict[str, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
 }
 # The filters a facet-count cell answers: it holds a brand, model, year, fuel and gearbox.
 _CELL_FILTERS = {"brand", "model", "year_min", "year_max", "fuel", "transmission"}
+# The dimensions every vehicle has a value of (fuel and gearbox may be unknown).
+_EVERY_VEHICLE_HAS = ("year", "brand", "price")
 # The filters each facet ignores: its own.
 _FACET_FILTERS = {
     "brand": ("brand",),
@@ -162,13 +164,14 @@ Listed = sa.RowMapping  # LISTED and the page's key
 
 
 @dataclass(frozen=True)
-class Page:
-    vehicles: list[Listed]  # in the page's order
+class Results:
+    page: list[Listed]  # in the page's order
     total: int  # how many the search finds
+    facets: Facets | None
 
     def after(self, sort: Sort, index: int) -> Position:
-        """The position after its ``index``th vehicle."""
-        listed = self.vehicles[index]
+        """The position after its page's ``index``th vehicle."""
+        listed = self.page[index]
         return Position(sort, listed["key"], listed["id"])
 
 
@@ -182,6 +185,7 @@ class Facets:
     fuel: list[tuple[str, int]]
     transmission: list[tuple[str, int]]
     price: list[tuple[int, int | None, int]]  # band's low, high (None: open), vehicles
+    total: int | None  # what the search finds, if a facet was counted under all its filters
 
 
 def facet_statements(search: Search) -> dict[Search, list[str]]:
@@ -237,9 +241,19 @@ class VehicleRepository:
             return None
         return self.session.get(Vehicle, vehicle_id, with_for_update=True)
 
-    def page(self, search: Search, sort: Sort, after: Position | None, limit: int) -> Page:
-        """A page in ``sort``'s order after ``after`` (LISTED), and how many vehicles the
-        search finds."""
+    def find(self, search: Search, sort: Sort, after: Position | None, limit: int, facets: bool = False) -> Results:
+        """A page in ``sort``'s order after ``after`` (LISTED), how many vehicles the search
+        finds, and (if asked) its facets. The total comes from whatever already counted the
+        vehicles: the page's own scan (a text search), a facet counted under every filter of
+        the search; else from the totals kept by the database, or a count."""
+        listed, total = self._page(search, sort, after, limit)
+        counted = self.facets(search) if facets else None
+        if total is None and counted is not None:
+            total = counted.total
+        return Results(listed, self._total(search) if total is None else total, counted)
+
+    def _page(self, search: Search, sort: Sort, after: Position | None, limit: int) -> tuple[list[Listed], int | None]:
+        """The page, and its search's total if the page's own scan counted it."""
         conditions = search.conditions()
         order = ORDERS[sort]
         matches = sa.select(vehicles.c.id, order.key.label("key")).where(*conditions)
@@ -263,8 +277,7 @@ class VehicleRepository:
         query = sa.select(*columns).join(page, vehicles.c.id == page.c.id).outerjoin(photos, cover)
         ordered = (page.c.key.desc(), page.c.id.desc()) if order.descending else (page.c.key, page.c.id)
         listed = list(self.session.execute(query.order_by(*ordered)).mappings())
-        total = listed[0]["total"] if search.words and listed else self._total(search, conditions)
-        return Page(listed, total)
+        return listed, (listed[0]["total"] if search.words and listed else None)
 
     def facets(self, search: Search) -> Facets:
         """Each dimension counted under the search's other filters. Dimensions under the
@@ -272,8 +285,12 @@ class VehicleRepository:
         cells when the filters are all a cell holds (a first screen, a brand and a fuel),
         else from the vehicles themselves (free text, mileage, a price range)."""
         counted: dict[str, list[tuple[Any, Any, int]]] = {}  # value, its folded name, vehicles
-        for other, dimensions in facet_statements(search).items():
+        statements = facet_statements(search)
+        for other, dimensions in statements.items():
             counted.update(self._count(other, dimensions))
+        # A dimension counted under every filter of the search, whose every vehicle has a
+        # value, counts each vehicle the search finds once.
+        whole = next((d for d in statements.get(search, []) if d in _EVERY_VEHICLE_HAS), None)
         return Facets(
             brand=_merged(counted.get("brand", [])),
             model=_merged(counted.get("model", [])),
@@ -284,6 +301,7 @@ class VehicleRepository:
                 (PRICE_BANDS[i - 1], PRICE_BANDS[i] if i < len(PRICE_BANDS) else None, n)
                 for i, _, n in sorted(counted["price"])
             ],
+            total=None if whole is None else sum(n for _, _, n in counted[whole]),
         )
 
     def _count(self, search: Search, dimensions: list[str]) -> dict[str, list[tuple[Any, Any, int]]]:
@@ -313,7 +331,7 @@ class VehicleRepository:
                 found[dimensions[at]].append((value, name, count))
         return found
 
-    def _total(self, search: Search, conditions: list[sa.ColumnElement[bool]]) -> int:
+    def _total(self, search: Search) -> int:
         """Exact, and kept by the database where it can be: a listing's from its totals, a
         search by brand, model, year, fuel or gearbox from the facet cells (a few thousand
         rows, not every vehicle it finds); anything else counted."""
@@ -321,7 +339,8 @@ class VehicleRepository:
             cells = sa.select(sa.func.coalesce(sa.func.sum(facet_counts.c.vehicles), 0))
             return int(self.session.scalar(cells.where(*search.conditions(facet_counts))) or 0)
         if search.narrowed:
-            return int(self.session.scalar(sa.select(sa.func.count()).select_from(vehicles).where(*conditions)) or 0)
+            counted = sa.select(sa.func.count()).select_from(vehicles).where(*search.conditions())
+            return int(self.session.scalar(counted) or 0)
         kept = sa.select(sa.func.coalesce(sa.func.sum(listing_counts.c.vehicles), 0))
         return int(self.session.scalar(kept.where(listing_counts.c.listing == search.listing_name)) or 0)
 

@@ -154,10 +154,9 @@ def search_vehicles(
         if low is not None and high is not None and low > high:
             raise Unprocessable("INVALID_RANGE", "a minimum is above its maximum")
     with uow:
-        found = uow.vehicles.page(search, sort, after, limit + 1)
-        counted = uow.vehicles.facets(search) if facets else None
-    following = found.after(sort, limit - 1) if len(found.vehicles) > limit else None
-    return Found(found.vehicles[:limit], found.total, following, counted)
+        found = uow.vehicles.find(search, sort, after, limit + 1, facets)
+    following = found.after(sort, limit - 1) if len(found.page) > limit else None
+    return Found(found.page[:limit], found.total, following, found.facets)
 
 
 def bought_by(uow: VeiculoUnitOfWork, customer_id: str) -> list[Vehicle]:
