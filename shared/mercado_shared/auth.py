@@ -15,6 +15,7 @@ from typing import Annotated, Any, Protocol, cast
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from mercado_shared.sessions import Revocations
 
@@ -169,14 +170,16 @@ async def require_staff(principal: CurrentUser) -> Principal:
 StaffUser = Annotated[Principal, Depends(require_staff)]
 
 
-def optional_principal(
+async def optional_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
-    """Anonymous callers are allowed; a token, if sent, must be valid."""
+    """Anonymous callers are allowed; a token, if sent, must be valid. Async, so that an
+    anonymous buyer's request takes no thread-pool hop for it; a token's check may fetch
+    keys or read revocations, so it takes one."""
     if credentials is None:
         return None
-    return current_principal(request, credentials)
+    return await run_in_threadpool(current_principal, request, credentials)
 
 
 OptionalUser = Annotated[Principal | None, Depends(optional_principal)]

@@ -160,7 +160,7 @@ LISTED = (
 )
 
 
-Listed = sa.RowMapping  # LISTED and the page's key
+Listed = dict[str, Any]  # LISTED and the page's key, by name
 
 
 @dataclass(frozen=True)
@@ -276,7 +276,9 @@ class VehicleRepository:
         cover = sa.and_(photos.c.vehicle_id == vehicles.c.id, photos.c.position == 0)
         query = sa.select(*columns).join(page, vehicles.c.id == page.c.id).outerjoin(photos, cover)
         ordered = (page.c.key.desc(), page.c.id.desc()) if order.descending else (page.c.key, page.c.id)
-        listed = list(self.session.execute(query.order_by(*ordered)).mappings())
+        rows = self.session.execute(query.order_by(*ordered))
+        names = list(rows.keys())
+        listed = [dict(zip(names, row, strict=True)) for row in rows]
         return listed, (listed[0]["total"] if search.words and listed else None)
 
     def facets(self, search: Search) -> Facets:

@@ -100,6 +100,15 @@ def test_staff_only_fields_are_hidden_from_everyone_else(client: Client) -> None
     assert code_of(client.http.get("/vehicles/not-an-id")) == (404, "VEHICLE_NOT_FOUND")
 
 
+def test_anyone_may_search_but_a_token_sent_must_be_valid(client: Client) -> None:
+    client.create()
+    for path in ("/vehicles", "/vehicles?q=gol&facets=true"):
+        assert client.http.get(path).status_code == 200
+        assert client.http.get(path, headers=client.tokens.headers()).status_code == 200
+        forged = client.http.get(path, headers={"Authorization": "Bearer not-a-token"})
+        assert code_of(forged) == (401, "NOT_AUTHENTICATED")
+
+
 def test_a_listing_shows_each_vehicle_as_its_own_page_does(client: Client) -> None:
     """A search reads its rows straight from the table (repository.LISTED), its own page
     the domain object: both must say the same, to everyone and to staff."""
