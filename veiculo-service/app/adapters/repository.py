@@ -243,17 +243,22 @@ class VehicleRepository:
 
     def find(self, search: Search, sort: Sort, after: Position | None, limit: int, facets: bool = False) -> Results:
         """A page in ``sort``'s order after ``after`` (LISTED), how many vehicles the search
-        finds, and (if asked) its facets. The total comes from whatever already counted the
-        vehicles: the page's own scan (a text search), a facet counted under every filter of
-        the search; else from the totals kept by the database, or a count."""
-        listed, total = self._page(search, sort, after, limit)
+        finds, and (if asked) its facets. The total comes from whatever already counts the
+        vehicles: a facet counted under every filter of the search, else the page's own
+        statement (a column of it: from the text search's scan, the totals kept by the
+        database, or a count)."""
+        # A search only reads, and each of its statements is exact on its own (as under READ
+        # COMMITTED): it runs outside a transaction, saving a BEGIN and a ROLLBACK round trip.
+        self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         counted = self.facets(search) if facets else None
-        if total is None and counted is not None:
-            total = counted.total
-        return Results(listed, self._total(search) if total is None else total, counted)
+        total = counted.total if counted is not None else None
+        listed = self._page(search, sort, after, limit, counting=total is None)
+        if total is None:  # a page with no vehicle has no row to carry it
+            total = listed[0]["total"] if listed else 0 if after is None else self._total(search)
+        return Results(listed, total, counted)
 
-    def _page(self, search: Search, sort: Sort, after: Position | None, limit: int) -> tuple[list[Listed], int | None]:
-        """The page, and its search's total if the page's own scan counted it."""
+    def _page(self, search: Search, sort: Sort, after: Position | None, limit: int, counting: bool) -> list[Listed]:
+        """The page; each row also carries its search's total (``total``) if ``counting``."""
         conditions = search.conditions()
         order = ORDERS[sort]
         matches = sa.select(vehicles.c.id, order.key.label("key")).where(*conditions)
@@ -271,15 +276,15 @@ class VehicleRepository:
         page = ids.order_by(*in_order).limit(limit).subquery("page")
         # Then those vehicles and their covers (their first photo).
         columns = [*LISTED, page.c.key]
-        if search.words:
-            columns.append(sa.select(sa.func.count()).select_from(found).scalar_subquery().label("total"))
+        if counting:
+            scanned = sa.select(sa.func.count()).select_from(found) if search.words else None
+            columns.append((scanned if scanned is not None else _total_query(search)).scalar_subquery().label("total"))
         cover = sa.and_(photos.c.vehicle_id == vehicles.c.id, photos.c.position == 0)
         query = sa.select(*columns).join(page, vehicles.c.id == page.c.id).outerjoin(photos, cover)
         ordered = (page.c.key.desc(), page.c.id.desc()) if order.descending else (page.c.key, page.c.id)
         rows = self.session.execute(query.order_by(*ordered))
         names = list(rows.keys())
-        listed = [dict(zip(names, row, strict=True)) for row in rows]
-        return listed, (listed[0]["total"] if search.words and listed else None)
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def facets(self, search: Search) -> Facets:
         """Each dimension counted under the search's other filters. Dimensions under the
@@ -334,17 +339,20 @@ class VehicleRepository:
         return found
 
     def _total(self, search: Search) -> int:
-        """Exact, and kept by the database where it can be: a listing's from its totals, a
-        search by brand, model, year, fuel or gearbox from the facet cells (a few thousand
-        rows, not every vehicle it finds); anything else counted."""
-        if search.narrowed and search.by_cells:
-            cells = sa.select(sa.func.coalesce(sa.func.sum(facet_counts.c.vehicles), 0))
-            return int(self.session.scalar(cells.where(*search.conditions(facet_counts))) or 0)
-        if search.narrowed:
-            counted = sa.select(sa.func.count()).select_from(vehicles).where(*search.conditions())
-            return int(self.session.scalar(counted) or 0)
-        kept = sa.select(sa.func.coalesce(sa.func.sum(listing_counts.c.vehicles), 0))
-        return int(self.session.scalar(kept.where(listing_counts.c.listing == search.listing_name)) or 0)
+        return int(self.session.scalar(_total_query(search)) or 0)
+
+
+def _total_query(search: Search) -> sa.Select[Any]:
+    """How many vehicles a search finds, exactly, kept by the database where it can be: a
+    listing's from its totals, a search by brand, model, year, fuel or gearbox from the
+    facet cells (a few thousand rows, not every vehicle it finds); anything else counted."""
+    if search.narrowed and search.by_cells:
+        cells = sa.select(sa.func.coalesce(sa.func.sum(facet_counts.c.vehicles), 0))
+        return cells.where(*search.conditions(facet_counts))
+    if search.narrowed:
+        return sa.select(sa.func.count()).select_from(vehicles).where(*search.conditions())
+    kept = sa.select(sa.func.coalesce(sa.func.sum(listing_counts.c.vehicles), 0))
+    return kept.where(listing_counts.c.listing == search.listing_name)
 
 
 class ReservationRepository:

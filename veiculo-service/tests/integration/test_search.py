@@ -3,6 +3,7 @@ exact totals, and the refusals (a minimum above its maximum, a cursor of another
 
 from __future__ import annotations
 
+import contextlib
 import random
 import unicodedata
 from collections import Counter
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from app.adapters.repository import Search, Sort
 from app.domain.model import Vehicle
 from mercado_shared.pagination import encode_cursor
 from mercado_shared.runtime import app_runtime
@@ -361,3 +363,22 @@ def test_a_search_by_what_the_cells_hold_totals_each_listing_apart(client: Clien
         assert {v["id"] for v in found} == {catalogue[n] for n in names} and total == len(names), listing
     flex, total = search(client, status_filter="available", fuel="flex", year_min=2012)
     assert {v["id"] for v in flex} == {catalogue["uno"]} and total == 1
+
+
+def test_a_search_reads_outside_a_transaction_and_leaves_every_connection_transactional(
+    client: Client, catalogue: dict[str, str]
+) -> None:
+    """A search runs its statements in autocommit (no BEGIN, no ROLLBACK): the connections
+    it used must come back to the pool as they were, or the next unit of work's writes
+    would each commit on their own."""
+    runtime = app_runtime(client.http.app)
+    size = runtime.settings.db_pool_size
+    with contextlib.ExitStack() as held:  # every pooled connection, each serving a search
+        for _ in range(size):
+            uow = held.enter_context(runtime.uow_factory())
+            assert uow.vehicles.find(Search(brand="volkswagen"), Sort.PRICE_ASC, None, 10).total == 3
+    with contextlib.ExitStack() as held:
+        for _ in range(size):
+            session = held.enter_context(runtime.uow_factory()).session
+            first, second = (session.scalar(sa.text("SELECT pg_current_xact_id()::text")) for _ in range(2))
+            assert first == second  # both statements in one transaction
