@@ -96,23 +96,74 @@ class Search:
         return any(getattr(self, f) is not None for f in _FILTERS)
 
     @property
+    def priced(self) -> bool:
+        return self.price_min is not None or self.price_max is not None
+
+    @property
+    def bands(self) -> tuple[int, int] | None:
+        """The price bands (first and last, counted from 1 as width_bucket does) that lie
+        wholly inside its price range; None if none does."""
+        inside = [
+            i
+            for i in range(1, len(PRICE_BANDS) + 1)
+            if (self.price_min is None or PRICE_BANDS[i - 1] >= self.price_min)
+            and (
+                self.price_max is None
+                if i == len(PRICE_BANDS)  # the last band has no top
+                else self.price_max is None or PRICE_BANDS[i] - _CENT <= self.price_max
+            )
+        ]
+        return (inside[0], inside[-1]) if inside else None
+
+    @property
     def by_cells(self) -> bool:
-        """Whether it filters only by what a facet-count cell holds (orm.facet_counts)."""
-        return all(getattr(self, f) is None for f in _FILTERS.keys() - _CELL_FILTERS)
+        """Whether the facet-count cells (orm.facet_counts) answer it: it filters by what a
+        cell holds (a brand, model, year, fuel and gearbox), and by a price range only where
+        whole bands of it lie inside (the vehicles at its edges are then counted one by one)."""
+        if any(getattr(self, f) is not None for f in _FILTERS.keys() - _CELL_FILTERS - _PRICE_FILTERS):
+            return False
+        return not self.priced or self.bands is not None
+
+    def edges(self) -> list[list[sa.ColumnElement[bool]]]:
+        """When the cells answer it (by_cells) with a price range: the conditions on the
+        vehicles of the range that the whole bands leave out, below them and above them,
+        each a range of the price index."""
+        if not self.priced or self.bands is None:
+            return []
+        first, last = self.bands
+        found = []
+        bottom = PRICE_BANDS[first - 1]
+        if self.price_min is not None and self.price_min < bottom:
+            found.append(replace(self, price_max=bottom - _CENT).conditions())
+        top = PRICE_BANDS[last] if last < len(PRICE_BANDS) else None
+        if top is not None and self.price_max is not None and self.price_max >= top:
+            found.append(replace(self, price_min=Decimal(top)).conditions())
+        return found
 
     def without(self, *names: str) -> Search:
         """The same search, not filtered by ``names`` (a facet counts ignoring its own)."""
         return replace(self, **dict.fromkeys(names))
 
     def conditions(self, table: sa.Table = vehicles) -> list[sa.ColumnElement[bool]]:
-        """Its conditions on ``table``: the vehicles, or (when by_cells) their facet counts."""
+        """Its conditions on ``table``: the vehicles, or (when by_cells) their facet counts,
+        whose price range is which of their bands are summed (cell_count)."""
         listing = self.listing_name
         found = [listing_condition(listing) if table is vehicles else table.c.listing == listing]
         for name, condition in _FILTERS.items():
             value = getattr(self, name)
-            if value is not None:
+            if value is not None and (table is vehicles or name in _CELL_FILTERS):
                 found.append(condition(table.c, value))
         return found
+
+    def cell_count(self) -> sa.ColumnElement[Any]:
+        """What a cell counts of the vehicles it finds: all of them, or those of the whole
+        bands inside its price range."""
+        if not self.priced:
+            return facet_counts.c.vehicles
+        assert self.bands is not None, "a price range the cells answer"
+        first, last = self.bands
+        bands = [facet_counts.c.price_bands[i] for i in range(first, last + 1)]
+        return sum(bands[1:], bands[0])
 
 
 _FILTERS: dict[str, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
@@ -127,8 +178,11 @@ _FILTERS: dict[str, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
     "transmission": lambda c, v: c.transmission == v,
     "words": lambda c, v: DOCUMENT.op("@@")(text_query(list(v))),
 }
-# The filters a facet-count cell answers: it holds a brand, model, year, fuel and gearbox.
+# The filters a facet-count cell answers: it holds a brand, model, year, fuel and gearbox;
+# and a price range, band by band.
 _CELL_FILTERS = {"brand", "model", "year_min", "year_max", "fuel", "transmission"}
+_PRICE_FILTERS = {"price_min", "price_max"}
+_CENT = Decimal("0.01")  # prices have two decimals: the last price below a band's bound
 # The dimensions every vehicle has a value of (fuel and gearbox may be unknown).
 _EVERY_VEHICLE_HAS = ("year", "brand", "price")
 # The filters each facet ignores: its own.
@@ -142,6 +196,8 @@ _FACET_FILTERS = {
 }
 
 
+# What a facet-count cell holds of its vehicles.
+_CELL = ("brand", "model", "year", "fuel", "transmission")
 # Price bands a buyer narrows by (R$): each from its bound to the next; the last is open.
 PRICE_BANDS = (0, 20_000, 40_000, 60_000, 80_000, 100_000, 150_000, 200_000)
 
@@ -314,19 +370,28 @@ class VehicleRepository:
     def _count(self, search: Search, dimensions: list[str]) -> dict[str, list[tuple[Any, Any, int]]]:
         """Vehicles per value of each dimension under ``search``, in one statement."""
         cells = search.by_cells
-        table = facet_counts if cells else vehicles
-        conditions = search.conditions(table)
         found: dict[str, list[tuple[Any, Any, int]]] = {d: [] for d in dimensions}
         if cells and "price" in dimensions:  # each cell spreads its vehicles over the bands
+            assert not search.priced, "the price facet ignores the price range"
             per_band = [sa.func.sum(facet_counts.c.price_bands[i]) for i in range(1, len(PRICE_BANDS) + 1)]
-            bands = self.session.execute(sa.select(*per_band).where(*conditions)).one()
+            bands = self.session.execute(sa.select(*per_band).where(*search.conditions(facet_counts))).one()
             found["price"] = [(i, None, int(n)) for i, n in enumerate(bands, start=1) if n]
             dimensions = [d for d in dimensions if d != "price"]
         if not dimensions:
             return found
+        table: sa.Table | sa.Subquery = vehicles
+        conditions: list[sa.ColumnElement[bool]] = search.conditions()
+        n: sa.ColumnElement[Any] = sa.func.count()
+        if cells:  # the cells' counts, and one for each vehicle at the price range's edges
+            cell = list(_CELL)
+            rows = [sa.select(*(facet_counts.c[c] for c in cell), search.cell_count().label("n"))]
+            rows[0] = rows[0].where(*search.conditions(facet_counts))
+            edge = sa.select(*(vehicles.c[c] for c in cell), sa.literal(1).label("n"))
+            rows += [edge.where(*range_) for range_ in search.edges()]
+            table, conditions = sa.union_all(*rows).subquery("counted"), []
+            n = sa.func.sum(table.c.n)
         band = sa.func.width_bucket(vehicles.c.price, sa.literal(list(PRICE_BANDS), ARRAY(sa.Numeric)))
         keys = [band if d == "price" else table.c[d] for d in dimensions]
-        n = sa.func.sum(facet_counts.c.vehicles) if cells else sa.func.count()
         names = [fold(table.c[d]) if d in ("brand", "model") else sa.null() for d in dimensions]
         which = sa.func.grouping(*keys) if len(keys) > 1 else sa.literal(0)
         query = sa.select(which, *keys, *names, n).where(*conditions)
@@ -347,8 +412,12 @@ def _total_query(search: Search) -> sa.Select[Any]:
     listing's from its totals, a search by brand, model, year, fuel or gearbox from the
     facet cells (a few thousand rows, not every vehicle it finds); anything else counted."""
     if search.narrowed and search.by_cells:
-        cells = sa.select(sa.func.coalesce(sa.func.sum(facet_counts.c.vehicles), 0))
-        return cells.where(*search.conditions(facet_counts))
+        cells = sa.select(sa.func.coalesce(sa.func.sum(search.cell_count()), 0))
+        cells = cells.where(*search.conditions(facet_counts))
+        if not search.priced:
+            return cells
+        edges = [sa.select(sa.func.count()).select_from(vehicles).where(*e) for e in search.edges()]
+        return sa.select(sum((e.scalar_subquery() for e in edges), cells.scalar_subquery()))
     if search.narrowed:
         return sa.select(sa.func.count()).select_from(vehicles).where(*search.conditions())
     kept = sa.select(sa.func.coalesce(sa.func.sum(listing_counts.c.vehicles), 0))

@@ -324,10 +324,12 @@ def test_facets_kept_by_cells_or_counted_from_vehicles_agree_with_a_count_of_eve
         {"brand": "volkswagen", "fuel": "flex"},
         {"brand": "CITROEN", "model": "c3", "year_min": 2019},
         {"transmission": "automatico", "year_max": 2019},
-        {"price_min": 20000, "price_max": 99000},  # counted from the vehicles
+        {"price_min": 20000, "price_max": 99000},  # bands of the cells, 80,000 and up counted
         {"mileage_max": 50000, "brand": "fiat"},
         {"year_min": 2019, "year_max": 2020, "price_max": 99000},  # the total from the brands
         {"brand": "fiat", "year_min": 2012, "price_min": 20000},  # from nothing but a count
+        {"price_min": 30000, "price_max": 150000},  # whole bands, and vehicles at both edges
+        {"price_min": 30000, "price_max": 35000},  # no whole band: every vehicle counted
     ]
     for params in searches:
         for listing in (None, "available", "sold"):

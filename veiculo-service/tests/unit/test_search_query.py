@@ -5,6 +5,7 @@ grouping-sets row names its dimension, the words of free text, and the cursors."
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -76,7 +77,33 @@ def test_each_facet_ignores_its_own_filter_and_facets_under_the_same_filters_sha
         Search(brand="fiat", price_max=Decimal(80000)): ["fuel"],
         narrowed: ["model", "year", "transmission"],
     }
-    assert {tuple(dimensions) for s, dimensions in statements.items() if s.by_cells} == {("price",)}
+    assert all(s.by_cells for s in statements)  # up to 79,999.99 in whole bands; 80,000 from the vehicles
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "bands", "edges"),
+    [
+        (30000, 80000, (3, 4), [(30000, Decimal("39999.99")), (80000, 80000)]),
+        (40000, Decimal("59999.99"), (3, 3), []),
+        (None, Decimal("39999.99"), (1, 2), []),
+        (200000, None, (8, 8), []),
+        (150000, None, (7, 8), []),
+        (20000, 60000, (2, 3), [(60000, 60000)]),
+        (30000, 35000, None, []),  # no whole band: the vehicles are counted
+        (None, 1, None, []),
+    ],
+)
+def test_a_price_range_is_whole_bands_of_the_cells_and_vehicles_at_its_edges(
+    low: int | None, high: Decimal | int | None, bands: tuple[int, int] | None, edges: list[tuple[Any, Any]]
+) -> None:
+    search = Search(
+        price_min=None if low is None else Decimal(low), price_max=None if high is None else Decimal(high)
+    )
+    assert search.bands == bands and search.by_cells == (bands is not None)
+    rendered = [sql(conditions) for conditions in search.edges()]
+    assert len(rendered) == len(edges)
+    for text, (above, below) in zip(rendered, edges, strict=True):
+        assert f"vehicles.price >= {above}" in text and f"vehicles.price <= {below}" in text
 
 
 @pytest.mark.parametrize(("bits", "keys", "dimension"), [(0, 1, 0), (0b011, 3, 0), (0b101, 3, 1), (0b110, 3, 2)])
