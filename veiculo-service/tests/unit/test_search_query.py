@@ -96,9 +96,7 @@ def test_each_facet_ignores_its_own_filter_and_facets_under_the_same_filters_sha
 def test_a_price_range_is_whole_bands_of_the_cells_and_vehicles_at_its_edges(
     low: int | None, high: Decimal | int | None, bands: tuple[int, int] | None, edges: list[tuple[Any, Any]]
 ) -> None:
-    search = Search(
-        price_min=None if low is None else Decimal(low), price_max=None if high is None else Decimal(high)
-    )
+    search = Search(price_min=None if low is None else Decimal(low), price_max=None if high is None else Decimal(high))
     assert search.bands == bands and search.by_cells == (bands is not None)
     rendered = [sql(conditions) for conditions in search.edges()]
     assert len(rendered) == len(edges)
