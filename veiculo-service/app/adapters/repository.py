@@ -100,6 +100,11 @@ class Search:
         return self.price_min is not None or self.price_max is not None
 
     @property
+    def cell_filtered(self) -> bool:
+        """Whether it names a brand, model, year, fuel or gearbox (which narrow the cells)."""
+        return any(getattr(self, f) is not None for f in _CELL_FILTERS)
+
+    @property
     def bands(self) -> tuple[int, int] | None:
         """The price bands (first and last, counted from 1 as width_bucket does) that lie
         wholly inside its price range; None if none does."""
@@ -409,9 +414,11 @@ class VehicleRepository:
 
 def _total_query(search: Search) -> sa.Select[Any]:
     """How many vehicles a search finds, exactly, kept by the database where it can be: a
-    listing's from its totals, a search by brand, model, year, fuel or gearbox from the
-    facet cells (a few thousand rows, not every vehicle it finds); anything else counted."""
-    if search.narrowed and search.by_cells:
+    listing's from its totals; a search by brand, model, year, fuel or gearbox (and a price
+    range) from the facet cells of those (a few hundred rows, not every vehicle it finds);
+    anything else counted. A price range alone is counted from the price index: summing
+    every cell of the listing costs more than counting the vehicles of a range."""
+    if search.narrowed and search.by_cells and search.cell_filtered:
         cells = sa.select(sa.func.coalesce(sa.func.sum(search.cell_count()), 0))
         cells = cells.where(*search.conditions(facet_counts))
         if not search.priced:

@@ -73,6 +73,8 @@ def search(client: Client, limit: int = 2, **params: Any) -> tuple[list[dict[str
         ({"fuel": "gasolina"}, {"c3"}),
         ({"transmission": "automatico"}, {"polo"}),
         ({"brand": "volkswagen", "fuel": "flex", "year_min": 2020}, {"polo"}),
+        ({"brand": "volkswagen", "price_min": 20000, "price_max": 50000}, {"gol", "gol_old"}),  # cells and an edge
+        ({"model": "gol", "price_min": 21000, "price_max": 45900}, {"gol", "gol_old"}),  # both edges, no band
         ({"status_filter": "available", "transmission": "manual", "price_max": 50000}, {"gol", "c3", "uno", "gol_old"}),
     ],
 )
