@@ -168,6 +168,19 @@ listing_counts = sa.Table(
     sa.CheckConstraint("vehicles >= 0", name="ck_vehicle_listing_counts_not_negative"),
 )
 
+# How many vehicles of each listing lie in each price band (repository.PRICE_BANDS), over
+# the same slots, kept exact by a trigger (migration 0015): the price facet of a search
+# filtered by nothing else sums these instead of every facet cell of the listing.
+listing_bands = sa.Table(
+    "vehicle_listing_bands",
+    metadata,
+    sa.Column("listing", sa.Text, primary_key=True),
+    sa.Column("slot", sa.SmallInteger, primary_key=True),
+    sa.Column("band", sa.SmallInteger, primary_key=True),
+    sa.Column("vehicles", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("vehicles >= 0", name="ck_vehicle_listing_bands_not_negative"),
+)
+
 # How many vehicles of each listing share a brand, model, year, fuel and gearbox as written
 # (a cell), in all and per price band (repository.PRICE_BANDS), kept exact by a trigger
 # (migration 0011): facets under those filters sum cells instead of grouping every vehicle.

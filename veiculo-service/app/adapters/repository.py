@@ -18,6 +18,7 @@ from app.adapters.orm import (
     MILEAGE_ORDER,
     facet_counts,
     fold,
+    listing_bands,
     listing_condition,
     listing_counts,
     photos,
@@ -376,11 +377,9 @@ class VehicleRepository:
         """Vehicles per value of each dimension under ``search``, in one statement."""
         cells = search.by_cells
         found: dict[str, list[tuple[Any, Any, int]]] = {d: [] for d in dimensions}
-        if cells and "price" in dimensions:  # each cell spreads its vehicles over the bands
+        if cells and "price" in dimensions:
             assert not search.priced, "the price facet ignores the price range"
-            per_band = [sa.func.sum(facet_counts.c.price_bands[i]) for i in range(1, len(PRICE_BANDS) + 1)]
-            bands = self.session.execute(sa.select(*per_band).where(*search.conditions(facet_counts))).one()
-            found["price"] = [(i, None, int(n)) for i, n in enumerate(bands, start=1) if n]
+            found["price"] = self._bands(search)
             dimensions = [d for d in dimensions if d != "price"]
         if not dimensions:
             return found
@@ -407,6 +406,19 @@ class VehicleRepository:
             if value is not None and count:
                 found[dimensions[at]].append((value, name, count))
         return found
+
+    def _bands(self, search: Search) -> list[tuple[Any, Any, int]]:
+        """Vehicles per price band under a search the cells answer: the listing's own bands
+        if it names nothing else (migration 0015), else its cells' (each cell spreads its
+        vehicles over the bands)."""
+        if not search.cell_filtered:
+            n = sa.func.sum(listing_bands.c.vehicles)
+            query = sa.select(listing_bands.c.band, n).where(listing_bands.c.listing == search.listing_name)
+            rows = self.session.execute(query.group_by(listing_bands.c.band)).all()
+            return [(band, None, int(n)) for band, n in sorted(rows) if n]
+        per_band = [sa.func.sum(facet_counts.c.price_bands[i]) for i in range(1, len(PRICE_BANDS) + 1)]
+        bands = self.session.execute(sa.select(*per_band).where(*search.conditions(facet_counts))).one()
+        return [(i, None, int(n)) for i, n in enumerate(bands, start=1) if n]
 
     def _total(self, search: Search) -> int:
         return int(self.session.scalar(_total_query(search)) or 0)

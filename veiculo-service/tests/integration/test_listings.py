@@ -14,7 +14,7 @@ from mercado_shared.runtime import app_runtime
 from tests.conftest import Client
 
 
-@pytest.mark.parametrize("function", ["vehicle_listing_count", "vehicle_facet_count"])
+@pytest.mark.parametrize("function", ["vehicle_listing_count", "vehicle_facet_count", "vehicle_listing_band"])
 def test_the_triggers_keep_each_listing_by_the_rule_the_model_states(client: Client, function: str) -> None:
     with app_runtime(client.http.app).engine.connect() as conn:
         source = conn.scalar(sa.text("SELECT prosrc FROM pg_proc WHERE proname = :f"), {"f": function})
@@ -26,9 +26,10 @@ def test_the_triggers_keep_each_listing_by_the_rule_the_model_states(client: Cli
     assert kept == set(LISTING_MEMBERSHIP)
 
 
-def test_the_facet_cells_spread_prices_over_the_bands_the_search_shows(client: Client) -> None:
+@pytest.mark.parametrize("function", ["vehicle_facet_count", "vehicle_listing_band"])
+def test_the_kept_counts_spread_prices_over_the_bands_the_search_shows(client: Client, function: str) -> None:
     with app_runtime(client.http.app).engine.connect() as conn:
-        source = conn.scalar(sa.text("SELECT prosrc FROM pg_proc WHERE proname = 'vehicle_facet_count'"))
+        source = conn.scalar(sa.text("SELECT prosrc FROM pg_proc WHERE proname = :f"), {"f": function})
     assert f"ARRAY[{', '.join(map(str, PRICE_BANDS))}]::numeric[]" in source
 
 
