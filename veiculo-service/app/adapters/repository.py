@@ -225,6 +225,12 @@ LISTED = (
 Listed = dict[str, Any]  # LISTED and the page's key, by name
 
 
+# A page's columns (built once: a statement's columns cost a request about 0.3 ms to build)
+# and how a vehicle's cover joins it.
+_LISTING = sa.select(*LISTED)
+_COVER = sa.and_(photos.c.vehicle_id == vehicles.c.id, photos.c.position == 0)
+
+
 @dataclass(frozen=True)
 class Results:
     page: list[Listed]  # in the page's order
@@ -337,12 +343,11 @@ class VehicleRepository:
         in_order = (found.c.key.desc(), found.c.id.desc()) if order.descending else (found.c.key, found.c.id)
         page = ids.order_by(*in_order).limit(limit).subquery("page")
         # Then those vehicles and their covers (their first photo).
-        columns = [*LISTED, page.c.key]
+        columns = [page.c.key]
         if counting:
             scanned = sa.select(sa.func.count()).select_from(found) if search.words else None
             columns.append((scanned if scanned is not None else _total_query(search)).scalar_subquery().label("total"))
-        cover = sa.and_(photos.c.vehicle_id == vehicles.c.id, photos.c.position == 0)
-        query = sa.select(*columns).join(page, vehicles.c.id == page.c.id).outerjoin(photos, cover)
+        query = _LISTING.add_columns(*columns).join(page, vehicles.c.id == page.c.id).outerjoin(photos, _COVER)
         ordered = (page.c.key.desc(), page.c.id.desc()) if order.descending else (page.c.key, page.c.id)
         rows = self.session.execute(query.order_by(*ordered))
         names = list(rows.keys())
