@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -167,9 +168,14 @@ class Search:
         if not self.priced:
             return facet_counts.c.vehicles
         assert self.bands is not None, "a price range the cells answer"
-        first, last = self.bands
-        bands = [facet_counts.c.price_bands[i] for i in range(first, last + 1)]
-        return sum(bands[1:], bands[0])
+        return _bands_sum(*self.bands)
+
+
+@functools.cache
+def _bands_sum(first: int, last: int) -> sa.ColumnElement[Any]:
+    """A cell's vehicles in bands ``first`` to ``last`` (built once for each pair)."""
+    bands = [facet_counts.c.price_bands[i] for i in range(first, last + 1)]
+    return sum(bands[1:], bands[0])
 
 
 _FILTERS: dict[str, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
