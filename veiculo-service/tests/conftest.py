@@ -82,11 +82,17 @@ def client(
     migrated_database: Callable[[Path], str], emulator_host: str, project_id: str, storage_emulator: str
 ) -> Iterator[Client]:
     tokens = TestTokens()
-    settings = VeiculoSettings(
-        environment="test",
-        database_url=migrated_database(SERVICE_DIR),
-        pubsub_project_id=project_id,
-        storage_emulator_host=storage_emulator,
-    )
+    settings = service_settings(migrated_database(SERVICE_DIR), project_id, storage_emulator)
     with TestClient(bootstrap(settings, key_source=tokens.key_source())) as http:
         yield Client(http, tokens)
+
+
+def service_settings(database_url: str, project_id: str, storage_emulator: str, **overrides: Any) -> VeiculoSettings:
+    """The service's settings in a test: its own database, the emulators."""
+    return VeiculoSettings(
+        environment="test",
+        database_url=database_url,
+        pubsub_project_id=project_id,
+        storage_emulator_host=storage_emulator,
+        **overrides,
+    )

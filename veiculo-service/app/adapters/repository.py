@@ -327,8 +327,10 @@ class VehicleRepository:
         counted = self.facets(search) if facets else None
         total = counted.total if counted is not None else None
         listed = self._page(search, sort, after, limit, counting=total is None)
-        if total is None:  # a page with no vehicle has no row to carry it
-            total = listed[0]["total"] if listed else 0 if after is None else self._total(search)
+        if total is None and listed:
+            total = listed[0]["total"]
+        elif total is None:  # no row to carry it: nothing found, or a page past the last
+            total = 0 if after is None else self._total(search)
         return Results(listed, total, counted)
 
     def _page(self, search: Search, sort: Sort, after: Position | None, limit: int, counting: bool) -> list[Listed]:
@@ -398,13 +400,11 @@ class VehicleRepository:
         conditions: list[sa.ColumnElement[bool]] = search.conditions()
         n: sa.ColumnElement[Any] = sa.func.count()
         if cells:  # the cells' counts, and one for each vehicle at the price range's edges
-            cell = list(_CELL)
-            rows = [sa.select(*(facet_counts.c[c] for c in cell), search.cell_count().label("n"))]
-            rows[0] = rows[0].where(*search.conditions(facet_counts))
-            edge = sa.select(*(vehicles.c[c] for c in cell), sa.literal(1).label("n"))
-            rows += [edge.where(*range_) for range_ in search.edges()]
-            table, conditions = sa.union_all(*rows).subquery("counted"), []
-            n = sa.func.sum(table.c.n)
+            kept = sa.select(*(facet_counts.c[c] for c in _CELL), search.cell_count().label("n"))
+            edge = sa.select(*(vehicles.c[c] for c in _CELL), sa.literal(1).label("n"))
+            edges = [edge.where(*range_) for range_ in search.edges()]
+            table = sa.union_all(kept.where(*search.conditions(facet_counts)), *edges).subquery("counted")
+            conditions, n = [], sa.func.sum(table.c.n)
         band = sa.func.width_bucket(vehicles.c.price, sa.literal(list(PRICE_BANDS), ARRAY(sa.Numeric)))
         keys = [band if d == "price" else table.c[d] for d in dimensions]
         names = [fold(table.c[d]) if d in ("brand", "model") else sa.null() for d in dimensions]
@@ -423,10 +423,9 @@ class VehicleRepository:
         if it names nothing else (migration 0015), else its cells' (each cell spreads its
         vehicles over the bands)."""
         if not search.cell_filtered:
-            n = sa.func.sum(listing_bands.c.vehicles)
-            query = sa.select(listing_bands.c.band, n).where(listing_bands.c.listing == search.listing_name)
-            rows = self.session.execute(query.group_by(listing_bands.c.band)).all()
-            return [(band, None, int(n)) for band, n in sorted(rows) if n]
+            summed = sa.select(listing_bands.c.band, sa.func.sum(listing_bands.c.vehicles))
+            query = summed.where(listing_bands.c.listing == search.listing_name).group_by(listing_bands.c.band)
+            return [(band, None, int(n)) for band, n in sorted(self.session.execute(query).all()) if n]
         per_band = [sa.func.sum(facet_counts.c.price_bands[i]) for i in range(1, len(PRICE_BANDS) + 1)]
         bands = self.session.execute(sa.select(*per_band).where(*search.conditions(facet_counts))).one()
         return [(i, None, int(n)) for i, n in enumerate(bands, start=1) if n]

@@ -20,7 +20,6 @@ from PIL import ExifTags, Image
 
 from app.adapters.images import MAX_BYTES, SIZES
 from app.bootstrap import bootstrap
-from app.config import VeiculoSettings
 from app.domain.model import MAX_PHOTOS
 from app.entrypoints.deps import VeiculoContext
 from app.service_layer.photos import ABANDONED_AFTER, sweep_abandoned
@@ -28,7 +27,7 @@ from mercado_devtools.testing.helpers import eventually
 from mercado_devtools.testing.tokens import TestTokens
 from mercado_shared.clock import utcnow
 from mercado_shared.runtime import app_context, app_runtime
-from tests.conftest import SERVICE_DIR, Client
+from tests.conftest import SERVICE_DIR, Client, service_settings
 
 
 @pytest.fixture
@@ -233,12 +232,8 @@ def test_each_instance_sweeps_abandoned_uploads_by_itself(
     """The sweep runs in every instance (PHOTO_SWEEP_INTERVAL_SECONDS), on the service's
     clock: here two hours ahead, so an upload just handed out is already abandoned."""
     tokens = TestTokens()
-    settings = VeiculoSettings(
-        environment="test",
-        database_url=migrated_database(SERVICE_DIR),
-        pubsub_project_id=project_id,
-        storage_emulator_host=storage_emulator,
-        photo_sweep_interval_seconds=0.2,
+    settings = service_settings(
+        migrated_database(SERVICE_DIR), project_id, storage_emulator, photo_sweep_interval_seconds=0.2
     )
     later = bootstrap(settings, key_source=tokens.key_source(), clock=lambda: utcnow() + timedelta(hours=2))
     with TestClient(later) as http:
