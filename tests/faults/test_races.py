@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from mercado_devtools.testing.helpers import eventually
 from tests.e2e.conftest import Api
 
 
@@ -12,13 +13,23 @@ def test_fifty_buyers_racing_for_one_vehicle(api: Api) -> None:
     buyers = [api.new_customer(balance=10000, credit=10000)[1] for _ in range(50)]
     with ThreadPoolExecutor(25) as pool:
         started = list(pool.map(lambda b: (api.start(vehicle["id"], b, payment_type="cash"), b), buyers))
+    # The fault stack's payment codes live PAYMENT_TTL seconds: the winner pays as soon as
+    # its saga awaits payment, not after the 49 others have ended.
+    accepted = [(answer.json()["transaction_id"], buyer) for answer, buyer in started if answer.status_code == 202]
+
+    def awaiting_payment() -> tuple[str, dict[str, str], str]:
+        for transaction_id, buyer in accepted:
+            saga = api.saga(transaction_id, buyer)
+            if saga["status"] == "AWAITING_PAYMENT":
+                return transaction_id, buyer, str(saga["payment_code"])
+        raise AssertionError("no saga awaits payment yet")
+
+    transaction_id, winner, code = eventually(awaiting_payment, timeout=60)
+    assert api.pay(code, winner).status_code == 201
+    api.saga_reaches(transaction_id, winner, "COMPLETED")
     ends = api.ends(started)
-    assert ends.count("AWAITING_PAYMENT") == 1, ends
-    assert set(ends) - {"AWAITING_PAYMENT"} <= {"VEHICLE_UNAVAILABLE", "FAILED:VEHICLE_UNAVAILABLE"}, ends
-    winner = started[ends.index("AWAITING_PAYMENT")]
-    code = api.saga(winner[0].json()["transaction_id"], winner[1])["payment_code"]
-    assert api.pay(code, winner[1]).status_code == 201
-    api.saga_reaches(winner[0].json()["transaction_id"], winner[1], "COMPLETED")
+    assert ends.count("COMPLETED") == 1, ends
+    assert set(ends) - {"COMPLETED"} <= {"VEHICLE_UNAVAILABLE", "FAILED:VEHICLE_UNAVAILABLE"}, ends
     balances = sorted(api.customer(b)["account_balance"] for b in buyers)
     assert balances == [0] + [10000] * 49  # every loser got its hold back
 
