@@ -214,12 +214,21 @@ _CELL = ("brand", "model", "year", "fuel", "transmission")
 PRICE_BANDS = (0, 20_000, 40_000, 60_000, 80_000, 100_000, 150_000, 200_000)
 
 
+# The orders each listing has an index of (orm.py), which a text search that finds many
+# walks to its page; in any other order it sorts every vehicle it finds.
+_INDEXED: dict[Listing | None, set[Sort]] = {
+    Listing.AVAILABLE: set(Sort),
+    Listing.SOLD: {Sort.PRICE_ASC, Sort.PRICE_DESC},
+    None: {Sort.PRICE_ASC, Sort.PRICE_DESC},
+}
+
+
 # What a search lists of each vehicle, read straight from its row (a query needs no domain
-# object): its columns but the plate's key, whether it is reserved or sold, its cover (its
+# object): its columns but the plate's key and its search document, whether it is reserved or sold, its cover (its
 # first photo: cover_id, cover_width, cover_height; None without photos) and its value of
 # the page's order (key).
 LISTED = (
-    *(c for c in vehicles.c if c.name != "plate_key"),
+    *(c for c in vehicles.c if c.name not in ("plate_key", "document")),
     vehicles.c.reserved_by.is_not(None).label("is_reserved"),  # Vehicle.is_reserved
     vehicles.c.sold_at.is_not(None).label("is_sold"),  # Vehicle.is_sold
     photos.c.id.label("cover_id"),
@@ -296,6 +305,15 @@ def _merged(written: list[tuple[str, str, int]]) -> list[tuple[str, int]]:
     return _by_count((label, total) for total, label, _ in merged.values())
 
 
+def sorts_all(found: int, limit: int, listed_in: int, listing: Listing | None, sort: Sort) -> bool:
+    """Whether a text search that finds ``found`` of its listing's ``listed_in`` vehicles
+    reads its page by sorting them all (found through the text index), rather than by
+    walking its order's index, reading each vehicle's document, to the page: about
+    limit × listed_in / found vehicles. Either costs about the same when found² = limit ×
+    listed_in; without an index of the order in its listing, it sorts them all anyway."""
+    return found * found < limit * listed_in or sort not in _INDEXED[listing]
+
+
 class VehicleRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -319,30 +337,51 @@ class VehicleRepository:
         """A page in ``sort``'s order after ``after`` (LISTED), how many vehicles the search
         finds, and (if asked) its facets. The total comes from whatever already counts the
         vehicles: a facet counted under every filter of the search, else the page's own
-        statement (a column of it: from the text search's scan, the totals kept by the
-        database, or a count)."""
+        statement (a column of it: the totals kept by the database, or a count); a text
+        search counts first, since how many it finds decides how its page is read."""
         # A search only reads, and each of its statements is exact on its own (as under READ
         # COMMITTED): it runs outside a transaction, saving a BEGIN and a ROLLBACK round trip.
         self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         counted = self.facets(search) if facets else None
         total = counted.total if counted is not None else None
-        listed = self._page(search, sort, after, limit, counting=total is None)
+        if search.words:
+            total, listed_in = self._text_counts(search, total)
+            sort_all = sorts_all(total, limit, listed_in, search.listing, sort)
+            return Results(self._page(search, sort, after, limit, counting=False, sort_all=sort_all), total, counted)
+        listed = self._page(search, sort, after, limit, counting=total is None, sort_all=False)
         if total is None and listed:
             total = listed[0]["total"]
         elif total is None:  # no row to carry it: nothing found, or a page past the last
             total = 0 if after is None else self._total(search)
         return Results(listed, total, counted)
 
-    def _page(self, search: Search, sort: Sort, after: Position | None, limit: int, counting: bool) -> list[Listed]:
-        """The page; each row also carries its search's total (``total``) if ``counting``."""
-        conditions = search.conditions()
+    def _text_counts(self, search: Search, total: int | None) -> tuple[int, int]:
+        """How many vehicles a text search finds (``total`` if already counted), and how many
+        its listing holds, in one statement."""
+        counts = [] if total is not None else [_total_query(search).scalar_subquery()]
+        counts.append(_total_query(Search(listing=search.listing)).scalar_subquery())
+        *found, listed_in = self.session.execute(sa.select(*counts)).one()
+        return (total if total is not None else int(found[0])), int(listed_in)
+
+    def _page(
+        self, search: Search, sort: Sort, after: Position | None, limit: int, counting: bool, sort_all: bool
+    ) -> list[Listed]:
+        """The page; each row also carries its search's total (``total``) if ``counting``.
+        ``sort_all``: find every vehicle first (through the text index), then sort them;
+        else walk the order's index to the page, which the planner does from the index
+        alone for any other search (it carries what the filters read: migrations 0012 and
+        0014). A text search walks it reading each vehicle's document: its match is asked
+        as a function (ts_match_vq, what @@ calls), which no index answers, so the planner
+        does not sort every vehicle the text index finds (it guesses how many from
+        defaults: 40 for "único dono", which finds 10,000)."""
+        if search.words and not sort_all:
+            read = sa.func.ts_match_vq(DOCUMENT, text_query(list(search.words)), type_=sa.Boolean)
+            conditions = [*search.without("words").conditions(), read]
+        else:
+            conditions = search.conditions()
         order = ORDERS[sort]
         matches = sa.select(vehicles.c.id, order.key.label("key")).where(*conditions)
-        # A text search finds its vehicles through the text index, every one of them (to walk
-        # its order's index instead would read each vehicle's text): its page and its total
-        # come from that one scan. Any other search walks its order's index to its page, from
-        # the index alone (it carries what the filters read: migrations 0012 and 0014).
-        found = matches.cte("found").prefix_with("MATERIALIZED") if search.words else matches.subquery("found")
+        found = matches.cte("found").prefix_with("MATERIALIZED") if sort_all else matches.subquery("found")
         ids = sa.select(found.c.id, found.c.key)
         if after is not None:
             here = sa.tuple_(found.c.key, found.c.id)
@@ -353,8 +392,7 @@ class VehicleRepository:
         # Then those vehicles and their covers (their first photo).
         columns = [page.c.key]
         if counting:
-            scanned = sa.select(sa.func.count()).select_from(found) if search.words else None
-            columns.append((scanned if scanned is not None else _total_query(search)).scalar_subquery().label("total"))
+            columns.append(_total_query(search).scalar_subquery().label("total"))
         query = _LISTING.add_columns(*columns).join(page, vehicles.c.id == page.c.id).outerjoin(photos, _COVER)
         ordered = (page.c.key.desc(), page.c.id.desc()) if order.descending else (page.c.key, page.c.id)
         rows = self.session.execute(query.order_by(*ordered))

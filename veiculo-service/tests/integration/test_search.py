@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from app.adapters.repository import Search, Sort
+from app.adapters.repository import Listing, Search, Sort, sorts_all
 from app.domain.model import Vehicle
 from mercado_shared.pagination import encode_cursor
 from mercado_shared.runtime import app_runtime
@@ -109,19 +109,32 @@ def test_each_order_pages_through_every_vehicle_once_ties_by_id(
         assert found[-1]["id"] == catalogue["c3"]  # unknown mileage last
 
 
+@pytest.mark.parametrize(
+    ("listing", "limit", "sorting_all"),
+    [
+        ("available", 1, False),  # finds 3 of 5: pages of one walk each order's index
+        ("available", 2, True),  # pages of two sort the 3 found
+        (None, 1, None),  # every vehicle: by price it walks, in another order it sorts
+    ],
+)
 @pytest.mark.parametrize("sort", list(ORDERS))
 def test_a_text_search_pages_in_each_order_with_its_total_past_its_last_page_too(
-    client: Client, catalogue: dict[str, str], sort: str
+    client: Client, catalogue: dict[str, str], sort: str, listing: str | None, limit: int, sorting_all: bool | None
 ) -> None:
-    """A text search takes its page and its total from one scan of the text index; past its
-    last page (nothing left to carry the total) it counts them."""
-    found, total = search(client, limit=2, sort=sort, q="volkswagen")
+    """A text search counts what it finds first; then it reads each page by walking its
+    order's index or by sorting all it finds (sorts_all), and past its last page it still
+    says its total."""
+    listed = Listing(listing) if listing else None
+    by_price = sort in ("price_asc", "price_desc")
+    assert sorts_all(3, limit, len(catalogue), listed, Sort(sort)) == (sorting_all if listing else not by_price)
+    params = {"q": "volkswagen", "sort": sort, **({"status_filter": listing} if listing else {})}
+    found, total = search(client, limit=limit, **params)
     assert {v["id"] for v in found} == {catalogue[name] for name in ("gol", "polo", "gol_old")} and total == 3
     assert found == sorted(found, key=ORDERS[sort])
     last = found[-1]
     value = {"price_asc": "price", "price_desc": "price", "newest": "created_at", "year_desc": "year"}.get(sort)
     key = str(last[value]) if value else str(last["mileage_km"] if last["mileage_km"] is not None else 2_000_001)
-    past = {"q": "volkswagen", "sort": sort, "cursor": encode_cursor(sort, key, last["id"])}
+    past = {**params, "cursor": encode_cursor(sort, key, last["id"]), "limit": limit}
     body = client.http.get("/vehicles", params=past).json()
     assert (body["vehicles"], body["total"], body["next_cursor"]) == ([], 3, None)
 

@@ -36,7 +36,7 @@ def sql(conditions: list[sa.ColumnElement[bool]]) -> str:
         (Search(price_min=Decimal("40000"), price_max=Decimal("60000.50")), ["vehicles.price >= 40000", "<= 60000.50"]),
         (Search(mileage_max=50000), ["vehicles.mileage_km <= 50000"]),
         (Search(fuel=Fuel.FLEX, transmission=Transmission.CVT), ["vehicles.fuel = 'flex'", "transmission = 'cvt'"]),
-        (Search(words=("volks",)), ["vehicle_document(", "@@ to_tsquery('portuguese'::regconfig", ":*"]),
+        (Search(words=("volks",)), ["vehicles.document @@ to_tsquery('portuguese'::regconfig", ":*"]),
     ],
 )
 def test_each_filter_is_one_condition_with_its_value_and_an_unset_one_is_none(
