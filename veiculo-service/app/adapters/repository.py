@@ -346,6 +346,8 @@ class VehicleRepository:
         total = counted.total if counted is not None else None
         if search.words:
             total, listed_in = self._text_counts(search, total)
+            if not total:  # nothing to list: no second scan
+                return Results([], 0, counted)
             sort_all = sorts_all(total, limit, listed_in, search.listing, sort)
             return Results(self._page(search, sort, after, limit, counting=False, sort_all=sort_all), total, counted)
         listed = self._page(search, sort, after, limit, counting=total is None, sort_all=False)
