@@ -204,6 +204,8 @@ def seed_vehicles(stack: LocalStack, count: int) -> list[str]:
         deadline = time.monotonic() + 60
         while not conn.execute(pages).scalar_one() and time.monotonic() < deadline:
             conn.execute(sa.text("VACUUM vehicles"))
+        # And what a checkpoint would write in the middle of a measurement, written now.
+        conn.execute(sa.text("CHECKPOINT"))
     engine.dispose()
     return ids
 
@@ -266,6 +268,21 @@ def reference_loop_ms() -> float:
             total += i * i
         best = min(best, time.perf_counter() - started)
     return round(best * 1000, 1)
+
+
+def settled_speed(timeout: float = 90) -> float:
+    """Wait until the box's speed holds (two reference loops in a row within 10%), and
+    return it: right after seeding, PostgreSQL still writes out what the bulk insert and its
+    VACUUM dirtied, and the first searches measured that (a reference loop of 181–202 ms
+    before the searches, 105–108 ms after)."""
+    deadline = time.monotonic() + timeout
+    last = reference_loop_ms()
+    while time.monotonic() < deadline:
+        now = reference_loop_ms()
+        if abs(now - last) <= 0.1 * min(now, last):
+            return now
+        last = now
+    return last
 
 
 def throughput(shop: Shop, vehicles: Iterator[str], buyers: int, seconds: float) -> dict[str, Any]:
@@ -639,8 +656,10 @@ def main() -> int:
             results["listings"] = listings(shop, 200)
         if "search" in parts:
             log.info("search at %d vehicles", n_vehicles)
-            before = reference_loop_ms()
-            results["search"] = search(shop, 100)
+            before = settled_speed()
+            # 300 requests each: a p99 of 100 is their second slowest, one stall of this
+            # shared VM away from the slowest.
+            results["search"] = search(shop, 300)
             # The box's speed around the searches: compare runs whose figures match.
             results["search_reference_loop_ms"] = [before, reference_loop_ms()]
         if "memory" in parts:
