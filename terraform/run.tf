@@ -54,6 +54,13 @@ locals {
       # The frontend's page for a new password, on its first origin.
       PASSWORD_RESET_URL = "${local.origins[0]}/redefinir-senha?token={token}"
     }
+    "pagamento-service" = {
+      PIX_API_URL       = var.pix_api_url
+      PIX_CLIENT_ID     = var.pix_client_id != "" ? var.pix_client_id : "not-configured"
+      PIX_KEY           = var.pix_key != "" ? var.pix_key : "not-configured"
+      PIX_MERCHANT_NAME = var.pix_merchant_name
+      PIX_MERCHANT_CITY = var.pix_merchant_city
+    }
     "orquestrador" = {
       CLIENTE_SERVICE_URL = local.urls["cliente-service"]
       VEICULO_SERVICE_URL = local.urls["veiculo-service"]

@@ -32,6 +32,10 @@ locals {
       "psp-webhook-secret" = random_password.psp_webhook.result
       # Given by the mail provider (var.smtp_password); a placeholder until then.
       "smtp-password" = var.smtp_password != "" ? var.smtp_password : "not-configured"
+      # Given by the Pix provider (variables.tf); placeholders until then (pagamento-service
+      # loads a certificate only if the value is PEM).
+      "pix-client-secret" = var.pix_client_secret != "" ? var.pix_client_secret : "not-configured"
+      "pix-certificate"   = var.pix_certificate != "" ? var.pix_certificate : "not-configured"
       # The sidecar's RunMonitoring configuration
       # (https://cloud.google.com/stackdriver/docs/managed-prometheus/cloudrun-sidecar).
       "metrics-scrape-config" = yamlencode({

@@ -157,3 +157,56 @@ variable "mail_from" {
   type        = string
   default     = ""
 }
+
+# The Pix provider (pagamento-service, app/adapters/pix_api.py): Efí Bank's API Pix, which
+# is the Banco Central's (https://dev.efipay.com.br/docs/api-pix/credenciais). Until the
+# credentials are set, creating a payment code fails and is retried, then the purchase
+# fails, and pagamento-service logs each refusal: the rest of the shop runs.
+variable "pix_api_url" {
+  description = "The provider's API Pix (Efí production; its sandbox is https://pix-h.api.efipay.com.br)."
+  type        = string
+  default     = "https://pix.api.efipay.com.br"
+
+  validation {
+    condition     = startswith(var.pix_api_url, "https://")
+    error_message = "The API Pix is reached over https only."
+  }
+}
+
+variable "pix_client_id" {
+  description = "The application's Client_Id at the provider."
+  type        = string
+  default     = ""
+}
+
+variable "pix_client_secret" {
+  description = "The application's Client_Secret (TF_VAR_pix_client_secret)."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "pix_certificate" {
+  description = "The provider's client certificate and its key, PEM (Efí issues a .p12: openssl pkcs12 -in cert.p12 -out cert.pem -nodes), for mutual TLS (TF_VAR_pix_certificate)."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "pix_key" {
+  description = "The shop's Pix key (chave) at the provider, which the charges are paid to."
+  type        = string
+  default     = ""
+}
+
+variable "pix_merchant_name" {
+  description = "Who the buyer's bank app says is paid (BR Code field 59: 25 letters, digits or spaces once accents are dropped)."
+  type        = string
+  default     = "Mercado Veiculo"
+}
+
+variable "pix_merchant_city" {
+  description = "The shop's city in the BR Code (field 60: 15 characters)."
+  type        = string
+  default     = "Sao Paulo"
+}

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any, Self
 
 from mercado_devtools.mailcatcher import MailCatcher
+from mercado_devtools.pix_provider import LOCAL_PIX_SECRET, PixProvider
 from mercado_devtools.postgres import PostgresCluster, create_databases
 from mercado_devtools.processes import free_port, http_ok, spawn, stop_process, wait_until
 from mercado_devtools.pubsub import PubSubEmulator, provision
@@ -114,6 +115,7 @@ class StackConfig:
     subscription_policy: SubscriptionPolicy | None = None  # tests only: faster retries
     smtp_port: int | None = None  # the mail catcher's; None: any free port
     storage_port: int | None = None  # the Cloud Storage emulator's; None: any free port
+    pix_port: int | None = None  # the Pix provider's; None: any free port
 
 
 class LocalStack:
@@ -128,6 +130,8 @@ class LocalStack:
         self.platform_secret = config.env.get("PLATFORM_SECRET") or secrets.token_urlsafe(32)
         # What the services e-mail (password resets) lands here, over real SMTP.
         self.mail = MailCatcher(config.smtp_port or free_port(), config.run_dir / "mail")
+        # The Pix provider pagamento-service charges through; its /bank page pays a BR Code.
+        self.pix = PixProvider("127.0.0.1", config.pix_port or free_port(), "local", LOCAL_PIX_SECRET)
         # Photos go to a Cloud Storage emulator, kept in the run folder as the database is.
         self.storage = StorageEmulator(
             config.storage_port or free_port(), config.run_dir / "storage" if config.durable else None
@@ -159,6 +163,8 @@ class LocalStack:
             with open(c.run_dir / "pubsub-emulator.log", "ab") as emulator_log:
                 self.emulator.start(emulator_log)
         self.mail.start()
+        self.pix.start()
+        log.info("Pix provider on %s (pay a BR Code at %s/bank)", self.pix.url, self.pix.url)
         log.info("catching mail on smtp://%s:%s (kept in %s)", self.mail.host, self.mail.port, c.run_dir / "mail")
         with open(c.run_dir / "storage-emulator.log", "ab") as storage_log:
             self.storage.start(storage_log)
@@ -189,6 +195,9 @@ class LocalStack:
             "SMTP_HOST": self.mail.host,
             "SMTP_PORT": str(self.mail.port),
             "STORAGE_EMULATOR_HOST": self.storage.url,
+            "PIX_API_URL": self.pix.url,
+            "PIX_CLIENT_ID": "local",
+            "PIX_CLIENT_SECRET": LOCAL_PIX_SECRET,
             **c.env,
         }
         for proc in self.services:
@@ -228,6 +237,7 @@ class LocalStack:
             proc.stop()
         self.emulator.stop()
         self.mail.stop()
+        self.pix.stop()
         self.storage.stop()
         if self.postgres is not None:
             self.postgres.stop()

@@ -7,7 +7,9 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from app.adapters import orm
+from app.adapters.pix_api import api_pix
 from app.config import PagamentoSettings
+from app.domain.pix import MERCHANT_CITY_MAX, MERCHANT_NAME_MAX, PixCharges, merchant_text
 from app.entrypoints.api import router
 from app.entrypoints.deps import PagamentoContext
 from app.service_layer.handlers import build_handlers
@@ -29,8 +31,12 @@ def bootstrap(
     publisher: Publisher | None = None,
     key_source: KeySource | None = None,
     clock: Clock = utcnow,
+    charges: PixCharges | None = None,
 ) -> FastAPI:
     settings = settings or PagamentoSettings()
+    merchant_text(settings.pix_merchant_name, MERCHANT_NAME_MAX)  # what a BR Code can carry, or no start
+    merchant_text(settings.pix_merchant_city, MERCHANT_CITY_MAX)
+    charges = charges or api_pix(settings)
     configure_logging(SERVICE, settings.log_level, settings.pubsub_project_id)
     orm.start_mappers()
     runtime = build_runtime(
@@ -38,7 +44,7 @@ def bootstrap(
         settings=settings,
         tables=orm.messaging,
         uow_class=PagamentoUnitOfWork,
-        handlers=build_handlers(timedelta(seconds=settings.payment_code_ttl_seconds), clock),
+        handlers=build_handlers(timedelta(seconds=settings.payment_code_ttl_seconds), clock, charges),
         publisher=publisher,
         key_source=key_source,
     )

@@ -15,6 +15,8 @@ from fastapi.testclient import TestClient
 from app.adapters import orm, psp_signature
 from app.bootstrap import bootstrap
 from app.config import PagamentoSettings
+from mercado_devtools.pix_provider import PixProvider
+from mercado_devtools.processes import free_port
 from mercado_devtools.testing.helpers import TestClock
 from mercado_devtools.testing.tokens import TestTokens
 from mercado_shared.auth import Role
@@ -23,6 +25,7 @@ from mercado_shared.runtime import app_runtime
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 SECRET = "a-webhook-secret-of-the-tests-32-chars"
+PIX_SECRET = "the-pix-provider-secret-of-the-tests"
 TTL = 1800
 
 
@@ -76,8 +79,17 @@ class Client:
         )
 
 
+@pytest.fixture(scope="session")
+def pix_provider() -> Iterator[PixProvider]:
+    """The local provider (mercado_devtools.pix_provider), over real HTTP on loopback."""
+    with PixProvider("127.0.0.1", free_port(), "pagamento-tests", PIX_SECRET) as provider:
+        yield provider
+
+
 @pytest.fixture
-def client(migrated_database: Callable[[Path], str], emulator_host: str, project_id: str) -> Iterator[Client]:
+def client(
+    migrated_database: Callable[[Path], str], emulator_host: str, project_id: str, pix_provider: PixProvider
+) -> Iterator[Client]:
     tokens, clock = TestTokens(), TestClock()
     settings = PagamentoSettings(
         environment="test",
@@ -85,6 +97,9 @@ def client(migrated_database: Callable[[Path], str], emulator_host: str, project
         pubsub_project_id=project_id,
         payment_code_ttl_seconds=TTL,
         psp_webhook_secret=SECRET,
+        pix_api_url=pix_provider.url,
+        pix_client_id="pagamento-tests",
+        pix_client_secret=PIX_SECRET,
     )
     with TestClient(bootstrap(settings, key_source=tokens.key_source(), clock=clock)) as http:
         yield Client(http, tokens, clock)

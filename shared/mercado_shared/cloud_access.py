@@ -106,7 +106,12 @@ ACCESS: dict[str, ServiceAccess] = {
         signs_urls=True,
     ),
     "pagamento-service": ServiceAccess(
-        secrets={**_database("pagamento-service"), "PSP_WEBHOOK_SECRET": "psp-webhook-secret"}
+        secrets={
+            **_database("pagamento-service"),
+            "PSP_WEBHOOK_SECRET": "psp-webhook-secret",
+            "PIX_CLIENT_SECRET": "pix-client-secret",  # the provider's API Pix
+            "PIX_CERTIFICATE": "pix-certificate",  # its mutual TLS
+        }
     ),
     "orquestrador": ServiceAccess(secrets=_database("orquestrador"), calls=("cliente-service",)),
 }

@@ -75,3 +75,7 @@ def configure_logging(service: str, level: str = "INFO", project_id: str = "loca
         logger.handlers.clear()
         logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # requests are in /metrics
+    # httpx logs each outgoing request's URL at INFO, and a URL may name what must not be
+    # logged (the Pix provider's PUT /v2/cob/{txid}: txid is a payment code). Failures are
+    # logged by whoever called.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -26,6 +26,7 @@ payment_codes = sa.Table(
     sa.Column(
         "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(), onupdate=sa.func.now()
     ),
+    sa.Column("pix_location", sa.Text, nullable=True),  # the provider's charge (app.adapters.pix_api)
     sa.CheckConstraint("amount >= 0", name="ck_payment_codes_amount_not_negative"),
 )
 

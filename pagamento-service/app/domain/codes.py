@@ -1,4 +1,5 @@
-"""Payment codes that cannot be guessed: 120 random bits, written in Crockford-free base32."""
+"""Payment codes that cannot be guessed: 120 random bits in base32 (26 letters and digits,
+"MV" first), each also the txid of its Pix charge (26 to 35 letters or digits)."""
 
 import base64
 import secrets

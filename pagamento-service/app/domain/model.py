@@ -79,6 +79,9 @@ class PaymentCode:
     expires_at: datetime
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Where the provider keeps its Pix charge (the location a dynamic BR Code carries);
+    # None for a tombstone, or a code from before Pix charges.
+    pix_location: str | None = None
 
     def current_status(self, now: datetime) -> CodeStatus:
         if self.status is CodeStatus.PENDING and now >= self.expires_at:

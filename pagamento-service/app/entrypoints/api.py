@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.adapters import psp_signature
+from app.adapters import psp_signature, qr
 from app.entrypoints.deps import ActingUowDep, ContextDep, UowDep
 from app.entrypoints.schemas import (
     DiscrepancyPage,
@@ -15,10 +17,11 @@ from app.entrypoints.schemas import (
     PaymentCreate,
     PaymentRead,
     PspNotification,
+    br_code,
 )
 from app.service_layer import services
 from mercado_shared.auth import CurrentUser, StaffUser
-from mercado_shared.errors import STAFF_ERRORS, BusinessError, Unprocessable, error_responses
+from mercado_shared.errors import STAFF_ERRORS, BusinessError, NotFound, Unprocessable, error_responses
 from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
 from mercado_shared.platform_auth import internal_caller
 
@@ -48,7 +51,31 @@ _NOTIFICATION_SCHEMA = {
     responses=error_responses((401, "NOT_AUTHENTICATED"), (404, "PAYMENT_CODE_NOT_FOUND")),
 )
 def get_payment_code(code: str, principal: CurrentUser, uow: UowDep, context: ContextDep) -> PaymentCodeRead:
-    return PaymentCodeRead.of(services.get_code(uow, code, principal), context.clock())
+    return PaymentCodeRead.of(services.get_code(uow, code, principal), context.clock(), context.merchant)
+
+
+_QR_FORMATS = {"svg": ("image/svg+xml", qr.svg), "png": ("image/png", qr.png)}
+
+
+@router.get(
+    "/payment-codes/{code}/qr.{image_format}",
+    summary="A payment code's Pix QR (the buyer or staff): its BR Code as an SVG or PNG image",
+    description="The same BR Code as pix_copia_e_cola; it never changes, so it may be cached. "
+    "A code without a Pix charge has no QR: 404 PAYMENT_CODE_NOT_FOUND.",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/svg+xml": {}, "image/png": {}}, "description": "the QR image"},
+        **error_responses((401, "NOT_AUTHENTICATED"), (404, "PAYMENT_CODE_NOT_FOUND")),
+    },
+)
+def get_payment_code_qr(
+    code: str, image_format: Literal["svg", "png"], principal: CurrentUser, uow: UowDep, context: ContextDep
+) -> Response:
+    payload = br_code(services.get_code(uow, code, principal), context.merchant)
+    if payload is None:
+        raise NotFound("PAYMENT_CODE_NOT_FOUND", "this code has no Pix charge")
+    media_type, render = _QR_FORMATS[image_format]
+    return Response(render(payload), media_type=media_type, headers={"Cache-Control": "private, max-age=86400"})
 
 
 @router.post(

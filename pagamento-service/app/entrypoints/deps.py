@@ -18,7 +18,12 @@ from mercado_shared.runtime import context_of, new_unit_of_work
 @dataclass(frozen=True)
 class PagamentoContext:
     clock: Clock
-    settings: PagamentoSettings  # the provider's webhook secret and tolerance
+    settings: PagamentoSettings  # the provider's webhook secret and tolerance, the BR Code's merchant
+
+    @property
+    def merchant(self) -> tuple[str, str]:
+        """Who a BR Code says the buyer pays: the shop's name and city."""
+        return self.settings.pix_merchant_name, self.settings.pix_merchant_city
 
 
 ContextDep = Annotated[PagamentoContext, Depends(context_of(PagamentoContext))]

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from app.domain.model import AmountDiscrepancy, CodeStatus, Payment, PaymentCode, PaymentMethod, PaymentStatus
+from app.domain.pix import dynamic_br_code
 from mercado_shared.money import Money
 
 
@@ -21,26 +22,39 @@ class PaymentCodeRead(BaseModel):
                     "amount": 45900.1,
                     "status": "PENDING",
                     "expires_at": "2026-11-24T12:30:00Z",
+                    "pix_copia_e_cola": "00020101021226760014br.gov.bcb.pix2554pix.example.com/qr/v2/9d36b84f"
+                    "c70b478fb95c12729b90ca255204000053039865802BR5915Mercado Veiculo6009Sao Paulo62070503***6304DE3A",
                 }
             ]
         }
     )
 
-    code: str
+    code: str = Field(description="also the txid of its Pix charge")
     transaction_id: str
     amount: Money
     status: CodeStatus
     expires_at: datetime
+    pix_copia_e_cola: str | None = Field(
+        None,
+        description="the charge's BR Code, for any bank app: pasted as is, or read from "
+        "/payment-codes/{code}/qr.svg or .png; null for a code without a Pix charge",
+    )
 
     @classmethod
-    def of(cls, c: PaymentCode, now: datetime) -> PaymentCodeRead:
+    def of(cls, c: PaymentCode, now: datetime, merchant: tuple[str, str] | None = None) -> PaymentCodeRead:
+        """``merchant``: the name and city its BR Code shows (none: no BR Code)."""
         return cls(
             code=c.code,
             transaction_id=c.transaction_id,
             amount=c.amount,
             status=c.current_status(now),
             expires_at=c.expires_at,
+            pix_copia_e_cola=br_code(c, merchant) if merchant else None,
         )
+
+
+def br_code(c: PaymentCode, merchant: tuple[str, str]) -> str | None:
+    return dynamic_br_code(c.pix_location, *merchant) if c.pix_location else None
 
 
 class PaymentCreate(BaseModel):

@@ -1,6 +1,7 @@
 """Commands from the purchase saga. Each answers with an explicit event, never an exception.
 
-Idempotent per transaction id (one code per transaction, unique in the database). A
+Idempotent per transaction id (one code per transaction, unique in the database); a code
+is a Pix charge at the provider, its txid the code (app.domain.pix). A
 refund arriving before the code leaves a CANCELLED tombstone, so a late generation is
 refused. Closing a code and paying it lock the same row, so exactly one of them wins.
 """
@@ -11,6 +12,7 @@ from datetime import timedelta
 
 from app.domain.codes import new_payment_code
 from app.domain.model import CodeStatus, PaymentCode
+from app.domain.pix import PixCharges
 from app.service_layer.unit_of_work import PagamentoUnitOfWork
 from mercado_shared.clock import Clock
 from mercado_shared.contracts import (
@@ -26,13 +28,18 @@ from mercado_shared.messaging.bus import Handlers
 PURCHASE_ABANDONED = "PURCHASE_ABANDONED"
 
 
-def build_handlers(ttl: timedelta, clock: Clock) -> Handlers[PagamentoUnitOfWork]:
+def build_handlers(ttl: timedelta, clock: Clock, charges: PixCharges) -> Handlers[PagamentoUnitOfWork]:
     def generate_payment_code(cmd: GeneratePaymentCode, uow: PagamentoUnitOfWork) -> Message:
         code = uow.codes.for_transaction(cmd.transaction_id)
         if code is None:
             code = PaymentCode(
                 new_payment_code(), cmd.transaction_id, cmd.customer_id, cmd.amount, CodeStatus.PENDING, clock() + ttl
             )
+            # The charge first, then the code: a provider that fails (PixProviderError)
+            # rolls the code back and the command is delivered again. A charge whose code
+            # did not commit is never shown to anyone, and expires at the provider.
+            charge = charges.create_charge(code.code, code.amount, int(ttl.total_seconds()))
+            code.pix_location = charge.location
             uow.codes.add(code)
         elif code.status is CodeStatus.CANCELLED:
             return PaymentCodeGenerationFailed(transaction_id=cmd.transaction_id, reason=PURCHASE_ABANDONED)

@@ -1,0 +1,117 @@
+"""Each payment code is a Pix charge at the provider (the local one, over real HTTP), and
+its BR Code is what any bank app reads: as text, or from its QR, which zxing-cpp (a
+decoder that is not ours) reads back from the PNG."""
+
+from __future__ import annotations
+
+import io
+import uuid
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+
+import httpx
+import jwt
+import pytest
+import zxingcpp
+from fastapi.testclient import TestClient
+from PIL import Image
+from pytlv_codec import Codec, CodecConfig
+
+from app.adapters.pix_api import ApiPix
+from app.bootstrap import bootstrap
+from app.config import PagamentoSettings
+from app.domain.pix import PixProviderError
+from mercado_devtools.pix_provider import PixProvider
+from mercado_devtools.processes import free_port
+from mercado_devtools.testing.tokens import TestTokens
+from mercado_shared.contracts import Envelope, GeneratePaymentCode
+from mercado_shared.runtime import app_runtime
+from tests.conftest import PIX_SECRET, SERVICE_DIR, TTL, Client
+
+EMV = Codec(CodecConfig(tag_size=2, length_size=2))
+
+
+def location_of(br_code: str) -> str:
+    return str(EMV.decode(EMV.decode(br_code)["26"])["25"])
+
+
+def test_a_code_is_a_charge_at_the_provider_whose_br_code_leads_to_it(
+    client: Client, pix_provider: PixProvider
+) -> None:
+    code, buyer = client.new_code("45900.10")
+    read = client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()
+    charge = pix_provider.charge(code["code"])  # the txid is the code
+    assert charge is not None and charge["status"] == "ATIVA"
+    assert (charge["valor"]["original"], charge["calendario"]["expiracao"]) == ("45900.10", TTL)
+    assert location_of(read["pix_copia_e_cola"]) == charge["loc"]["location"]
+    # What the payer's bank does with it: fetch the location, check the provider's signature.
+    fetched = httpx.get(f"http://{location_of(read['pix_copia_e_cola'])}")
+    assert fetched.headers["content-type"] == "application/jose"
+    keys = jwt.PyJWKClient(jwt.get_unverified_header(fetched.text)["jku"])
+    signed = jwt.decode(fetched.text, keys.get_signing_key_from_jwt(fetched.text), algorithms=["ES256"])
+    assert (signed["txid"], signed["valor"]["original"], signed["status"]) == (code["code"], "45900.10", "ATIVA")
+
+
+def test_the_qr_is_the_br_code_as_png_and_svg_for_the_buyer_and_staff_only(client: Client) -> None:
+    code, buyer = client.new_code()
+    br_code = client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()["pix_copia_e_cola"]
+    png = client.http.get(f"/payment-codes/{code['code']}/qr.png", headers=buyer)
+    assert png.headers["content-type"] == "image/png"
+    [found] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
+    assert (found.format, found.text) == (zxingcpp.BarcodeFormat.QRCode, br_code)
+    svg = client.http.get(f"/payment-codes/{code['code']}/qr.svg", headers=client.tokens.staff())
+    assert svg.headers["content-type"] == "image/svg+xml"
+    assert ET.fromstring(svg.content).tag == "{http://www.w3.org/2000/svg}svg"  # noqa: S314 (the service's own)
+    for path in (f"/payment-codes/{code['code']}/qr.png", f"/payment-codes/{code['code']}/qr.svg"):
+        other = client.http.get(path, headers=client.tokens.headers())
+        assert (other.status_code, other.json()["detail"]["code"]) == (404, "PAYMENT_CODE_NOT_FOUND")
+        assert client.http.get(path).status_code == 401
+    assert client.http.get(f"/payment-codes/{code['code']}/qr.gif", headers=buyer).status_code == 422
+
+
+def test_a_command_delivered_again_is_the_same_code_and_the_same_charge(
+    client: Client, pix_provider: PixProvider
+) -> None:
+    command = GeneratePaymentCode(transaction_id=str(uuid.uuid4()), customer_id=str(uuid.uuid4()), amount=Decimal("10"))
+    bus = app_runtime(client.http.app).bus
+    bus.handle(Envelope.wrap(command))
+    bus.handle(Envelope.wrap(command))  # another delivery of the same command: a new envelope
+    uow = app_runtime(client.http.app).uow_factory()
+    with uow:
+        code = uow.codes.for_transaction(command.transaction_id)
+    assert code is not None and code.pix_location == pix_provider.charge(code.code)["loc"]["location"]  # type: ignore[index]
+
+
+def test_the_same_txid_asked_twice_is_one_charge_and_another_amount_under_it_is_refused(
+    pix_provider: PixProvider,
+) -> None:
+    provider = ApiPix(pix_provider.url, "pagamento-tests", PIX_SECRET, "pix@example.com")
+    txid = "MV" + uuid.uuid4().hex[:24].upper()
+    first = provider.create_charge(txid, Decimal("99.90"), 60)
+    assert provider.create_charge(txid, Decimal("99.90"), 60) == first
+    with pytest.raises(PixProviderError, match="another charge"):
+        provider.create_charge(txid, Decimal("99.91"), 60)
+
+
+def test_a_provider_that_refuses_or_is_away_creates_no_code(
+    migrated_database: object, emulator_host: str, project_id: str, pix_provider: PixProvider
+) -> None:
+    """The command fails, so it is delivered again; nothing was kept meanwhile."""
+    for url, secret in ((pix_provider.url, "not-the-secret"), (f"http://127.0.0.1:{free_port()}", PIX_SECRET)):
+        settings = PagamentoSettings(
+            environment="test",
+            database_url=migrated_database(SERVICE_DIR),  # type: ignore[operator]
+            pubsub_project_id=project_id,
+            pix_api_url=url,
+            pix_client_id="pagamento-tests",
+            pix_client_secret=secret,
+        )
+        with TestClient(bootstrap(settings, key_source=TestTokens().key_source())) as http:
+            command = GeneratePaymentCode(
+                transaction_id=str(uuid.uuid4()), customer_id=str(uuid.uuid4()), amount=Decimal("10")
+            )
+            with pytest.raises(PixProviderError):
+                app_runtime(http.app).bus.handle(Envelope.wrap(command))
+            uow = app_runtime(http.app).uow_factory()
+            with uow:
+                assert uow.codes.for_transaction(command.transaction_id) is None
