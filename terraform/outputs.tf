@@ -32,3 +32,9 @@ output "deployer_service_account" {
   description = "The DEPLOYER_SERVICE_ACCOUNT repository variable of the cd workflow."
   value       = google_service_account.deployer.email
 }
+
+output "pix_webhook_url" {
+  description = "Register it at the Pix provider for the shop's key, as is (docs/operations.md, \"The Pix provider\"): Efí appends /pix into its ignorar parameter."
+  value       = "https://${var.domain}/webhooks/pix?hmac=${random_password.pix_webhook.result}&ignorar="
+  sensitive   = true
+}

@@ -14,6 +14,11 @@ resource "random_password" "psp_webhook" {
   special = false
 }
 
+resource "random_password" "pix_webhook" {
+  length  = 48
+  special = false
+}
+
 resource "random_password" "database" {
   for_each = local.services
   length   = 32
@@ -36,6 +41,8 @@ locals {
       # loads a certificate only if the value is PEM).
       "pix-client-secret" = var.pix_client_secret != "" ? var.pix_client_secret : "not-configured"
       "pix-certificate"   = var.pix_certificate != "" ? var.pix_certificate : "not-configured"
+      # What the webhook URL registered at the provider carries (output pix_webhook_url).
+      "pix-webhook-secret" = random_password.pix_webhook.result
       # The sidecar's RunMonitoring configuration
       # (https://cloud.google.com/stackdriver/docs/managed-prometheus/cloudrun-sidecar).
       "metrics-scrape-config" = yamlencode({

@@ -7,8 +7,13 @@ TLS, on loopback):
   ``loc.location`` a dynamic BR Code carries; a txid is used once;
 - ``GET /qr/v2/{id}``: what a payer's bank fetches from that location, a JWS signed by
   the provider (ES256; its key at ``/jwks.json``), with the txid, amount and expiry;
+- ``PUT /v2/webhook/{chave}``: where the Pix received for a key are notified, as Efí does
+  it: ``POST <webhookUrl>/pix {"pix": [{endToEndId, txid, chave, valor, horario}]}``, the
+  "/pix" appended to the URL as registered (so a URL ending in "&ignorar=" keeps its query),
+  repeated until the receiver answers 2xx (five tries);
 - ``/bank``: the developer's bank app. Paste a "Pix copia e cola" in the page, or
-  ``POST /bank/pay {"pix_copia_e_cola": ...}``, and the charge is paid.
+  ``POST /bank/pay {"pix_copia_e_cola": ...}``, and the charge is paid. ``"valor"`` pays
+  another amount than the charge's, as a faulty provider might notify.
 
 Charges live in memory: the provider forgets them when it stops, as a sandbox would.
 """
@@ -23,6 +28,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import httpx
 import jwt
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -32,6 +38,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 TOKEN_SECONDS = 3600
 LOCAL_PIX_SECRET = "local-pix-secret"  # noqa: S105 (pagamento-service's default; refused in production)
 ISPB = "99999999"  # this provider's participant code in end-to-end ids
+PIX_KEY = "pix@mercadoveiculo.com.br"  # pagamento-service's default key (PIX_KEY)
 
 
 def _emv(payload: str) -> dict[str, str]:
@@ -53,6 +60,8 @@ class PixProvider:
         self._tokens: set[str] = set()
         self._charges: dict[str, dict[str, Any]] = {}  # txid -> cob
         self._locations: dict[str, str] = {}  # location id -> txid
+        self._webhooks: dict[str, str] = {}  # chave -> webhookUrl
+        self.notified: list[tuple[dict[str, Any], int | None]] = []  # each try: body, status (None: unreachable)
         self._lock = threading.Lock()
         self._key = ec.generate_private_key(ec.SECP256R1())
         self._kid = secrets.token_hex(8)
@@ -89,6 +98,30 @@ class PixProvider:
         self.stop()
 
     # What it keeps ----------------------------------------------------------------------
+
+    def register_webhook(self, key: str, url: str) -> None:
+        """What PUT /v2/webhook/{chave} does, from the provider's own console."""
+        with self._lock:
+            self._webhooks[key] = url
+
+    def _notify(self, key: str, paid: dict[str, Any]) -> None:
+        url = self._webhooks.get(key)
+        if url is None:
+            return
+        body = {"pix": [paid]}
+
+        def send() -> None:
+            for attempt in range(5):
+                try:
+                    status: int | None = httpx.post(url + "/pix", json=body, timeout=10).status_code
+                except httpx.HTTPError:
+                    status = None
+                self.notified.append((body, status))
+                if status is not None and status < 300:
+                    return
+                threading.Event().wait(0.2 * 2**attempt)
+
+        threading.Thread(target=send, name="pix-webhook", daemon=True).start()
 
     def charge(self, txid: str) -> dict[str, Any] | None:
         with self._lock:
@@ -149,6 +182,15 @@ class PixProvider:
                 self._locations[location_id] = txid
             return JSONResponse(cob, status_code=201)
 
+        @app.put("/v2/webhook/{key}")
+        async def webhook(key: str, request: Request) -> Any:
+            bearer(request)
+            url = (await request.json()).get("webhookUrl")
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                return _problem(400, "WebhookOperacaoInvalida", "webhookUrl")
+            self.register_webhook(key, url)
+            return {"webhookUrl": url, "chave": key, "criacao": _now()}
+
         @app.get("/v2/cob/{txid}")
         def read(txid: str, request: Request) -> Any:
             bearer(request)
@@ -197,8 +239,16 @@ class PixProvider:
                     return _problem(409, "CobOperacaoInvalida", f"the charge is {cob['status']}")
                 cob["status"] = "CONCLUIDA"
                 end_to_end = f"E{ISPB}{datetime.now(UTC):%Y%m%d%H%M}{secrets.token_hex(6)[:11]}"
-                paid = {"endToEndId": end_to_end, "txid": txid, "valor": cob["valor"]["original"], "horario": _now()}
+                valor = str(body.get("valor") or cob["valor"]["original"])
+                paid = {
+                    "endToEndId": end_to_end,
+                    "txid": txid,
+                    "chave": cob["chave"],
+                    "valor": valor,
+                    "horario": _now(),
+                }
                 cob["pix"] = [paid]
+            self._notify(cob["chave"], paid)
             return paid
 
         return app

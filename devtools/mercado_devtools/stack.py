@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any, Self
 
 from mercado_devtools.mailcatcher import MailCatcher
-from mercado_devtools.pix_provider import LOCAL_PIX_SECRET, PixProvider
+from mercado_devtools.pix_provider import LOCAL_PIX_SECRET, PIX_KEY, PixProvider
 from mercado_devtools.postgres import PostgresCluster, create_databases
 from mercado_devtools.processes import free_port, http_ok, spawn, stop_process, wait_until
 from mercado_devtools.pubsub import PubSubEmulator, provision
@@ -132,6 +132,7 @@ class LocalStack:
         self.mail = MailCatcher(config.smtp_port or free_port(), config.run_dir / "mail")
         # The Pix provider pagamento-service charges through; its /bank page pays a BR Code.
         self.pix = PixProvider("127.0.0.1", config.pix_port or free_port(), "local", LOCAL_PIX_SECRET)
+        self.pix_webhook_secret = secrets.token_urlsafe(32)
         # Photos go to a Cloud Storage emulator, kept in the run folder as the database is.
         self.storage = StorageEmulator(
             config.storage_port or free_port(), config.run_dir / "storage" if config.durable else None
@@ -198,6 +199,7 @@ class LocalStack:
             "PIX_API_URL": self.pix.url,
             "PIX_CLIENT_ID": "local",
             "PIX_CLIENT_SECRET": LOCAL_PIX_SECRET,
+            "PIX_WEBHOOK_SECRET": self.pix_webhook_secret,
             **c.env,
         }
         for proc in self.services:
@@ -205,6 +207,10 @@ class LocalStack:
         for proc in self.services:
             proc.wait_healthy()
             log.info("%s ready on %s", proc.service.name, proc.url)
+        # As an operator registers it at the provider (docs/operations.md): the Pix received
+        # for the shop's key are notified to pagamento-service.
+        webhook = f"{self.url('pagamento-service')}/webhooks/pix?hmac={self.pix_webhook_secret}&ignorar="
+        self.pix.register_webhook(PIX_KEY, webhook)
 
     def _jwt_key_file(self) -> Path:
         """A signing key kept in the run folder, so tokens survive a restart of cliente-service."""

@@ -4,6 +4,7 @@ from mercado_shared.settings import Environment, ServiceSettings
 
 LOCAL_WEBHOOK_SECRET = "local-psp-webhook-secret"  # noqa: S105 (the documented local default, refused in production)
 LOCAL_PIX_SECRET = "local-pix-secret"  # noqa: S105 (mercado_devtools.pix_provider's, refused in production)
+LOCAL_PIX_WEBHOOK_SECRET = "local-pix-webhook-secret"  # noqa: S105 (refused in production)
 
 
 class PagamentoSettings(ServiceSettings):
@@ -18,6 +19,9 @@ class PagamentoSettings(ServiceSettings):
     pix_client_id: str = "local"
     pix_client_secret: SecretStr = SecretStr(LOCAL_PIX_SECRET)
     pix_certificate: SecretStr | None = Field(None, description="PEM: the client certificate and its key (mTLS)")
+    # What the provider's notifications carry in their URL's hmac parameter (the URL
+    # registered at Efí: .../webhooks/pix?hmac=<this>&ignorar=).
+    pix_webhook_secret: SecretStr = SecretStr(LOCAL_PIX_WEBHOOK_SECRET)
     pix_key: str = Field(default="pix@mercadoveiculo.com.br", min_length=1, max_length=77)  # the shop's chave
     # Who the buyer's bank app says it pays (BR Code fields 59 and 60: app.domain.pix
     # checks them at start-up).
@@ -32,7 +36,9 @@ class PagamentoSettings(ServiceSettings):
         ):
             raise ValueError("set PSP_WEBHOOK_SECRET (32 characters or more) in production")
         if self.environment is Environment.PRODUCTION and (
-            not self.pix_api_url.startswith("https://") or self.pix_client_secret.get_secret_value() == LOCAL_PIX_SECRET
+            not self.pix_api_url.startswith("https://")
+            or self.pix_client_secret.get_secret_value() == LOCAL_PIX_SECRET
+            or len(self.pix_webhook_secret.get_secret_value()) < 32
         ):
-            raise ValueError("production pays through the provider's API Pix: set PIX_API_URL (https) and its secret")
+            raise ValueError("production pays through the provider's API Pix: PIX_API_URL (https), its secrets")
         return self

@@ -26,6 +26,7 @@ from mercado_shared.runtime import app_runtime
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 SECRET = "a-webhook-secret-of-the-tests-32-chars"
 PIX_SECRET = "the-pix-provider-secret-of-the-tests"
+PIX_WEBHOOK_SECRET = "the-pix-webhook-secret-of-the-tests"
 TTL = 1800
 
 
@@ -100,6 +101,7 @@ def client(
         pix_api_url=pix_provider.url,
         pix_client_id="pagamento-tests",
         pix_client_secret=PIX_SECRET,
+        pix_webhook_secret=PIX_WEBHOOK_SECRET,
     )
     with TestClient(bootstrap(settings, key_source=tokens.key_source(), clock=clock)) as http:
         yield Client(http, tokens, clock)

@@ -111,6 +111,7 @@ ACCESS: dict[str, ServiceAccess] = {
             "PSP_WEBHOOK_SECRET": "psp-webhook-secret",
             "PIX_CLIENT_SECRET": "pix-client-secret",  # the provider's API Pix
             "PIX_CERTIFICATE": "pix-certificate",  # its mutual TLS
+            "PIX_WEBHOOK_SECRET": "pix-webhook-secret",  # what its notifications' URL carries
         }
     ),
     "orquestrador": ServiceAccess(secrets=_database("orquestrador"), calls=("cliente-service",)),

@@ -43,6 +43,8 @@ payments = sa.Table(
     sa.Column("status", str_enum(PaymentStatus), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("refunded_at", sa.DateTime(timezone=True), nullable=True),
+    # The Pix that paid it (its provider's notification): each settles one payment, once.
+    sa.Column("end_to_end_id", sa.Text, nullable=True, unique=True),
     sa.CheckConstraint("amount > 0", name="ck_payments_amount_positive"),
     sa.CheckConstraint("(status = 'REFUNDED') = (refunded_at IS NOT NULL)", name="ck_payments_refund_dated"),
 )

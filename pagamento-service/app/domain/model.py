@@ -43,6 +43,7 @@ class Payment:
     status: PaymentStatus
     created_at: datetime | None = None
     refunded_at: datetime | None = None
+    end_to_end_id: str | None = None  # the Pix that paid it, as its provider notified it
 
     def refund(self, at: datetime) -> Decimal:
         """Idempotent; returns the amount this call gave back."""
@@ -88,14 +89,21 @@ class PaymentCode:
             return CodeStatus.EXPIRED
         return self.status
 
-    def pay(self, payment_id: str, method: PaymentMethod, now: datetime) -> Payment:
+    def pay(self, payment_id: str, method: PaymentMethod, now: datetime, end_to_end_id: str | None = None) -> Payment:
         status = self.current_status(now)
         if status is not CodeStatus.PENDING:
             self.status = status
             raise CodeNotPayable(status)
         self.status = CodeStatus.PAID
         return Payment(
-            payment_id, self.code, self.transaction_id, self.customer_id, self.amount, method, PaymentStatus.COMPLETED
+            payment_id,
+            self.code,
+            self.transaction_id,
+            self.customer_id,
+            self.amount,
+            method,
+            PaymentStatus.COMPLETED,
+            end_to_end_id=end_to_end_id,
         )
 
     def close(self, now: datetime) -> None:

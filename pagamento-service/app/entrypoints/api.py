@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response, status
@@ -9,6 +10,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from app.adapters import psp_signature, qr
+from app.domain.model import PaymentMethod
 from app.entrypoints.deps import ActingUowDep, ContextDep, UowDep
 from app.entrypoints.schemas import (
     DiscrepancyPage,
@@ -16,6 +18,9 @@ from app.entrypoints.schemas import (
     PaymentCodeRead,
     PaymentCreate,
     PaymentRead,
+    PixNotification,
+    PixNotificationResult,
+    PixSettled,
     PspNotification,
     br_code,
 )
@@ -144,6 +149,53 @@ async def psp_webhook(request: Request, uow: UowDep, context: ContextDep) -> Res
         status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         media_type="application/json",
     )
+
+
+@router.post(
+    "/webhooks/pix",
+    summary="The Pix provider's notification of Pix received, as the Banco Central's API Pix shapes it",
+    description=(
+        "What Efí Bank POSTs to the webhook registered for the shop's key (PUT /v2/webhook/{chave}), "
+        "without mutual TLS: the registered URL carries PIX_WEBHOOK_SECRET, "
+        "`/webhooks/pix?hmac=<secret>&ignorar=`, and Efí appends `/pix` into `ignorar` "
+        "(https://dev.efipay.com.br/docs/api-pix/webhooks). Each Pix pays the code whose txid it names, "
+        "once per endToEndId; a `valor` other than the charge's pays nothing and is kept for staff "
+        "(GET /payment-discrepancies). Answers 200 with each Pix's outcome once every one is recorded, "
+        "so the provider stops repeating it; 5xx makes it repeat."
+    ),
+    response_model=PixNotificationResult,
+    response_model_by_alias=True,
+    responses=error_responses((401, "INVALID_SIGNATURE"), (422, "INVALID_BODY")),
+)
+async def pix_webhook(request: Request, uow: UowDep, context: ContextDep) -> PixNotificationResult:
+    expected = context.settings.pix_webhook_secret.get_secret_value().encode()
+    given = request.query_params.get("hmac", "").encode()
+    if not hmac.compare_digest(expected, given):
+        raise BusinessError(
+            "INVALID_SIGNATURE", "the notification does not carry the webhook's secret", status_code=401
+        )
+    try:
+        notification = PixNotification.model_validate_json(await request.body())
+    except ValidationError:
+        raise Unprocessable("INVALID_BODY", "the notification is not a list of Pix received") from None
+    settled = []
+    for received in notification.pix:
+        try:
+            _, created = await run_in_threadpool(
+                services.pay,
+                uow,
+                received.txid,
+                PaymentMethod.PIX,
+                context.clock,
+                None,
+                received.valor,
+                received.end_to_end_id,
+            )
+            outcome = "PAID" if created else "ALREADY_PAID"
+        except BusinessError as refused:  # recorded (AMOUNT_MISMATCH) or nothing to pay: no repeat helps
+            outcome = refused.code
+        settled.append(PixSettled(end_to_end_id=received.end_to_end_id, outcome=outcome))
+    return PixNotificationResult(pix=settled)
 
 
 @router.get(

@@ -9,7 +9,7 @@ from pydantic.config import JsonDict
 
 from app.domain.model import AmountDiscrepancy, CodeStatus, Payment, PaymentCode, PaymentMethod, PaymentStatus
 from app.domain.pix import dynamic_br_code
-from mercado_shared.money import Money
+from mercado_shared.money import Amount, Money
 
 
 class PaymentCodeRead(BaseModel):
@@ -80,6 +80,46 @@ class PspNotification(BaseModel):
     payment_code: str = Field(min_length=1, max_length=64)
     payment_method: PaymentMethod
     amount: Money
+
+
+_PIX_EXAMPLE: JsonDict = {
+    "endToEndId": "E99999999202612011830a1b2c3d4e5f",
+    "txid": "MVRV6S3VI62Y7A3DKRM3ABTCNB",
+    "chave": "pix@mercadoveiculo.com.br",
+    "valor": "45900.10",
+    "horario": "2026-12-01T18:30:00.000Z",
+}
+
+
+class PixReceived(BaseModel):
+    """One Pix received, as the Banco Central's API Pix notifies it (its other fields,
+    such as chave, infoPagador or devolucoes, are not read)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    end_to_end_id: str = Field(alias="endToEndId", pattern=r"^[A-Za-z0-9]{32}$")
+    txid: str = Field(min_length=1, max_length=35)
+    valor: Amount = Field(description="what was paid, in reais, as a string with two decimals")
+    horario: datetime
+
+
+class PixNotification(BaseModel):
+    """What the provider POSTs to /webhooks/pix: the Pix received (or, when a webhook is
+    registered, Efí's test: {"evento": "teste_webhook"})."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"pix": [_PIX_EXAMPLE]}]})
+
+    pix: list[PixReceived] = Field(default_factory=list, max_length=100)
+    evento: str | None = Field(None, max_length=64)
+
+
+class PixSettled(BaseModel):
+    end_to_end_id: str = Field(serialization_alias="endToEndId")
+    outcome: str = Field(description="PAID, ALREADY_PAID, or why it settled nothing (an error code)")
+
+
+class PixNotificationResult(BaseModel):
+    pix: list[PixSettled]
 
 
 _DISCREPANCY_EXAMPLE: JsonDict = {

@@ -40,6 +40,7 @@ def pay(
     clock: Clock,
     payer: Principal | None,
     notified_amount: Decimal | None = None,
+    end_to_end_id: str | None = None,
 ) -> tuple[Payment, bool]:
     """Pay a code: the payment and the event that advances the purchase commit together.
 
@@ -47,6 +48,9 @@ def pay(
     whose repeated notification of a paid code returns that payment (created False).
     ``notified_amount`` is what the provider says was paid: another amount than the code's
     pays nothing, whatever the code's status, and is recorded for staff (AMOUNT_MISMATCH).
+    ``end_to_end_id`` names the Pix that paid (the provider's notification): it settles
+    one payment, once; another Pix for a code already paid is refused (409), logged for
+    staff to return at the provider.
     """
     with uow:
         code = access.require_visible(payer, uow.codes.get(code_value, for_update=True), _code_not_found())
@@ -55,11 +59,13 @@ def pay(
             uow.commit()
             raise Unprocessable("AMOUNT_MISMATCH", "the amount paid is not the code's; nothing was paid")
         try:
-            payment = code.pay(str(uuid.uuid4()), method, clock())
+            payment = code.pay(str(uuid.uuid4()), method, clock(), end_to_end_id)
         except CodeNotPayable as refused:
             existing = uow.payments.for_code(code.code) if payer is None else None
             if refused.status is CodeStatus.PAID and existing is not None:
-                return existing, False
+                if end_to_end_id is None or existing.end_to_end_id in (None, end_to_end_id):
+                    return existing, False
+                log.warning("a second Pix for a paid code (transaction %s): return it", code.transaction_id)
             uow.commit()  # keep the code's status up to date (e.g. EXPIRED)
             raise _NOT_PAYABLE[refused.status] from None
         uow.payments.add(payment)

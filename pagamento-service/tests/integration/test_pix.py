@@ -8,6 +8,7 @@ import io
 import uuid
 import xml.etree.ElementTree as ET
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import jwt
@@ -26,7 +27,7 @@ from mercado_devtools.processes import free_port
 from mercado_devtools.testing.tokens import TestTokens
 from mercado_shared.contracts import Envelope, GeneratePaymentCode
 from mercado_shared.runtime import app_runtime
-from tests.conftest import PIX_SECRET, SERVICE_DIR, TTL, Client
+from tests.conftest import PIX_SECRET, PIX_WEBHOOK_SECRET, SERVICE_DIR, TTL, Client
 
 EMV = Codec(CodecConfig(tag_size=2, length_size=2))
 
@@ -115,3 +116,67 @@ def test_a_provider_that_refuses_or_is_away_creates_no_code(
             uow = app_runtime(http.app).uow_factory()
             with uow:
                 assert uow.codes.for_transaction(command.transaction_id) is None
+
+
+def paid_at_the_bank(pix_provider: PixProvider, br_code: str, valor: str | None = None) -> dict[str, Any]:
+    """The buyer's bank pays the BR Code; what the provider then notifies, one Pix."""
+    answer = httpx.post(f"{pix_provider.url}/bank/pay", json={"pix_copia_e_cola": br_code, "valor": valor})
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def notify(client: Client, *received: dict[str, Any], secret: str = PIX_WEBHOOK_SECRET) -> Any:
+    """As Efí posts it: the URL registered with its secret, "/pix" appended into "ignorar"."""
+    return client.http.post(f"/webhooks/pix?hmac={secret}&ignorar=/pix", json={"pix": list(received)})
+
+
+def test_a_pix_received_pays_its_code_once_whatever_the_provider_repeats(
+    client: Client, pix_provider: PixProvider
+) -> None:
+    code, buyer = client.new_code("45900.10")
+    br_code = client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()["pix_copia_e_cola"]
+    paid = paid_at_the_bank(pix_provider, br_code)
+    assert (paid["txid"], paid["valor"]) == (code["code"], "45900.10")
+    first = notify(client, paid)
+    assert first.status_code == 200 and first.json() == {"pix": [{"endToEndId": paid["endToEndId"], "outcome": "PAID"}]}
+    again = notify(client, paid, paid)
+    assert [p["outcome"] for p in again.json()["pix"]] == ["ALREADY_PAID", "ALREADY_PAID"]
+    read = client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()
+    assert read["status"] == "PAID"
+    assert client.published("events.payment.processed", code["transaction_id"]) == 1
+    another = {**paid, "endToEndId": "E" + "9" * 31}  # a second Pix for the same charge
+    assert notify(client, another).json()["pix"][0]["outcome"] == "PAYMENT_CODE_ALREADY_PAID"
+
+
+def test_a_pix_of_another_amount_settles_nothing_and_is_kept_for_staff(
+    client: Client, pix_provider: PixProvider
+) -> None:
+    code, buyer = client.new_code("45900.10")
+    br_code = client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()["pix_copia_e_cola"]
+    paid = paid_at_the_bank(pix_provider, br_code, valor="4590.01")
+    assert notify(client, paid).json()["pix"][0]["outcome"] == "AMOUNT_MISMATCH"
+    assert client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()["status"] == "PENDING"
+    assert client.published("events.payment.processed", code["transaction_id"]) == 0
+    [kept] = client.http.get("/payment-discrepancies", headers=client.tokens.staff()).json()["discrepancies"][:1]
+    assert (kept["payment_code"], kept["notified_amount"]) == (code["code"], 4590.01)
+
+
+def test_the_webhook_takes_only_what_carries_its_secret_and_is_shaped_as_the_api_pix(client: Client) -> None:
+    code, _ = client.new_code()
+    received = {
+        "endToEndId": "E" + "1" * 31,
+        "txid": code["code"],
+        "valor": code["amount"],
+        "horario": "2026-12-01T18:00:00Z",
+    }
+    for secret in ("", "not-the-secret", PIX_WEBHOOK_SECRET + "x"):
+        refused = notify(client, received, secret=secret)
+        assert (refused.status_code, refused.json()["detail"]["code"]) == (401, "INVALID_SIGNATURE")
+    assert client.http.post("/webhooks/pix", json={"pix": [received]}).status_code == 401
+    hook = f"/webhooks/pix?hmac={PIX_WEBHOOK_SECRET}"
+    for body in ({"pix": [{**received, "endToEndId": "short"}]}, {"pix": [{**received, "valor": "1.234"}]}, [1]):
+        bad = client.http.post(hook, json=body)
+        assert (bad.status_code, bad.json()["detail"]["code"]) == (422, "INVALID_BODY"), body
+    assert client.http.post(hook, json={"evento": "teste_webhook"}).json() == {"pix": []}  # Efí's registration test
+    unknown = {**received, "txid": "MV" + "A" * 24}
+    assert notify(client, unknown).json()["pix"][0]["outcome"] == "PAYMENT_CODE_NOT_FOUND"

@@ -1,0 +1,55 @@
+"""A purchase paid as a buyer pays: the code's BR Code, pasted into a bank app (the local
+provider's), and the provider's notification to /webhooks/pix over real HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from mercado_devtools.testing.helpers import eventually
+from tests.e2e.conftest import Api
+
+
+def br_code_of(api: Api, code: str, buyer: dict[str, str]) -> str:
+    read = api.client.get(api.url("pagamento-service", f"/payment-codes/{code}"), headers=buyer)
+    assert read.status_code == 200, read.text
+    return str(read.json()["pix_copia_e_cola"])
+
+
+def pay_at_the_bank(api: Api, br_code: str, valor: str | None = None) -> dict[str, Any]:
+    paid = httpx.post(f"{api.stack.pix.url}/bank/pay", json={"pix_copia_e_cola": br_code, "valor": valor})
+    assert paid.status_code == 200, paid.text
+    return dict(paid.json())
+
+
+def test_a_buyer_pays_from_a_bank_app_and_the_purchase_completes(api: Api) -> None:
+    _, buyer = api.new_customer(balance=20000)
+    tx = api.purchase(api.new_vehicle(12000)["id"], buyer)["transaction_id"]
+    code = api.saga_reaches(tx, buyer, "AWAITING_PAYMENT")["payment_code"]
+    paid = pay_at_the_bank(api, br_code_of(api, code, buyer))
+    assert (paid["txid"], paid["valor"]) == (code, "12000.00")
+    api.saga_reaches(tx, buyer, "COMPLETED")
+
+    def delivered() -> None:  # notified once, answered at once
+        tries = [status for body, status in api.stack.pix.notified if body["pix"][0]["txid"] == code]
+        assert tries == [200], tries
+
+    eventually(delivered, timeout=10)
+
+
+def test_a_notification_of_another_amount_settles_nothing(api: Api) -> None:
+    _, buyer = api.new_customer(balance=20000)
+    tx = api.purchase(api.new_vehicle(12000)["id"], buyer)["transaction_id"]
+    code = api.saga_reaches(tx, buyer, "AWAITING_PAYMENT")["payment_code"]
+    pay_at_the_bank(api, br_code_of(api, code, buyer), valor="1200.00")
+
+    def kept_for_staff() -> dict[str, Any]:
+        listed = api.client.get(api.url("pagamento-service", "/payment-discrepancies"), headers=api.staff()).json()
+        kept = [d for d in listed["discrepancies"] if d["payment_code"] == code]
+        assert len(kept) == 1, kept
+        return dict(kept[0])
+
+    kept = eventually(kept_for_staff, timeout=30)
+    assert (kept["expected_amount"], kept["notified_amount"]) == (12000.0, 1200.0)
+    assert api.saga(tx, buyer)["status"] == "AWAITING_PAYMENT"  # the purchase still waits for its payment
