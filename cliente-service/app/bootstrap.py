@@ -18,6 +18,7 @@ from app.entrypoints.api import customers, identity, internal
 from app.entrypoints.deps import ClienteContext
 from app.service_layer import services
 from app.service_layer.handlers import build_handlers
+from app.service_layer.notices import build_notice_handlers
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared import retention
 from mercado_shared.audit import audit_router
@@ -57,7 +58,7 @@ def bootstrap(
         settings=settings,
         tables=orm.messaging,
         uow_class=ClienteUnitOfWork,
-        handlers=build_handlers(),
+        handlers={**build_handlers(), **build_notice_handlers(clock)},
         publisher=publisher,
         key_source=key_source or StaticKeySource(issuer.jwks()),
         purges=[retention.RATE_LIMITS, retention.PASSWORD_RESETS],

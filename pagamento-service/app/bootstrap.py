@@ -44,7 +44,12 @@ def bootstrap(
         settings=settings,
         tables=orm.messaging,
         uow_class=PagamentoUnitOfWork,
-        handlers=build_handlers(timedelta(seconds=settings.payment_code_ttl_seconds), clock, charges),
+        handlers=build_handlers(
+            timedelta(seconds=settings.payment_code_ttl_seconds),
+            clock,
+            charges,
+            (settings.pix_merchant_name, settings.pix_merchant_city),
+        ),
         publisher=publisher,
         key_source=key_source,
     )

@@ -228,6 +228,19 @@ class PaymentCodeGenerated(Event):
     expires_at: AwareDatetime
 
 
+@message("events.payment.code_issued")
+class PaymentCodeIssued(Event):
+    """A new code, for the buyer to hear about: cliente-service, which holds the buyer's
+    address, e-mails it. It names the customer by id only (no personal data travels); its
+    BR Code is what any bank app pays."""
+
+    customer_id: str
+    payment_code: str
+    amount: Amount
+    expires_at: AwareDatetime
+    pix_copia_e_cola: str = Field(min_length=1, max_length=512)
+
+
 @message("events.payment.code_generation_failed")
 class PaymentCodeGenerationFailed(Event):
     reason: str

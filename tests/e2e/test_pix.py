@@ -23,11 +23,22 @@ def pay_at_the_bank(api: Api, br_code: str, valor: str | None = None) -> dict[st
     return dict(paid.json())
 
 
-def test_a_buyer_pays_from_a_bank_app_and_the_purchase_completes(api: Api) -> None:
-    _, buyer = api.new_customer(balance=20000)
+def br_code_mailed_to(api: Api, email: str) -> str:
+    """The BR Code in the mail the buyer got over SMTP, as a reader copies it."""
+    [mail] = api.stack.mail.wait_for(email, timeout=60)
+    text = mail.get_body(("plain",))
+    assert text is not None
+    [line] = [line for line in str(text.get_content()).splitlines() if line.startswith("000201")]
+    return line
+
+
+def test_a_buyer_pays_the_code_mailed_to_it_from_a_bank_app_and_the_purchase_completes(api: Api) -> None:
+    customer, buyer = api.new_customer(balance=20000)
     tx = api.purchase(api.new_vehicle(12000)["id"], buyer)["transaction_id"]
     code = api.saga_reaches(tx, buyer, "AWAITING_PAYMENT")["payment_code"]
-    paid = pay_at_the_bank(api, br_code_of(api, code, buyer))
+    mailed = br_code_mailed_to(api, customer["email"])
+    assert mailed == br_code_of(api, code, buyer)
+    paid = pay_at_the_bank(api, mailed)
     assert (paid["txid"], paid["valor"]) == (code, "12000.00")
     api.saga_reaches(tx, buyer, "COMPLETED")
 

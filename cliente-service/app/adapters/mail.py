@@ -12,6 +12,7 @@ Python's own smtplib speaks SMTP, STARTTLS (RFC 3207) and implicit TLS (RFC 8314
 
 from __future__ import annotations
 
+import io
 import logging
 import smtplib
 import ssl
@@ -20,6 +21,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Literal
 
+import segno
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
@@ -46,13 +48,23 @@ class SmtpMailer:
         self.host, self.port, self.sender = host, port, sender
         self.security, self.username, self.password, self.timeout = security, username, password, timeout
 
-    def send(self, recipient: str, subject: str, body: str) -> None:
+    def send(self, recipient: str, subject: str, body: str, html: str | None = None, qr: str | None = None) -> None:
+        """``html``: an alternative to the plain text; ``qr``: text drawn as the QR image the
+        HTML shows inline (``cid:qr``)."""
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = recipient
         message["Subject"] = subject
         message["Message-ID"] = make_msgid(domain="mercadoveiculo")
         message.set_content(body)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
+            if qr is not None:
+                image = io.BytesIO()
+                segno.make_qr(qr, error="m").save(image, kind="png", scale=6, border=4)
+                page = message.get_body(preferencelist=("html",))
+                assert isinstance(page, EmailMessage), "the HTML part just added"
+                page.add_related(image.getvalue(), maintype="image", subtype="png", cid="<qr>", filename="pix.png")
         context = ssl.create_default_context()
         if self.security == "tls":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
@@ -92,7 +104,14 @@ class MailSender:
                 .where(table.c.id.in_(due.scalar_subquery()))
                 .values(claimed_until=now + LEASE, attempts=table.c.attempts + 1)
                 .returning(
-                    table.c.id, table.c.recipient, table.c.subject, table.c.body, table.c.not_after, table.c.attempts
+                    table.c.id,
+                    table.c.recipient,
+                    table.c.subject,
+                    table.c.body,
+                    table.c.html,
+                    table.c.qr,
+                    table.c.not_after,
+                    table.c.attempts,
                 )
             ).all()
         sent = 0
@@ -102,7 +121,7 @@ class MailSender:
                 log.warning("mail %s dropped unsent: past its deadline after %d attempts", row.id, row.attempts - 1)
                 continue
             try:
-                self._mailer.send(row.recipient, row.subject, row.body)
+                self._mailer.send(row.recipient, row.subject, row.body, row.html, row.qr)
             except (OSError, smtplib.SMTPException) as exc:
                 self._put_off(row.id, row.attempts, now)
                 log.warning("mail %s not sent (attempt %d): %s", row.id, row.attempts, type(exc).__name__)

@@ -180,7 +180,19 @@ outgoing_mail = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("html", Encrypted("mail_html"), nullable=True),
+    sa.Column("qr", Encrypted("mail_qr"), nullable=True),
     sa.Index("ix_outgoing_mail_due", "next_attempt_at"),
+)
+
+# Which notices of a purchase were decided (app.service_layer.notices): one each, whatever
+# delivers its event again or sends another like it.
+purchase_notices = sa.Table(
+    "purchase_notices",
+    metadata,
+    sa.Column("transaction_id", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
 
 messaging = messaging_tables(metadata)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from app.adapters import orm
-from app.adapters.orm import customers, holds, password_resets, staff
+from app.adapters.orm import customers, holds, password_resets, purchase_notices, staff
 from app.domain.model import Customer, Hold, HoldStatus, OutgoingMail, PasswordReset, StaffMember
 from mercado_shared.ids import is_uuid
 
@@ -113,3 +114,10 @@ class MailRepository:
 
     def add(self, mail: OutgoingMail) -> None:
         self.session.add(mail)
+
+    def first_notice(self, transaction_id: str, kind: str) -> bool:
+        """Whether this is the first time the purchase's notice of ``kind`` is decided (and
+        remember it, in this transaction)."""
+        insert = pg_insert(purchase_notices).values(transaction_id=transaction_id, kind=kind)
+        decided = self.session.execute(insert.on_conflict_do_nothing().returning(purchase_notices.c.kind))
+        return decided.first() is not None

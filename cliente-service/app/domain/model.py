@@ -174,3 +174,5 @@ class OutgoingMail:
     attempts: int = 0
     claimed_until: datetime | None = None
     created_at: datetime | None = None
+    html: str | None = None  # an HTML alternative to ``body``
+    qr: str | None = None  # a QR the HTML shows inline (cid:qr), drawn from this text when sent

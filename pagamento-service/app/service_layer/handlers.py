@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from app.domain.codes import new_payment_code
 from app.domain.model import CodeStatus, PaymentCode
-from app.domain.pix import PixCharges
+from app.domain.pix import PixCharges, dynamic_br_code
 from app.service_layer.unit_of_work import PagamentoUnitOfWork
 from mercado_shared.clock import Clock
 from mercado_shared.contracts import (
@@ -20,6 +20,7 @@ from mercado_shared.contracts import (
     Message,
     PaymentCodeGenerated,
     PaymentCodeGenerationFailed,
+    PaymentCodeIssued,
     PaymentRefunded,
     RefundPayment,
 )
@@ -28,9 +29,12 @@ from mercado_shared.messaging.bus import Handlers
 PURCHASE_ABANDONED = "PURCHASE_ABANDONED"
 
 
-def build_handlers(ttl: timedelta, clock: Clock, charges: PixCharges) -> Handlers[PagamentoUnitOfWork]:
-    def generate_payment_code(cmd: GeneratePaymentCode, uow: PagamentoUnitOfWork) -> Message:
+def build_handlers(
+    ttl: timedelta, clock: Clock, charges: PixCharges, merchant: tuple[str, str]
+) -> Handlers[PagamentoUnitOfWork]:
+    def generate_payment_code(cmd: GeneratePaymentCode, uow: PagamentoUnitOfWork) -> list[Message]:
         code = uow.codes.for_transaction(cmd.transaction_id)
+        issued: list[Message] = []
         if code is None:
             code = PaymentCode(
                 new_payment_code(), cmd.transaction_id, cmd.customer_id, cmd.amount, CodeStatus.PENDING, clock() + ttl
@@ -41,11 +45,23 @@ def build_handlers(ttl: timedelta, clock: Clock, charges: PixCharges) -> Handler
             charge = charges.create_charge(code.code, code.amount, int(ttl.total_seconds()))
             code.pix_location = charge.location
             uow.codes.add(code)
+            # Once, with the code: the buyer hears of it (cliente-service e-mails it).
+            issued.append(
+                PaymentCodeIssued(
+                    transaction_id=code.transaction_id,
+                    customer_id=code.customer_id,
+                    payment_code=code.code,
+                    amount=code.amount,
+                    expires_at=code.expires_at,
+                    pix_copia_e_cola=dynamic_br_code(charge.location, *merchant),
+                )
+            )
         elif code.status is CodeStatus.CANCELLED:
-            return PaymentCodeGenerationFailed(transaction_id=cmd.transaction_id, reason=PURCHASE_ABANDONED)
-        return PaymentCodeGenerated(
+            return [PaymentCodeGenerationFailed(transaction_id=cmd.transaction_id, reason=PURCHASE_ABANDONED)]
+        generated = PaymentCodeGenerated(
             transaction_id=cmd.transaction_id, payment_code=code.code, expires_at=code.expires_at
         )
+        return [generated, *issued]
 
     def refund_payment(cmd: RefundPayment, uow: PagamentoUnitOfWork) -> Message:
         now = clock()

@@ -1,0 +1,90 @@
+"""What the buyer hears of a purchase, by e-mail, from the events on the bus. cliente-service
+sends it because it holds the address: the events name the customer by id only.
+
+Each notice is decided once per purchase (MailRepository.first_notice) in the handler's
+transaction, with the inbox's claim of the event, and queued there (outgoing_mail): a
+relay that is down delays it, never the purchase. A customer erased, or unknown, hears
+nothing. Nothing here logs an address or a code.
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from app.domain.model import OutgoingMail
+from app.service_layer.unit_of_work import ClienteUnitOfWork
+from mercado_shared.clock import Clock
+from mercado_shared.contracts import Message, PaymentCodeIssued
+from mercado_shared.messaging.bus import Handlers
+
+BRASILIA = ZoneInfo("America/Sao_Paulo")
+CODE_ISSUED = "code_issued"
+
+
+def reais(amount: Decimal) -> str:
+    """R$ 45.900,10: Brazilian grouping and decimal comma."""
+    grouped = f"{amount:,.2f}"
+    return "R$ " + grouped.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def in_brasilia(moment: datetime) -> str:
+    return f"{moment.astimezone(BRASILIA):%d/%m/%Y às %H:%M} (horário de Brasília)"
+
+
+def code_issued_mail(name: str, event: PaymentCodeIssued) -> tuple[str, str, str]:
+    """Subject, plain text and HTML of the mail that hands the buyer its Pix code."""
+    subject = "Seu Pix para concluir a compra — Mercado Veículo"
+    amount, until = reais(event.amount), in_brasilia(event.expires_at)
+    text = (
+        f"Olá, {name}.\n\n"
+        f"Sua compra está reservada. Para concluí-la, pague {amount} com Pix até {until}.\n\n"
+        "No app do seu banco, escolha Pix > Copia e Cola e cole o código abaixo "
+        "(ou leia o QR Code que está na versão HTML desta mensagem):\n\n"
+        f"{event.pix_copia_e_cola}\n\n"
+        "Depois desse horário o código expira e a reserva do veículo é desfeita.\n\n"
+        "Mercado Veículo\n"
+    )
+    page = (
+        '<!doctype html><html lang="pt-BR"><body>'
+        f"<p>Olá, {html.escape(name)}.</p>"
+        f"<p>Sua compra está reservada. Para concluí-la, pague <strong>{amount}</strong> com Pix "
+        f"até <strong>{until}</strong>.</p>"
+        "<p>Leia o QR Code no app do seu banco:</p>"
+        '<p><img src="cid:qr" alt="QR Code Pix" width="264" height="264"></p>'
+        "<p>Ou escolha Pix &gt; Copia e Cola e cole este código:</p>"
+        f'<p style="font-family: monospace; word-break: break-all">{html.escape(event.pix_copia_e_cola)}</p>'
+        "<p>Depois desse horário o código expira e a reserva do veículo é desfeita.</p>"
+        "<p>Mercado Veículo</p></body></html>"
+    )
+    return subject, text, page
+
+
+def build_notice_handlers(clock: Clock) -> Handlers[ClienteUnitOfWork]:
+    def payment_code_issued(event: PaymentCodeIssued, uow: ClienteUnitOfWork) -> list[Message]:
+        if not uow.mail.first_notice(event.transaction_id, CODE_ISSUED):
+            return []
+        customer = uow.customers.get(event.customer_id)
+        if customer is None or not customer.is_active:  # erased (or never here): nothing is sent
+            return []
+        subject, text, page = code_issued_mail(customer.name, event)
+        now = clock()
+        # Past its code's expiry the mail is of no use: the sender drops it unsent.
+        uow.mail.add(
+            OutgoingMail(
+                str(uuid.uuid4()),
+                customer.email,
+                subject,
+                text,
+                event.expires_at,
+                now,
+                html=page,
+                qr=event.pix_copia_e_cola,
+            )
+        )
+        return []
+
+    return {PaymentCodeIssued: payment_code_issued}

@@ -1,0 +1,97 @@
+"""What the buyer hears of a purchase: the mail with its Pix code, over real SMTP, once per
+purchase, never to an erased customer."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.message import EmailMessage
+
+import pytest
+import sqlalchemy as sa
+import zxingcpp
+from PIL import Image
+
+from app.domain.model import CustomerStatus
+from mercado_devtools.mailcatcher import MailCatcher
+from mercado_shared.contracts import Envelope, PaymentCodeIssued
+from mercado_shared.runtime import app_runtime
+from tests.conftest import Client
+
+BR_CODE = (
+    "00020101021226760014br.gov.bcb.pix2554pix.example.com/qr/v2/9d36b84fc70b478fb95c12729b90ca25"
+    "5204000053039865802BR5915Mercado Veiculo6009Sao Paulo62070503***6304DE3A"
+)
+
+
+def issued(customer_id: str, amount: str = "45900.10") -> PaymentCodeIssued:
+    return PaymentCodeIssued(
+        transaction_id=str(uuid.uuid4()),
+        customer_id=customer_id,
+        payment_code="MV" + uuid.uuid4().hex[:24].upper(),
+        amount=Decimal(amount),
+        expires_at=datetime(2099, 12, 1, 18, 30, tzinfo=UTC),
+        pix_copia_e_cola=BR_CODE,
+    )
+
+
+def parts(mail: EmailMessage) -> tuple[str, str, bytes]:
+    text, page = mail.get_body(("plain",)), mail.get_body(("html",))
+    assert isinstance(text, EmailMessage) and isinstance(page, EmailMessage)
+    [image] = [p for p in mail.walk() if p.get_content_type() == "image/png"]
+    assert image["Content-ID"] == "<qr>"
+    return str(text.get_content()), str(page.get_content()), bytes(image.get_content())
+
+
+def test_the_buyer_gets_its_code_by_mail_in_portuguese_with_the_qr_and_brasilia_time(
+    client: Client, mail: MailCatcher
+) -> None:
+    customer, _ = client.register(name="Maria <Silva>")
+    event = issued(customer["id"])
+    app_runtime(client.http.app).bus.handle(Envelope.wrap(event))
+    [received] = mail.wait_for(customer["email"])
+    assert received["Subject"] == "Seu Pix para concluir a compra — Mercado Veículo"
+    text, page, png = parts(received)
+    assert BR_CODE in text and BR_CODE in page
+    assert "R$ 45.900,10" in text and "01/12/2099 às 15:30 (horário de Brasília)" in text  # UTC−3
+    assert "Maria &lt;Silva&gt;" in page and 'src="cid:qr"' in page  # the name escaped
+    [read] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert read.text == BR_CODE
+
+
+def test_one_mail_per_purchase_whatever_delivers_the_event_again(client: Client, mail: MailCatcher) -> None:
+    customer, _ = client.register()
+    event = issued(customer["id"])
+    bus = app_runtime(client.http.app).bus
+    envelope = Envelope.wrap(event)
+    bus.handle(envelope)
+    bus.handle(envelope)  # redelivered: the inbox
+    bus.handle(Envelope.wrap(event))  # the same event sent again: the purchase's notice
+    other = issued(customer["id"], "10.00")  # another purchase: its own mail, queued after
+    bus.handle(Envelope.wrap(other))
+    first, second = mail.wait_for(customer["email"], count=2)  # a repeat of the first would come second
+    assert "R$ 45.900,10" in parts(first)[0] and "R$ 10,00" in parts(second)[0]
+
+
+@pytest.mark.parametrize("who", ["erased", "unknown"])
+def test_an_erased_or_unknown_customer_hears_nothing(client: Client, mail: MailCatcher, who: str) -> None:
+    customer, _ = client.register()
+    if who == "erased":
+        uow = app_runtime(client.http.app).uow_factory()
+        with uow:
+            found = uow.customers.get(customer["id"])
+            assert found is not None
+            found.status = CustomerStatus.ANONYMISED
+            uow.commit()
+    event = issued(customer["id"] if who == "erased" else str(uuid.uuid4()))
+    app_runtime(client.http.app).bus.handle(Envelope.wrap(event))
+    uow = app_runtime(client.http.app).uow_factory()
+    with uow:
+        decided = uow.session.execute(
+            sa.text("SELECT count(*) FROM purchase_notices WHERE transaction_id = :t"), {"t": event.transaction_id}
+        ).scalar()
+        queued = uow.session.execute(sa.text("SELECT count(*) FROM outgoing_mail")).scalar()
+    assert (decided, queued) == (1, 0)  # handled, and nothing queued
+    assert mail.messages(customer["email"]) == []
