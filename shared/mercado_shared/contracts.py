@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -255,6 +255,22 @@ class PaymentProcessed(Event):
 
 @message("events.payment.refunded")
 class PaymentRefunded(Event):
+    payment_id: str | None = None
+    refunded: Amount = Decimal("0")
+
+
+# --------------------------------------------------------------------------- purchase
+@message("events.purchase.ended")
+class PurchaseEnded(Event):
+    """A purchase reached its end (the orchestrator's saga: COMPLETED, FAILED, CANCELLED or
+    EXPIRED), for the buyer to hear of it: cliente-service e-mails a receipt or a notice. Ids
+    and amounts only; ``refunded`` is what the buyer's payment was given back."""
+
+    customer_id: str
+    vehicle_id: str
+    amount: Amount
+    status: Literal["COMPLETED", "FAILED", "CANCELLED", "EXPIRED"]
+    failure_reason: str | None = Field(None, max_length=64)
     payment_id: str | None = None
     refunded: Amount = Decimal("0")
 

@@ -47,6 +47,10 @@ def test_a_buyer_pays_the_code_mailed_to_it_from_a_bank_app_and_the_purchase_com
         assert tries == [200], tries
 
     eventually(delivered, timeout=10)
+    _, receipt = api.stack.mail.wait_for(customer["email"], count=2, timeout=60)
+    assert receipt["Subject"] == "Compra concluída — recibo — Mercado Veículo"
+    body = receipt.get_body(("plain",))
+    assert body is not None and tx in str(body.get_content()) and "R$ 12.000,00" in str(body.get_content())
 
 
 def test_a_notification_of_another_amount_settles_nothing(api: Api) -> None:

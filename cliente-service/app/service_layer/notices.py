@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import html
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from app.domain.model import OutgoingMail
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared.clock import Clock
-from mercado_shared.contracts import Message, PaymentCodeIssued
+from mercado_shared.contracts import Message, PaymentCodeIssued, PurchaseEnded
 from mercado_shared.messaging.bus import Handlers
 
 BRASILIA = ZoneInfo("America/Sao_Paulo")
 CODE_ISSUED = "code_issued"
+ENDED = "ended"
+KEPT_FOR = timedelta(days=7)  # how long a receipt or notice waits for a relay that is down
 
 
 def reais(amount: Decimal) -> str:
@@ -63,6 +65,42 @@ def code_issued_mail(name: str, event: PaymentCodeIssued) -> tuple[str, str, str
     return subject, text, page
 
 
+_WHY = {
+    "CANCELLED": "foi cancelada, como pedido",
+    "EXPIRED": "expirou: o Pix não foi pago no prazo",
+    "FAILED": "não pôde ser concluída",
+}
+
+
+def ended_mail(name: str, event: PurchaseEnded) -> tuple[str, str, str]:
+    """Subject, plain text and HTML of the receipt (COMPLETED) or of the notice of a
+    purchase that ended otherwise, with its refund if any."""
+    amount = reais(event.amount)
+    if event.status == "COMPLETED":
+        subject = "Compra concluída — recibo — Mercado Veículo"
+        lines = [
+            "Sua compra foi concluída. Este é o seu recibo.",
+            f"Valor pago: {amount}",
+            f"Compra: {event.transaction_id}",
+            f"Pagamento: {event.payment_id}",
+            f"Veículo: {event.vehicle_id}",
+            "Para retirar o veículo, apresente um documento com foto na loja.",
+        ]
+    else:
+        subject = "Sua compra não foi concluída — Mercado Veículo"
+        refund = (
+            f"O valor pago, {reais(event.refunded)}, foi devolvido." if event.refunded else "Nenhum valor foi cobrado."
+        )
+        lines = [f"Sua compra de {amount} {_WHY[event.status]}.", refund, f"Compra: {event.transaction_id}"]
+    text = f"Olá, {name}.\n\n" + "\n".join(lines) + "\n\nMercado Veículo\n"
+    page = (
+        f'<!doctype html><html lang="pt-BR"><body><p>Olá, {html.escape(name)}.</p>'
+        + "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+        + "<p>Mercado Veículo</p></body></html>"
+    )
+    return subject, text, page
+
+
 def build_notice_handlers(clock: Clock) -> Handlers[ClienteUnitOfWork]:
     def payment_code_issued(event: PaymentCodeIssued, uow: ClienteUnitOfWork) -> list[Message]:
         if not uow.mail.first_notice(event.transaction_id, CODE_ISSUED):
@@ -87,4 +125,15 @@ def build_notice_handlers(clock: Clock) -> Handlers[ClienteUnitOfWork]:
         )
         return []
 
-    return {PaymentCodeIssued: payment_code_issued}
+    def purchase_ended(event: PurchaseEnded, uow: ClienteUnitOfWork) -> list[Message]:
+        if not uow.mail.first_notice(event.transaction_id, ENDED):
+            return []
+        customer = uow.customers.get(event.customer_id)
+        if customer is None or not customer.is_active:
+            return []
+        subject, text, page = ended_mail(customer.name, event)
+        now = clock()
+        uow.mail.add(OutgoingMail(str(uuid.uuid4()), customer.email, subject, text, now + KEPT_FOR, now, html=page))
+        return []
+
+    return {PaymentCodeIssued: payment_code_issued, PurchaseEnded: purchase_ended}

@@ -16,7 +16,7 @@ from PIL import Image
 
 from app.domain.model import CustomerStatus
 from mercado_devtools.mailcatcher import MailCatcher
-from mercado_shared.contracts import Envelope, PaymentCodeIssued
+from mercado_shared.contracts import Envelope, PaymentCodeIssued, PurchaseEnded
 from mercado_shared.runtime import app_runtime
 from tests.conftest import Client
 
@@ -95,3 +95,38 @@ def test_an_erased_or_unknown_customer_hears_nothing(client: Client, mail: MailC
         queued = uow.session.execute(sa.text("SELECT count(*) FROM outgoing_mail")).scalar()
     assert (decided, queued) == (1, 0)  # handled, and nothing queued
     assert mail.messages(customer["email"]) == []
+
+
+def purchase_ended(customer_id: str, status: str, refunded: str = "0", reason: str | None = None) -> PurchaseEnded:
+    return PurchaseEnded(
+        transaction_id=str(uuid.uuid4()),
+        customer_id=customer_id,
+        vehicle_id=str(uuid.uuid4()),
+        amount=Decimal("45900.10"),
+        status=status,
+        failure_reason=reason,
+        payment_id=str(uuid.uuid4()) if status == "COMPLETED" or refunded != "0" else None,
+        refunded=Decimal(refunded),
+    )
+
+
+def test_a_receipt_when_the_purchase_completes_and_a_notice_with_the_refund_when_it_does_not(
+    client: Client, mail: MailCatcher
+) -> None:
+    customer, _ = client.register()
+    bus = app_runtime(client.http.app).bus
+    done = purchase_ended(customer["id"], "COMPLETED")
+    bus.handle(Envelope.wrap(done))
+    bus.handle(Envelope.wrap(done))  # once per purchase
+    refunded = purchase_ended(customer["id"], "FAILED", refunded="45900.10", reason="VEHICLE_UNAVAILABLE")
+    bus.handle(Envelope.wrap(refunded))
+    expired = purchase_ended(customer["id"], "EXPIRED", reason="PAYMENT_EXPIRED")
+    bus.handle(Envelope.wrap(expired))
+    receipt, failed, late = mail.wait_for(customer["email"], count=3)
+    assert receipt["Subject"] == "Compra concluída — recibo — Mercado Veículo"
+    text = str(receipt.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "R$ 45.900,10" in text and done.transaction_id in text and str(done.payment_id) in text
+    assert failed["Subject"] == late["Subject"] == "Sua compra não foi concluída — Mercado Veículo"
+    assert "foi devolvido" in str(failed.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    late_text = str(late.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "expirou" in late_text and "Nenhum valor foi cobrado" in late_text

@@ -11,18 +11,37 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from app.adapters.repository import StoredSaga
 from app.domain.deadlines import DeadlinePolicy
-from app.domain.saga import DeadlinePassed, Decision, SagaInput, decide, input_name
+from app.domain.saga import DeadlinePassed, Decision, SagaInput, SagaState, SagaStatus, decide, input_name
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared import metrics
 from mercado_shared.clock import Clock
+from mercado_shared.contracts import PurchaseEnded
 from mercado_shared.retries import transaction_retries
 
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 100
+
+
+def ended(state: SagaState) -> PurchaseEnded:
+    """What the buyer hears of a purchase's end (cliente-service mails it). A payment made
+    before a purchase that did not complete was refunded by its compensation, which ends
+    before the saga does."""
+    refunded = state.amount if state.payment_id and state.status is not SagaStatus.COMPLETED else Decimal("0")
+    return PurchaseEnded(
+        transaction_id=state.transaction_id,
+        customer_id=state.customer_id,
+        vehicle_id=state.vehicle_id,
+        amount=state.amount,
+        status=state.status.value,
+        failure_reason=state.failure_reason,
+        payment_id=state.payment_id,
+        refunded=refunded,
+    )
 
 
 @dataclass(frozen=True)
@@ -66,6 +85,8 @@ class Coordinator:
                 metrics.SAGA_STEP_DURATION.labels(stored.state.step).observe(max(0.0, elapsed))
             if decision.state.status != stored.state.status:
                 metrics.SAGA_TRANSITIONS.labels(decision.state.status.value).inc()
+                if decision.state.status.is_terminal:  # once: a terminal saga decides nothing more
+                    uow.emit(ended(decision.state))
         else:
             log.info("ignored: the saga has moved on", extra={"event": input_name(message)})
         uow.sagas.append_history(decision.state, input_name(message), applied=decision.applied)

@@ -119,6 +119,12 @@ class PixSettled(BaseModel):
 
 
 class PixNotificationResult(BaseModel):
+    """Each Pix of the notification and what it settled."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"pix": [{"endToEndId": _PIX_EXAMPLE["endToEndId"], "outcome": "PAID"}]}]}
+    )
+
     pix: list[PixSettled]
 
 
