@@ -58,7 +58,10 @@ def bootstrap(
         settings=settings,
         tables=orm.messaging,
         uow_class=ClienteUnitOfWork,
-        handlers={**build_handlers(), **build_notice_handlers(clock)},
+        handlers={
+            **build_handlers(),
+            **build_notice_handlers(clock, timedelta(seconds=settings.payment_reminder_before_seconds)),
+        },
         publisher=publisher,
         key_source=key_source or StaticKeySource(issuer.jwks()),
         purges=[retention.RATE_LIMITS, retention.PASSWORD_RESETS],

@@ -65,6 +65,9 @@ class ClienteSettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = Field(default=10, gt=0)
+    # How long before a payment code expires its buyer is reminded of it (by e-mail), if the
+    # code lives at least twice as long: a reminder right after the code's own mail is noise.
+    payment_reminder_before_seconds: float = Field(default=600, gt=0)
     mail_from: str = "Mercado Veículo <nao-responda@mercadoveiculo.local>"
     # The frontend's page that asks for the new password; {token} is replaced.
     password_reset_url: str = "http://localhost:5173/redefinir-senha?token={token}"  # noqa: S105 (a URL)

@@ -57,6 +57,7 @@ def fault_stack() -> Iterator[LocalStack]:
                         "REGISTRATIONS_PER_ADDRESS": "1000000",
                         "REGISTRATION_CONFLICTS_PER_ADDRESS": "1000000",
                         "PAYMENT_CODE_TTL_SECONDS": str(PAYMENT_TTL),
+                        "PAYMENT_REMINDER_BEFORE_SECONDS": "1",  # a reminder 3 s into a 4 s code
                         "PAYMENT_DEADLINE_GRACE_SECONDS": "1",
                         "SAGA_STEP_TIMEOUT_SECONDS": "1",
                         "SAGA_STEP_TIMEOUT_MAX_SECONDS": "2",

@@ -182,6 +182,7 @@ outgoing_mail = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("html", Encrypted("mail_html"), nullable=True),
     sa.Column("qr", Encrypted("mail_qr"), nullable=True),
+    sa.Column("transaction_id", sa.Text, nullable=True),  # the purchase it is about, if any
     sa.Index("ix_outgoing_mail_due", "next_attempt_at"),
 )
 

@@ -115,6 +115,10 @@ class MailRepository:
     def add(self, mail: OutgoingMail) -> None:
         self.session.add(mail)
 
+    def drop_queued(self, transaction_id: str) -> None:
+        """What is still queued about a purchase that ended (a reminder of its code)."""
+        self.session.execute(sa.delete(orm.outgoing_mail).where(orm.outgoing_mail.c.transaction_id == transaction_id))
+
     def first_notice(self, transaction_id: str, kind: str) -> bool:
         """Whether this is the first time the purchase's notice of ``kind`` is decided (and
         remember it, in this transaction)."""

@@ -176,3 +176,4 @@ class OutgoingMail:
     created_at: datetime | None = None
     html: str | None = None  # an HTML alternative to ``body``
     qr: str | None = None  # a QR the HTML shows inline (cid:qr), drawn from this text when sent
+    transaction_id: str | None = None  # the purchase it is about: dropped if queued when it ends

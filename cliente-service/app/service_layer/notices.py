@@ -37,13 +37,19 @@ def in_brasilia(moment: datetime) -> str:
     return f"{moment.astimezone(BRASILIA):%d/%m/%Y às %H:%M} (horário de Brasília)"
 
 
-def code_issued_mail(name: str, event: PaymentCodeIssued) -> tuple[str, str, str]:
-    """Subject, plain text and HTML of the mail that hands the buyer its Pix code."""
-    subject = "Seu Pix para concluir a compra — Mercado Veículo"
+def code_issued_mail(name: str, event: PaymentCodeIssued, reminder: bool = False) -> tuple[str, str, str]:
+    """Subject, plain text and HTML of the mail that hands the buyer its Pix code, or
+    reminds it of the code before it expires."""
     amount, until = reais(event.amount), in_brasilia(event.expires_at)
+    subject = (
+        f"Lembrete: seu Pix expira em {event.expires_at.astimezone(BRASILIA):%H:%M} — Mercado Veículo"
+        if reminder
+        else "Seu Pix para concluir a compra — Mercado Veículo"
+    )
+    opening = "Seu Pix ainda não foi pago. " if reminder else ""
     text = (
         f"Olá, {name}.\n\n"
-        f"Sua compra está reservada. Para concluí-la, pague {amount} com Pix até {until}.\n\n"
+        f"{opening}Sua compra está reservada. Para concluí-la, pague {amount} com Pix até {until}.\n\n"
         "No app do seu banco, escolha Pix > Copia e Cola e cole o código abaixo "
         "(ou leia o QR Code que está na versão HTML desta mensagem):\n\n"
         f"{event.pix_copia_e_cola}\n\n"
@@ -53,7 +59,7 @@ def code_issued_mail(name: str, event: PaymentCodeIssued) -> tuple[str, str, str
     page = (
         '<!doctype html><html lang="pt-BR"><body>'
         f"<p>Olá, {html.escape(name)}.</p>"
-        f"<p>Sua compra está reservada. Para concluí-la, pague <strong>{amount}</strong> com Pix "
+        f"<p>{opening}Sua compra está reservada. Para concluí-la, pague <strong>{amount}</strong> com Pix "
         f"até <strong>{until}</strong>.</p>"
         "<p>Leia o QR Code no app do seu banco:</p>"
         '<p><img src="cid:qr" alt="QR Code Pix" width="264" height="264"></p>'
@@ -101,33 +107,40 @@ def ended_mail(name: str, event: PurchaseEnded) -> tuple[str, str, str]:
     return subject, text, page
 
 
-def build_notice_handlers(clock: Clock) -> Handlers[ClienteUnitOfWork]:
+def build_notice_handlers(clock: Clock, remind_before: timedelta) -> Handlers[ClienteUnitOfWork]:
     def payment_code_issued(event: PaymentCodeIssued, uow: ClienteUnitOfWork) -> list[Message]:
         if not uow.mail.first_notice(event.transaction_id, CODE_ISSUED):
             return []
         customer = uow.customers.get(event.customer_id)
         if customer is None or not customer.is_active:  # erased (or never here): nothing is sent
             return []
-        subject, text, page = code_issued_mail(customer.name, event)
         now = clock()
-        # Past its code's expiry the mail is of no use: the sender drops it unsent.
-        uow.mail.add(
-            OutgoingMail(
-                str(uuid.uuid4()),
-                customer.email,
-                subject,
-                text,
-                event.expires_at,
-                now,
-                html=page,
-                qr=event.pix_copia_e_cola,
+        mails = [(now, *code_issued_mail(customer.name, event))]
+        remind_at = event.expires_at - remind_before
+        if remind_at - now >= remind_before:  # else the reminder would follow the code's mail closely
+            mails.append((remind_at, *code_issued_mail(customer.name, event, reminder=True)))
+        for due, subject, text, page in mails:
+            # Past its code's expiry a mail is of no use: the sender drops it unsent; and
+            # once the purchase ends, what is still queued of it is dropped (purchase_ended).
+            uow.mail.add(
+                OutgoingMail(
+                    str(uuid.uuid4()),
+                    customer.email,
+                    subject,
+                    text,
+                    event.expires_at,
+                    due,
+                    html=page,
+                    qr=event.pix_copia_e_cola,
+                    transaction_id=event.transaction_id,
+                )
             )
-        )
         return []
 
     def purchase_ended(event: PurchaseEnded, uow: ClienteUnitOfWork) -> list[Message]:
         if not uow.mail.first_notice(event.transaction_id, ENDED):
             return []
+        uow.mail.drop_queued(event.transaction_id)  # a reminder of its code, now pointless
         customer = uow.customers.get(event.customer_id)
         if customer is None or not customer.is_active:
             return []

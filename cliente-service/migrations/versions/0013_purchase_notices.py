@@ -1,7 +1,8 @@
 """purchase notices: what the buyer hears of a purchase by e-mail (app.service_layer.notices).
 A mail may carry an HTML alternative and a QR shown inline (both encrypted, as its body
-is), and purchase_notices remembers which notice of a purchase was decided, so that each
-is sent once. Expand-only: two nullable columns and a table.
+is) and the purchase it is about (a reminder still queued when the purchase ends is
+dropped), and purchase_notices remembers which notice of a purchase was decided, so that
+each is sent once. Expand-only: three nullable columns and a table.
 
 Revision ID: 0013
 Revises: 0012
@@ -22,6 +23,7 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     op.add_column('outgoing_mail', sa.Column('html', sa.Text(), nullable=True))
     op.add_column('outgoing_mail', sa.Column('qr', sa.Text(), nullable=True))
+    op.add_column('outgoing_mail', sa.Column('transaction_id', sa.Text(), nullable=True))
     op.create_table(
         'purchase_notices',
         sa.Column('transaction_id', sa.Text(), nullable=False),
@@ -33,5 +35,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('purchase_notices')
+    op.drop_column('outgoing_mail', 'transaction_id')
     op.drop_column('outgoing_mail', 'qr')
     op.drop_column('outgoing_mail', 'html')

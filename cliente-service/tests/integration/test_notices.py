@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
 import zxingcpp
+from fastapi.testclient import TestClient
 from PIL import Image
 
+from app.bootstrap import bootstrap
+from app.config import ClienteSettings
 from app.domain.model import CustomerStatus
 from mercado_devtools.mailcatcher import MailCatcher
 from mercado_shared.contracts import Envelope, PaymentCodeIssued, PurchaseEnded
@@ -130,3 +133,32 @@ def test_a_receipt_when_the_purchase_completes_and_a_notice_with_the_refund_when
     assert "foi devolvido" in str(failed.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     late_text = str(late.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     assert "expirou" in late_text and "Nenhum valor foi cobrado" in late_text
+
+
+def test_a_reminder_comes_before_the_code_expires_unless_the_purchase_ends_first(
+    settings: ClienteSettings, mail: MailCatcher
+) -> None:
+    with TestClient(bootstrap(settings.model_copy(update={"payment_reminder_before_seconds": 1.0}))) as http:
+        client = Client(http)
+        bus, uow_factory = app_runtime(http.app).bus, app_runtime(http.app).uow_factory
+        customer, _ = client.register()
+        soon = issued(customer["id"]).model_copy(update={"expires_at": datetime.now(UTC) + timedelta(seconds=4)})
+        bus.handle(Envelope.wrap(soon))
+        code_mail, reminder = mail.wait_for(customer["email"], count=2, timeout=20)
+        assert code_mail["Subject"] == "Seu Pix para concluir a compra — Mercado Veículo"
+        assert reminder["Subject"].startswith("Lembrete: seu Pix expira em ")
+        assert BR_CODE in parts(reminder)[0] and "ainda não foi pago" in parts(reminder)[0]
+
+        def queued(transaction_id: str) -> int:
+            with uow_factory() as uow:
+                query = sa.text(
+                    "SELECT count(*) FROM outgoing_mail WHERE transaction_id = :t AND next_attempt_at > now()"
+                )
+                return int(uow.session.execute(query, {"t": transaction_id}).scalar() or 0)
+
+        later = issued(customer["id"]).model_copy(update={"expires_at": datetime.now(UTC) + timedelta(minutes=5)})
+        bus.handle(Envelope.wrap(later))
+        assert queued(later.transaction_id) == 1  # its reminder, due in a few minutes
+        done = purchase_ended(customer["id"], "COMPLETED").model_copy(update={"transaction_id": later.transaction_id})
+        bus.handle(Envelope.wrap(done))
+        assert queued(later.transaction_id) == 0  # paid: no reminder
