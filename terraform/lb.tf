@@ -8,7 +8,7 @@ locals {
   routes = {
     "cliente-service"   = ["/auth/token", "/auth/password-resets", "/auth/password-resets/*", "/.well-known/jwks.json", "/customers", "/customers/*", "/audit-log/customers"]
     "veiculo-service"   = ["/vehicles", "/vehicles/*", "/audit-log/vehicles"]
-    "pagamento-service" = ["/payment-codes/*", "/payment-discrepancies", "/payments", "/payments/*", "/webhooks/psp", "/webhooks/pix", "/audit-log/payments"]
+    "pagamento-service" = ["/payment-codes/*", "/payment-discrepancies", "/payments", "/payments/*", "/webhooks/psp", "/webhooks/pix", "/payment-refunds/*", "/audit-log/payments"]
     "orquestrador"      = ["/purchase", "/purchase/*", "/purchases", "/saga-states/*", "/audit-log/purchases"]
   }
 }

@@ -11,6 +11,10 @@ TLS, on loopback):
   it: ``POST <webhookUrl>/pix {"pix": [{endToEndId, txid, chave, valor, horario}]}``, the
   "/pix" appended to the URL as registered (so a URL ending in "&ignorar=" keeps its query),
   repeated until the receiver answers 2xx (five tries);
+- ``PUT /v2/pix/{e2eid}/devolucao/{id}`` and its GET: a devolução, EM_PROCESSAMENTO until
+  the provider settles it (DEVOLVIDO or NAO_REALIZADO), which it notifies within the Pix;
+  by itself a second later (``auto_refund``), or when told: ``settle_refund`` here, or
+  ``POST /bank/refunds/{id} {"status": ...}``;
 - ``/bank``: the developer's bank app. Paste a "Pix copia e cola" in the page, or
   ``POST /bank/pay {"pix_copia_e_cola": ...}``, and the charge is paid. ``"valor"`` pays
   another amount than the charge's, as a faulty provider might notify.
@@ -61,6 +65,8 @@ class PixProvider:
         self._charges: dict[str, dict[str, Any]] = {}  # txid -> cob
         self._locations: dict[str, str] = {}  # location id -> txid
         self._webhooks: dict[str, str] = {}  # chave -> webhookUrl
+        self._refunds: dict[str, dict[str, Any]] = {}  # devolução id -> it, with its Pix's e2eid
+        self.auto_refund = True  # settle each devolução DEVOLVIDO a second after it is asked
         self.notified: list[tuple[dict[str, Any], int | None]] = []  # each try: body, status (None: unreachable)
         self._lock = threading.Lock()
         self._key = ec.generate_private_key(ec.SECP256R1())
@@ -122,6 +128,22 @@ class PixProvider:
                 threading.Event().wait(0.2 * 2**attempt)
 
         threading.Thread(target=send, name="pix-webhook", daemon=True).start()
+
+    def refund_of(self, refund_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._refunds.get(refund_id)
+            return dict(found) if found else None
+
+    def settle_refund(self, refund_id: str, status: str = "DEVOLVIDO") -> None:
+        """The devolução is done (DEVOLVIDO) or refused (NAO_REALIZADO): notified within its Pix."""
+        with self._lock:
+            refund = self._refunds[refund_id]
+            refund["status"] = status
+            pix = next(p for c in self._charges.values() for p in c.get("pix", []) if p["endToEndId"] == refund["e2e"])
+            returned = {k: v for k, v in refund.items() if k != "e2e"}
+            pix["devolucoes"] = [*(d for d in pix.get("devolucoes", []) if d["id"] != refund_id), returned]
+            key, notified = self._charges[pix["txid"]]["chave"], dict(pix)
+        self._notify(key, notified)
 
     def charge(self, txid: str) -> dict[str, Any] | None:
         with self._lock:
@@ -190,6 +212,45 @@ class PixProvider:
                 return _problem(400, "WebhookOperacaoInvalida", "webhookUrl")
             self.register_webhook(key, url)
             return {"webhookUrl": url, "chave": key, "criacao": _now()}
+
+        @app.put("/v2/pix/{e2e}/devolucao/{refund_id}", status_code=201)
+        async def refund(e2e: str, refund_id: str, request: Request) -> Any:
+            bearer(request)
+            valor = str((await request.json()).get("valor", ""))
+            with self._lock:
+                paid = any(p["endToEndId"] == e2e for c in self._charges.values() for p in c.get("pix", []))
+                if not paid:
+                    return _problem(404, "PixNaoEncontrado", "no such Pix")
+                if refund_id in self._refunds:
+                    return _problem(409, "DevolucaoOperacaoInvalida", "devolução id already used")
+                asked = {
+                    "id": refund_id,
+                    "rtrId": f"D{ISPB}{secrets.token_hex(12)}",
+                    "valor": valor,
+                    "horario": {"solicitacao": _now()},
+                    "status": "EM_PROCESSAMENTO",
+                    "e2e": e2e,
+                }
+                self._refunds[refund_id] = asked
+            if self.auto_refund:
+                threading.Timer(1.0, self.settle_refund, args=(refund_id,)).start()
+            return JSONResponse({k: v for k, v in asked.items() if k != "e2e"}, status_code=201)
+
+        @app.get("/v2/pix/{e2e}/devolucao/{refund_id}")
+        def read_refund(e2e: str, refund_id: str, request: Request) -> Any:
+            bearer(request)
+            found = self.refund_of(refund_id)
+            if found is None or found["e2e"] != e2e:
+                return _problem(404, "DevolucaoNaoEncontrada", "no such devolução")
+            return {k: v for k, v in found.items() if k != "e2e"}
+
+        @app.post("/bank/refunds/{refund_id}")
+        def settle(refund_id: str, body: dict[str, Any]) -> Any:
+            status = body.get("status", "DEVOLVIDO")
+            if self.refund_of(refund_id) is None or status not in ("DEVOLVIDO", "NAO_REALIZADO"):
+                return _problem(404, "DevolucaoNaoEncontrada", "no such devolução, or no such status")
+            self.settle_refund(refund_id, status)
+            return self.refund_of(refund_id)
 
         @app.get("/v2/cob/{txid}")
         def read(txid: str, request: Request) -> Any:

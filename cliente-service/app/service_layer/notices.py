@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from app.domain.model import OutgoingMail
 from app.service_layer.unit_of_work import ClienteUnitOfWork
 from mercado_shared.clock import Clock
-from mercado_shared.contracts import Message, PaymentCodeIssued, PurchaseEnded
+from mercado_shared.contracts import Message, PaymentCodeIssued, PaymentProcessed, PurchaseEnded
 from mercado_shared.messaging.bus import Handlers
 
 BRASILIA = ZoneInfo("America/Sao_Paulo")
@@ -149,4 +149,8 @@ def build_notice_handlers(clock: Clock, remind_before: timedelta) -> Handlers[Cl
         uow.mail.add(OutgoingMail(str(uuid.uuid4()), customer.email, subject, text, now + KEPT_FOR, now, html=page))
         return []
 
-    return {PaymentCodeIssued: payment_code_issued, PurchaseEnded: purchase_ended}
+    def payment_processed(event: PaymentProcessed, uow: ClienteUnitOfWork) -> list[Message]:
+        uow.mail.drop_queued(event.transaction_id)  # paid: no reminder of its code
+        return []
+
+    return {PaymentCodeIssued: payment_code_issued, PurchaseEnded: purchase_ended, PaymentProcessed: payment_processed}

@@ -19,7 +19,7 @@ from app.bootstrap import bootstrap
 from app.config import ClienteSettings
 from app.domain.model import CustomerStatus
 from mercado_devtools.mailcatcher import MailCatcher
-from mercado_shared.contracts import Envelope, PaymentCodeIssued, PurchaseEnded
+from mercado_shared.contracts import Envelope, PaymentCodeIssued, PaymentProcessed, PurchaseEnded
 from mercado_shared.runtime import app_runtime
 from tests.conftest import Client
 
@@ -161,4 +161,15 @@ def test_a_reminder_comes_before_the_code_expires_unless_the_purchase_ends_first
         assert queued(later.transaction_id) == 1  # its reminder, due in a few minutes
         done = purchase_ended(customer["id"], "COMPLETED").model_copy(update={"transaction_id": later.transaction_id})
         bus.handle(Envelope.wrap(done))
-        assert queued(later.transaction_id) == 0  # paid: no reminder
+        assert queued(later.transaction_id) == 0  # ended: no reminder
+        unpaid = issued(customer["id"]).model_copy(update={"expires_at": datetime.now(UTC) + timedelta(minutes=5)})
+        bus.handle(Envelope.wrap(unpaid))
+        assert queued(unpaid.transaction_id) == 1
+        paid = PaymentProcessed(
+            transaction_id=unpaid.transaction_id,
+            payment_id=str(uuid.uuid4()),
+            payment_code=unpaid.payment_code,
+            amount=unpaid.amount,
+        )
+        bus.handle(Envelope.wrap(paid))
+        assert queued(unpaid.transaction_id) == 0  # paid: no reminder either

@@ -45,6 +45,9 @@ payments = sa.Table(
     sa.Column("refunded_at", sa.DateTime(timezone=True), nullable=True),
     # The Pix that paid it (its provider's notification): each settles one payment, once.
     sa.Column("end_to_end_id", sa.Text, nullable=True, unique=True),
+    # Its refund as the provider's devoluções (Payment.refund_id), and whether staff must act.
+    sa.Column("refund_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("refund_needs_person", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.CheckConstraint("amount > 0", name="ck_payments_amount_positive"),
     sa.CheckConstraint("(status = 'REFUNDED') = (refunded_at IS NOT NULL)", name="ck_payments_refund_dated"),
 )

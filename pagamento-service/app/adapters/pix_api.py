@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from app.config import PagamentoSettings
-from app.domain.pix import Charge, PixProviderError
+from app.domain.pix import Charge, PixProviderError, RefundState
 
 
 def api_pix(settings: PagamentoSettings) -> ApiPix:
@@ -76,13 +76,24 @@ class ApiPix:
             raise PixProviderError("the provider holds another charge under this txid")
         return Charge(txid, str(cob["loc"]["location"]), charged)
 
+    def refund(self, end_to_end_id: str, refund_id: str, amount: Decimal) -> RefundState:
+        """PUT /v2/pix/{e2eid}/devolucao/{id}: the same id is the same devolução, so a
+        second ask reads it back."""
+        path = f"/v2/pix/{end_to_end_id}/devolucao/{refund_id}"
+        asked = self._call("PUT", path, json={"valor": f"{amount:.2f}"})
+        if asked.status_code in (400, 409):
+            asked = self._call("GET", path)
+        if asked.status_code not in (200, 201):
+            raise PixProviderError(f"PUT /v2/pix/devolucao: {asked.status_code}")
+        return RefundState(asked.json()["status"])
+
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, headers={"Authorization": self._bearer()}, **kwargs)
             if response.status_code == 401:  # revoked before its time: once more with a new one
                 response = self._http.request(method, path, headers={"Authorization": self._bearer(True)}, **kwargs)
         except httpx.HTTPError as failed:  # the path names a txid (a payment code): never in a log
-            route = path.rsplit("/", 1)[0] + "/{txid}"
+            route = path.split("/")[2] if path.count("/") > 1 else path
             raise PixProviderError(f"{method} {route}: {type(failed).__name__}") from None
         return response
 

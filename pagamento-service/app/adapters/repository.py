@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.adapters import orm
-from app.domain.model import AmountDiscrepancy, Payment, PaymentCode
+from app.domain.model import AmountDiscrepancy, Payment, PaymentCode, PaymentStatus
 from mercado_shared.ids import is_uuid
 
 
@@ -49,6 +49,14 @@ class PaymentRepository:
 
     def for_code(self, code: str) -> Payment | None:
         return self.session.scalars(sa.select(Payment).filter_by(payment_code=code).with_for_update()).first()
+
+    def paid_by(self, end_to_end_id: str) -> Payment | None:
+        """The payment the Pix ``end_to_end_id`` made, locked."""
+        return self.session.scalars(sa.select(Payment).filter_by(end_to_end_id=end_to_end_id).with_for_update()).first()
+
+    def refunds_needing_a_person(self) -> list[Payment]:
+        query = sa.select(Payment).filter_by(refund_needs_person=True, status=PaymentStatus.REFUNDING)
+        return list(self.session.scalars(query.order_by(orm.payments.c.created_at, orm.payments.c.id).limit(100)))
 
 
 class DiscrepancyRepository:

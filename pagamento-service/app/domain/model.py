@@ -17,7 +17,12 @@ class CodeStatus(StrEnum):
 
 class PaymentStatus(StrEnum):
     COMPLETED = "COMPLETED"
+    REFUNDING = "REFUNDING"  # a devolução asked of the provider, not yet confirmed
     REFUNDED = "REFUNDED"
+
+
+# Devolução attempts the provider may refuse before staff are asked to return it by hand.
+MAX_REFUND_ATTEMPTS = 3
 
 
 class PaymentMethod(StrEnum):
@@ -44,6 +49,8 @@ class Payment:
     created_at: datetime | None = None
     refunded_at: datetime | None = None
     end_to_end_id: str | None = None  # the Pix that paid it, as its provider notified it
+    refund_attempts: int = 0  # devoluções asked of the provider
+    refund_needs_person: bool = False  # the provider refused each: staff return it by hand
 
     def refund(self, at: datetime) -> Decimal:
         """Idempotent; returns the amount this call gave back."""
@@ -51,7 +58,27 @@ class Payment:
             return Decimal("0.00")
         self.status = PaymentStatus.REFUNDED
         self.refunded_at = at
+        self.refund_needs_person = False
         return self.amount
+
+    @property
+    def refund_id(self) -> str | None:
+        """The current devolução's id at the provider: derived from the transaction and the
+        attempt, so that asking again is the same devolução ([a-zA-Z0-9]{1,35})."""
+        if not self.refund_attempts:
+            return None
+        return f"D{self.transaction_id.replace('-', '')[:32]}{self.refund_attempts}"
+
+    def ask_refund(self) -> str:
+        """Start a devolução (or the next one, after the provider refused the last); returns
+        its id. Past MAX_REFUND_ATTEMPTS staff are asked instead, and this returns the last."""
+        if self.refund_attempts >= MAX_REFUND_ATTEMPTS:
+            self.refund_needs_person = True
+        else:
+            self.refund_attempts += 1
+            self.status = PaymentStatus.REFUNDING
+        assert self.refund_id is not None
+        return self.refund_id
 
 
 @dataclass(eq=False)

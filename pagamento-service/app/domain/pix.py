@@ -18,6 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import Protocol
 
 GUI = "br.gov.bcb.pix"
@@ -86,7 +87,20 @@ class PixProviderError(Exception):
     """The provider refused or could not be reached; the command is delivered again."""
 
 
+class RefundState(StrEnum):
+    """A devolução's status in the API Pix."""
+
+    PROCESSING = "EM_PROCESSAMENTO"
+    RETURNED = "DEVOLVIDO"
+    REFUSED = "NAO_REALIZADO"
+
+
 class PixCharges(Protocol):
-    """The provider's charges (app.adapters.pix_api)."""
+    """The provider's charges and devoluções (app.adapters.pix_api)."""
 
     def create_charge(self, txid: str, amount: Decimal, expires_in: int) -> Charge: ...
+
+    def refund(self, end_to_end_id: str, refund_id: str, amount: Decimal) -> RefundState:
+        """Ask the devolução ``refund_id`` of the Pix ``end_to_end_id`` (or, asked before,
+        read it): its state now."""
+        ...

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.adapters import psp_signature, qr
 from app.domain.model import PaymentMethod
+from app.domain.pix import RefundState
 from app.entrypoints.deps import ActingUowDep, ContextDep, UowDep
 from app.entrypoints.schemas import (
     DiscrepancyPage,
@@ -194,7 +195,13 @@ async def pix_webhook(request: Request, uow: UowDep, context: ContextDep) -> Pix
             outcome = "PAID" if created else "ALREADY_PAID"
         except BusinessError as refused:  # recorded (AMOUNT_MISMATCH) or nothing to pay: no repeat helps
             outcome = refused.code
-        settled.append(PixSettled(end_to_end_id=received.end_to_end_id, outcome=outcome))
+        refunded = False
+        for returned in received.devolucoes:
+            if returned.status == RefundState.RETURNED:
+                refunded |= await run_in_threadpool(
+                    services.refund_returned, uow, received.end_to_end_id, returned.id, context.clock
+                )
+        settled.append(PixSettled(end_to_end_id=received.end_to_end_id, outcome=outcome, refunded=refunded))
     return PixNotificationResult(pix=settled)
 
 
@@ -206,6 +213,26 @@ async def pix_webhook(request: Request, uow: UowDep, context: ContextDep) -> Pix
 )
 def get_payment(payment_id: str, principal: CurrentUser, uow: UowDep) -> PaymentRead:
     return PaymentRead.of(services.get_payment(uow, payment_id, principal))
+
+
+@router.get(
+    "/payment-refunds/stuck",
+    summary="Payments whose devolução the provider refused every time: staff return them by hand (staff)",
+    response_model=list[PaymentRead],
+    responses=STAFF_ERRORS,
+)
+def list_stuck_refunds(_: StaffUser, uow: UowDep) -> list[PaymentRead]:
+    return [PaymentRead.of(p) for p in services.refunds_needing_a_person(uow)]
+
+
+@router.post(
+    "/payments/{payment_id}/returned",
+    summary="Staff returned a stuck refund by hand: the payment is refunded and its purchase's undoing goes on",
+    response_model=PaymentRead,
+    responses={**STAFF_ERRORS, **error_responses((404, "PAYMENT_NOT_FOUND"), (409, "REFUND_NOT_STUCK"))},
+)
+def return_by_hand(payment_id: str, _: StaffUser, uow: ActingUowDep, context: ContextDep) -> PaymentRead:
+    return PaymentRead.of(services.returned_by_hand(uow, payment_id, context.clock))
 
 
 @router.get(

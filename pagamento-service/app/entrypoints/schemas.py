@@ -91,6 +91,13 @@ _PIX_EXAMPLE: JsonDict = {
 }
 
 
+class PixReturned(BaseModel):
+    """A devolução of a Pix, as the provider notifies it within the Pix."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9]{1,35}$")
+    status: str = Field(max_length=32)
+
+
 class PixReceived(BaseModel):
     """One Pix received, as the Banco Central's API Pix notifies it (its other fields,
     such as chave, infoPagador or devolucoes, are not read)."""
@@ -101,6 +108,7 @@ class PixReceived(BaseModel):
     txid: str = Field(min_length=1, max_length=35)
     valor: Amount = Field(description="what was paid, in reais, as a string with two decimals")
     horario: datetime
+    devolucoes: list[PixReturned] = Field(default_factory=list, max_length=100)
 
 
 class PixNotification(BaseModel):
@@ -116,6 +124,7 @@ class PixNotification(BaseModel):
 class PixSettled(BaseModel):
     end_to_end_id: str = Field(serialization_alias="endToEndId")
     outcome: str = Field(description="PAID, ALREADY_PAID, or why it settled nothing (an error code)")
+    refunded: bool = Field(False, description="a devolução of ours it carries was confirmed: the payment is refunded")
 
 
 class PixNotificationResult(BaseModel):

@@ -8,11 +8,12 @@ refused. Closing a code and paying it lock the same row, so exactly one of them 
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from app.domain.codes import new_payment_code
-from app.domain.model import CodeStatus, PaymentCode
-from app.domain.pix import PixCharges, dynamic_br_code
+from app.domain.model import CodeStatus, PaymentCode, PaymentStatus
+from app.domain.pix import PixCharges, RefundState, dynamic_br_code
 from app.service_layer.unit_of_work import PagamentoUnitOfWork
 from mercado_shared.clock import Clock
 from mercado_shared.contracts import (
@@ -27,6 +28,7 @@ from mercado_shared.contracts import (
 from mercado_shared.messaging.bus import Handlers
 
 PURCHASE_ABANDONED = "PURCHASE_ABANDONED"
+log = logging.getLogger(__name__)
 
 
 def build_handlers(
@@ -63,7 +65,7 @@ def build_handlers(
         )
         return [generated, *issued]
 
-    def refund_payment(cmd: RefundPayment, uow: PagamentoUnitOfWork) -> Message:
+    def refund_payment(cmd: RefundPayment, uow: PagamentoUnitOfWork) -> list[Message]:
         now = clock()
         code = uow.codes.for_transaction(cmd.transaction_id)
         if code is None:
@@ -72,12 +74,30 @@ def build_handlers(
                     new_payment_code(), cmd.transaction_id, cmd.customer_id, cmd.amount, CodeStatus.CANCELLED, now
                 )
             )
-            return PaymentRefunded(transaction_id=cmd.transaction_id)
+            return [PaymentRefunded(transaction_id=cmd.transaction_id)]
         code.close(now)
         payment = uow.payments.for_code(code.code)
         if payment is None:
-            return PaymentRefunded(transaction_id=cmd.transaction_id)
-        payment.refund(now)
-        return PaymentRefunded(transaction_id=cmd.transaction_id, payment_id=payment.id, refunded=payment.amount)
+            return [PaymentRefunded(transaction_id=cmd.transaction_id)]
+        refunded = PaymentRefunded(transaction_id=cmd.transaction_id, payment_id=payment.id, refunded=payment.amount)
+        if payment.end_to_end_id is None or payment.status is PaymentStatus.REFUNDED:
+            payment.refund(now)  # nothing to return at the provider (paid through POST /payments), or returned
+            return [refunded]
+        # A Pix: its money goes back as a devolução, done when the provider confirms it
+        # (here, or in its notification to /webhooks/pix). Until then this answers nothing:
+        # the saga's deadline sends this command again, which reads the devolução again.
+        refund_id = payment.ask_refund() if payment.status is PaymentStatus.COMPLETED else payment.refund_id
+        assert refund_id is not None, "a payment being refunded has asked a devolução"
+        state = charges.refund(payment.end_to_end_id, refund_id, payment.amount)
+        if state is RefundState.REFUSED:  # the next devolução, or staff, past the bound
+            retry = payment.ask_refund()
+            if not payment.refund_needs_person:
+                state = charges.refund(payment.end_to_end_id, retry, payment.amount)
+            else:
+                log.warning("a devolução was refused %d times: staff must return it", payment.refund_attempts)
+        if state is RefundState.RETURNED:
+            payment.refund(now)
+            return [refunded]
+        return []
 
     return {GeneratePaymentCode: generate_payment_code, RefundPayment: refund_payment}

@@ -7,12 +7,20 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from app.domain.model import AmountDiscrepancy, CodeNotPayable, CodeStatus, Payment, PaymentCode, PaymentMethod
+from app.domain.model import (
+    AmountDiscrepancy,
+    CodeNotPayable,
+    CodeStatus,
+    Payment,
+    PaymentCode,
+    PaymentMethod,
+    PaymentStatus,
+)
 from app.service_layer import access
 from app.service_layer.unit_of_work import PagamentoUnitOfWork
 from mercado_shared.auth import Principal
 from mercado_shared.clock import Clock
-from mercado_shared.contracts import PaymentProcessed
+from mercado_shared.contracts import PaymentProcessed, PaymentRefunded
 from mercado_shared.errors import BusinessError, Conflict, Gone, NotFound, Unprocessable
 
 log = logging.getLogger(__name__)
@@ -135,3 +143,40 @@ def get_payment(uow: PagamentoUnitOfWork, payment_id: str, principal: Principal)
     with uow:
         payment = uow.payments.get(payment_id)
     return access.require_visible(principal, payment, NotFound("PAYMENT_NOT_FOUND", "no such payment"))
+
+
+def refund_returned(uow: PagamentoUnitOfWork, end_to_end_id: str, refund_id: str, clock: Clock) -> bool:
+    """The provider confirmed the devolução ``refund_id`` of the Pix ``end_to_end_id``: the
+    payment is refunded and the saga told, once. False if it is not the devolução asked."""
+    with uow:
+        payment = uow.payments.paid_by(end_to_end_id)
+        if payment is None or payment.status is not PaymentStatus.REFUNDING or payment.refund_id != refund_id:
+            return False
+        _refunded(uow, payment, clock)
+        uow.commit()
+    return True
+
+
+def refunds_needing_a_person(uow: PagamentoUnitOfWork) -> list[Payment]:
+    with uow:
+        return uow.payments.refunds_needing_a_person()
+
+
+def returned_by_hand(uow: PagamentoUnitOfWork, payment_id: str, clock: Clock) -> Payment:
+    """Staff returned a payment the provider would not (after MAX_REFUND_ATTEMPTS
+    devoluções): it is refunded and the saga told."""
+    with uow:
+        payment = uow.payments.get(payment_id)
+        if payment is None:
+            raise NotFound("PAYMENT_NOT_FOUND", "no such payment")
+        if not payment.refund_needs_person:
+            raise Conflict("REFUND_NOT_STUCK", "this payment's refund does not wait for a person")
+        uow.audit("payment.returned_by_hand", payment.transaction_id, payment_id=payment.id, amount=payment.amount)
+        _refunded(uow, payment, clock)
+        uow.commit()
+    return payment
+
+
+def _refunded(uow: PagamentoUnitOfWork, payment: Payment, clock: Clock) -> None:
+    payment.refund(clock())
+    uow.emit(PaymentRefunded(transaction_id=payment.transaction_id, payment_id=payment.id, refunded=payment.amount))

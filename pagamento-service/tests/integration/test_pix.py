@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -138,7 +139,8 @@ def test_a_pix_received_pays_its_code_once_whatever_the_provider_repeats(
     paid = paid_at_the_bank(pix_provider, br_code)
     assert (paid["txid"], paid["valor"]) == (code["code"], "45900.10")
     first = notify(client, paid)
-    assert first.status_code == 200 and first.json() == {"pix": [{"endToEndId": paid["endToEndId"], "outcome": "PAID"}]}
+    assert first.status_code == 200
+    assert first.json() == {"pix": [{"endToEndId": paid["endToEndId"], "outcome": "PAID", "refunded": False}]}
     again = notify(client, paid, paid)
     assert [p["outcome"] for p in again.json()["pix"]] == ["ALREADY_PAID", "ALREADY_PAID"]
     read = client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()
@@ -180,3 +182,69 @@ def test_the_webhook_takes_only_what_carries_its_secret_and_is_shaped_as_the_api
     assert client.http.post(hook, json={"evento": "teste_webhook"}).json() == {"pix": []}  # Efí's registration test
     unknown = {**received, "txid": "MV" + "A" * 24}
     assert notify(client, unknown).json()["pix"][0]["outcome"] == "PAYMENT_CODE_NOT_FOUND"
+
+
+def paid_by_pix(client: Client, pix_provider: PixProvider) -> tuple[dict[str, Any], dict[str, str], str]:
+    """A code paid at the bank and notified: the code, its buyer's headers, its payment's id."""
+    code, buyer = client.new_code("45900.10")
+    br_code = client.http.get(f"/payment-codes/{code['code']}", headers=buyer).json()["pix_copia_e_cola"]
+    assert notify(client, paid_at_the_bank(pix_provider, br_code)).json()["pix"][0]["outcome"] == "PAID"
+    with app_runtime(client.http.app).uow_factory() as uow:
+        payment = uow.payments.for_code(code["code"])
+        assert payment is not None
+        return code, buyer, payment.id
+
+
+def refund_id(code: dict[str, Any], attempt: int) -> str:
+    return f"D{code['transaction_id'].replace('-', '')}{attempt}"
+
+
+@pytest.fixture
+def refunds_wait(pix_provider: PixProvider) -> Iterator[PixProvider]:
+    """The provider settles a devolução only when the test says so."""
+    pix_provider.auto_refund = False
+    try:
+        yield pix_provider
+    finally:
+        pix_provider.auto_refund = True
+
+
+def test_a_pix_is_refunded_by_a_devolucao_done_only_when_the_provider_confirms_it(
+    client: Client, refunds_wait: PixProvider
+) -> None:
+    code, buyer, payment_id = paid_by_pix(client, refunds_wait)
+    client.refund(code)
+    client.refund(code)  # the saga's deadline sends it again: the same devolução, read back
+    asked = refunds_wait.refund_of(refund_id(code, 1))
+    assert asked is not None and (asked["status"], asked["valor"]) == ("EM_PROCESSAMENTO", "45900.10")
+    assert refunds_wait.refund_of(refund_id(code, 2)) is None
+    assert client.http.get(f"/payments/{payment_id}", headers=buyer).json()["status"] == "REFUNDING"
+    assert client.published("events.payment.refunded", code["transaction_id"]) == 0  # not yet
+
+    refunds_wait.settle_refund(refund_id(code, 1))
+    [notified] = refunds_wait.charge(code["code"])["pix"]  # type: ignore[index]
+    assert notify(client, notified).json()["pix"][0]["refunded"] is True
+    assert notify(client, notified).json()["pix"][0]["refunded"] is False  # once
+    assert client.http.get(f"/payments/{payment_id}", headers=buyer).json()["status"] == "REFUNDED"
+    assert client.published("events.payment.refunded", code["transaction_id"]) == 1
+
+
+def test_a_devolucao_the_provider_refuses_is_asked_again_then_left_to_staff(
+    client: Client, refunds_wait: PixProvider
+) -> None:
+    code, buyer, payment_id = paid_by_pix(client, refunds_wait)
+    client.refund(code)
+    for attempt in (1, 2, 3):
+        refunds_wait.settle_refund(refund_id(code, attempt), "NAO_REALIZADO")
+        client.refund(code)  # sent again: it reads the refusal and asks the next, or staff
+    assert refunds_wait.refund_of(refund_id(code, 4)) is None  # three at most
+    stuck = client.http.get("/payment-refunds/stuck", headers=client.tokens.staff()).json()
+    assert [p["id"] for p in stuck] == [payment_id]
+    assert client.http.get("/payment-refunds/stuck", headers=buyer).status_code == 403
+    assert client.published("events.payment.refunded", code["transaction_id"]) == 0
+    returned = client.http.post(f"/payments/{payment_id}/returned", headers=client.tokens.staff())
+    assert (returned.status_code, returned.json()["status"]) == (200, "REFUNDED")
+    assert client.published("events.payment.refunded", code["transaction_id"]) == 1
+    again = client.http.post(f"/payments/{payment_id}/returned", headers=client.tokens.staff())
+    assert (again.status_code, again.json()["detail"]["code"]) == (409, "REFUND_NOT_STUCK")
+    assert client.http.get("/payment-refunds/stuck", headers=client.tokens.staff()).json() == []

@@ -4,7 +4,16 @@ from decimal import Decimal
 
 import pytest
 
-from mercado_shared.contracts import REGISTRY, Envelope, PaymentType, ReserveCredit, SessionsRevoked
+from mercado_shared.contracts import (
+    REGISTRY,
+    Envelope,
+    PaymentCodeIssued,
+    PaymentProcessed,
+    PaymentType,
+    PurchaseEnded,
+    ReserveCredit,
+    SessionsRevoked,
+)
 from mercado_shared.messaging.push import Rejected, decode
 from mercado_shared.topology import load_topology
 
@@ -13,12 +22,20 @@ def test_every_message_type_has_a_topic_and_every_topic_a_message_type() -> None
     assert set(REGISTRY) == set(load_topology().topics)
 
 
+# What the buyer hears of: cliente-service, which holds its address, mails it.
+NOTICES = {PaymentCodeIssued.TYPE, PurchaseEnded.TYPE}
+
+
 def test_commands_go_to_one_participant_and_events_to_the_orchestrator() -> None:
     topology = load_topology()
     everyone_else = ("veiculo-service", "pagamento-service", "orquestrador")
     for topic, spec in topology.topics.items():
         if topic == SessionsRevoked.TYPE:  # every service but cliente checks tokens against it
             assert (spec.producer, spec.consumers) == ("cliente-service", everyone_else)
+        elif topic in NOTICES:
+            assert spec.consumers == ("cliente-service",), topic
+        elif topic == PaymentProcessed.TYPE:  # the saga goes on; a paid code needs no reminder
+            assert spec.consumers == ("orquestrador", "cliente-service"), topic
         elif topic.startswith("events."):
             assert spec.consumers == ("orquestrador",), topic
         else:
@@ -34,6 +51,8 @@ def test_subscription_and_dead_letter_names_follow_the_patterns_terraform_uses()
         "commands.credit.reserve",
         "commands.credit.release",
         "commands.credit.capture",
+        "events.payment.processed",
+        *NOTICES,
     }
 
 
