@@ -64,7 +64,7 @@ def bootstrap(
         },
         publisher=publisher,
         key_source=key_source or StaticKeySource(issuer.jwks()),
-        purges=[retention.RATE_LIMITS, retention.PASSWORD_RESETS],
+        purges=[retention.RATE_LIMITS, retention.PASSWORD_RESETS, retention.DEAD_MAIL],
     )
     vault = vault_for(runtime.engine, kek_from_settings(settings))
     orm.attach_vault(runtime.engine, vault)

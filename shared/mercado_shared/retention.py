@@ -77,6 +77,7 @@ def messaging_purges() -> list[Purge]:
 RATE_LIMITS = Purge("rate_limits", "COALESCE(full_at, updated_at + :kept) < now()", timedelta(days=30))  # null: before
 IDEMPOTENCY_KEYS = Purge("idempotency_keys", "created_at < now() - :kept", IDEMPOTENCY_KEYS_KEPT)
 PASSWORD_RESETS = Purge("password_resets", "expires_at < now() - :kept", PASSWORD_RESETS_KEPT)
+DEAD_MAIL = Purge("outgoing_mail", "dead_at < now() - :kept", timedelta(days=30))  # cliente-service's
 
 
 class RetentionSweep:

@@ -4,8 +4,10 @@ A message is written to ``outgoing_mail`` in the transaction that decided it (a 
 reset and its mail commit together), and a background sender delivers it: each round it
 claims due rows with a short lease (no lock or connection held while SMTP answers), sends
 them, deletes each one sent, and puts a failed one off with a doubling delay. A message
-past its ``not_after`` is dropped unsent. Delivery is at least once: an instance that
-stops between the relay's answer and the delete sends that one again.
+past its ``not_after`` is dropped unsent, or, if it is ``dead_letter`` (a receipt), kept
+as a dead letter: never tried again, logged as an alert, purged after 30 days. Delivery is
+at least once: an instance that stops between the relay's answer and the delete sends that
+one again.
 
 Python's own smtplib speaks SMTP, STARTTLS (RFC 3207) and implicit TLS (RFC 8314).
 """
@@ -93,6 +95,7 @@ class MailSender:
                 sa.select(table.c.id)
                 .where(
                     table.c.next_attempt_at <= now,
+                    table.c.dead_at.is_(None),
                     sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
                 )
                 .order_by(table.c.next_attempt_at)
@@ -112,13 +115,26 @@ class MailSender:
                     table.c.qr,
                     table.c.not_after,
                     table.c.attempts,
+                    table.c.dead_letter,
+                    table.c.next_attempt_at,
                 )
             ).all()
+        # In the order they fell due (RETURNING keeps none): a code's mail before its reminder.
+        claimed = sorted(claimed, key=lambda row: (row.next_attempt_at, row.id))
         sent = 0
         for row in claimed:
             if row.not_after <= now:
-                self._delete(row.id)
-                log.warning("mail %s dropped unsent: past its deadline after %d attempts", row.id, row.attempts - 1)
+                if row.dead_letter:
+                    self._bury(row.id, now)
+                    log.error(
+                        "mail %s undelivered after %d attempts: kept as a dead letter",
+                        row.id,
+                        row.attempts - 1,
+                        extra={"alert": "mail_dead_lettered"},
+                    )
+                else:
+                    self._delete(row.id)
+                    log.warning("mail %s dropped unsent: past its deadline after %d attempts", row.id, row.attempts - 1)
                 continue
             try:
                 self._mailer.send(row.recipient, row.subject, row.body, row.html, row.qr)
@@ -133,6 +149,12 @@ class MailSender:
     def _delete(self, mail_id: str) -> None:
         with self._engine.begin() as connection:
             connection.execute(sa.delete(outgoing_mail).where(outgoing_mail.c.id == mail_id))
+
+    def _bury(self, mail_id: str, now: datetime) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                sa.update(outgoing_mail).where(outgoing_mail.c.id == mail_id).values(dead_at=now, claimed_until=None)
+            )
 
     def _put_off(self, mail_id: str, attempts: int, now: datetime) -> None:
         delay = timedelta(seconds=min(300, 2**attempts))

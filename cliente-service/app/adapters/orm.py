@@ -183,6 +183,10 @@ outgoing_mail = sa.Table(
     sa.Column("html", Encrypted("mail_html"), nullable=True),
     sa.Column("qr", Encrypted("mail_qr"), nullable=True),
     sa.Column("transaction_id", sa.Text, nullable=True),  # the purchase it is about, if any
+    # Undelivered by not_after: kept (dead_at set, for operators; purged after 30 days) if
+    # dead_letter, else dropped (a link or a code that no longer works).
+    sa.Column("dead_letter", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("dead_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_outgoing_mail_due", "next_attempt_at"),
 )
 

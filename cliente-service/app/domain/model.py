@@ -177,3 +177,5 @@ class OutgoingMail:
     html: str | None = None  # an HTML alternative to ``body``
     qr: str | None = None  # a QR the HTML shows inline (cid:qr), drawn from this text when sent
     transaction_id: str | None = None  # the purchase it is about: dropped if queued when it ends
+    dead_letter: bool = False  # undelivered by not_after: kept for operators, not dropped
+    dead_at: datetime | None = None

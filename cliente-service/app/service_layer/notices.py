@@ -146,7 +146,12 @@ def build_notice_handlers(clock: Clock, remind_before: timedelta) -> Handlers[Cl
             return []
         subject, text, page = ended_mail(customer.name, event)
         now = clock()
-        uow.mail.add(OutgoingMail(str(uuid.uuid4()), customer.email, subject, text, now + KEPT_FOR, now, html=page))
+        # A receipt matters after a week too: undelivered by then, it is a dead letter.
+        uow.mail.add(
+            OutgoingMail(
+                str(uuid.uuid4()), customer.email, subject, text, now + KEPT_FOR, now, html=page, dead_letter=True
+            )
+        )
         return []
 
     def payment_processed(event: PaymentProcessed, uow: ClienteUnitOfWork) -> list[Message]:

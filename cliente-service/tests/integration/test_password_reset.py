@@ -163,6 +163,33 @@ def test_mail_past_its_deadline_is_dropped_unsent(client: Client, mail: MailCatc
     assert mail.messages(customer["email"]) == []
 
 
+def test_a_receipt_undelivered_by_its_deadline_is_kept_as_a_dead_letter_and_never_tried_again(
+    client: Client, mail: MailCatcher
+) -> None:
+    engine = app_runtime(client.http.app).engine
+    clock = TestClock(datetime.now(UTC) + timedelta(days=1))
+    customer, _ = client.register()
+    queue_mail(engine, customer["email"], "receipt", not_after=clock.now + timedelta(seconds=30), due=clock.now)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(outgoing_mail).where(outgoing_mail.c.subject == "receipt").values(dead_letter=True)
+        )
+    down = MailSender(engine, SmtpMailer("127.0.0.1", free_port(), "test@example.com", timeout=2), clock)
+    assert down() == 0
+    clock.advance(seconds=31)  # the relay stayed down past the bound
+    up = MailSender(engine, SmtpMailer(mail.host, mail.port, "test@example.com"), clock)
+    assert up() == 0
+    mine = sa.select(outgoing_mail).where(outgoing_mail.c.subject == "receipt")
+    with engine.connect() as connection:
+        row = connection.execute(mine).one()
+    assert row.dead_at == clock.now and row.attempts == 2
+    clock.advance(days=1)
+    assert up() == 0  # a dead letter is not tried again
+    assert mail.messages(customer["email"]) == []
+    with engine.connect() as connection:
+        assert connection.execute(mine).one().attempts == 2
+
+
 def test_a_reset_is_purged_a_day_after_it_expired_a_live_one_is_not(client: Client) -> None:
     expired, live = client.register()[0], client.register()[0]
     for customer in (expired, live):
