@@ -49,6 +49,18 @@ locals {
       duration = "0s"
       query    = "sum by (service, type) (increase(messages_last_attempt_failed_total[10m])) > 0"
     }
+    dead_mail = {
+      name     = "A receipt or notice the mail relay never took"
+      runbook  = "Dead mail"
+      duration = "0s"
+      query    = "sum(increase(mail_dead_lettered_total[10m])) > 0"
+    }
+    stuck_refund = {
+      name     = "A refund the Pix provider refused waits for a person"
+      runbook  = "Stuck refunds"
+      duration = "0s"
+      query    = "sum(increase(refunds_stuck_total[10m])) > 0"
+    }
     slow_step = {
       name     = "A saga step takes over a minute"
       runbook  = "Stuck purchases"

@@ -49,6 +49,12 @@ SAGA_STEP_DURATION = Histogram(
     ["step"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
 )
+MAIL_DEAD_LETTERED = Counter(
+    "mail_dead_lettered_total", "Mail the relay never took by its deadline, kept as a dead letter (cliente-service)"
+)
+REFUNDS_STUCK = Counter(
+    "refunds_stuck_total", "Refunds the Pix provider refused every time: staff return them by hand (pagamento-service)"
+)
 SAGA_TRANSITIONS = Counter(
     "saga_transitions_total", "Purchases entering a status (one count per transition)", ["status"]
 )

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from app.adapters.orm import outgoing_mail
+from mercado_shared import metrics
 from mercado_shared.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class MailSender:
             if row.not_after <= now:
                 if row.dead_letter:
                     self._bury(row.id, now)
+                    metrics.MAIL_DEAD_LETTERED.inc()
                     log.error(
                         "mail %s undelivered after %d attempts: kept as a dead letter",
                         row.id,

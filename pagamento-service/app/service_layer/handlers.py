@@ -15,6 +15,7 @@ from app.domain.codes import new_payment_code
 from app.domain.model import CodeStatus, PaymentCode, PaymentStatus
 from app.domain.pix import PixCharges, RefundState, dynamic_br_code
 from app.service_layer.unit_of_work import PagamentoUnitOfWork
+from mercado_shared import metrics
 from mercado_shared.clock import Clock
 from mercado_shared.contracts import (
     GeneratePaymentCode,
@@ -95,6 +96,7 @@ def build_handlers(
                 state = charges.refund(payment.end_to_end_id, retry, payment.amount)
             else:
                 log.warning("a devolução was refused %d times: staff must return it", payment.refund_attempts)
+                metrics.REFUNDS_STUCK.inc()
         if state is RefundState.RETURNED:
             payment.refund(now)
             return [refunded]
