@@ -23,6 +23,7 @@ from app.entrypoints.schemas import (
     PixNotificationResult,
     PixSettled,
     PspNotification,
+    StuckRefunds,
     br_code,
 )
 from app.service_layer import services
@@ -218,11 +219,11 @@ def get_payment(payment_id: str, principal: CurrentUser, uow: UowDep) -> Payment
 @router.get(
     "/payment-refunds/stuck",
     summary="Payments whose devolução the provider refused every time: staff return them by hand (staff)",
-    response_model=list[PaymentRead],
+    response_model=StuckRefunds,
     responses=STAFF_ERRORS,
 )
-def list_stuck_refunds(_: StaffUser, uow: UowDep) -> list[PaymentRead]:
-    return [PaymentRead.of(p) for p in services.refunds_needing_a_person(uow)]
+def list_stuck_refunds(_: StaffUser, uow: UowDep) -> StuckRefunds:
+    return StuckRefunds(payments=[PaymentRead.of(p) for p in services.refunds_needing_a_person(uow)])
 
 
 @router.post(

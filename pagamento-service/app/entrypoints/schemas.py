@@ -224,3 +224,28 @@ class PaymentRead(BaseModel):
             status=p.status,
             created_at=p.created_at,
         )
+
+
+class StuckRefunds(BaseModel):
+    """Payments whose devolução the provider refused every time, oldest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "payments": [
+                        {
+                            "id": "f373c58d-c03f-4bda-a736-13d17532c0dc",
+                            "payment_code": "MVRV6S3VI62Y7A3DKRM3ABTCNB",
+                            "transaction_id": "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22",
+                            "amount": 45900.1,
+                            "status": "REFUNDING",
+                            "created_at": "2026-11-24T12:10:00Z",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    payments: list[PaymentRead]

@@ -239,7 +239,7 @@ def test_a_devolucao_the_provider_refuses_is_asked_again_then_left_to_staff(
         client.refund(code)  # sent again: it reads the refusal and asks the next, or staff
     assert refunds_wait.refund_of(refund_id(code, 4)) is None  # three at most
     stuck = client.http.get("/payment-refunds/stuck", headers=client.tokens.staff()).json()
-    assert [p["id"] for p in stuck] == [payment_id]
+    assert [p["id"] for p in stuck["payments"]] == [payment_id]
     assert client.http.get("/payment-refunds/stuck", headers=buyer).status_code == 403
     assert client.published("events.payment.refunded", code["transaction_id"]) == 0
     returned = client.http.post(f"/payments/{payment_id}/returned", headers=client.tokens.staff())
@@ -247,4 +247,4 @@ def test_a_devolucao_the_provider_refuses_is_asked_again_then_left_to_staff(
     assert client.published("events.payment.refunded", code["transaction_id"]) == 1
     again = client.http.post(f"/payments/{payment_id}/returned", headers=client.tokens.staff())
     assert (again.status_code, again.json()["detail"]["code"]) == (409, "REFUND_NOT_STUCK")
-    assert client.http.get("/payment-refunds/stuck", headers=client.tokens.staff()).json() == []
+    assert client.http.get("/payment-refunds/stuck", headers=client.tokens.staff()).json() == {"payments": []}
