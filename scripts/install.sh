@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need, on a fresh machine: PostgreSQL's server
-# binaries and Java (Debian packages, when missing), then a virtualenv with the pinned
+# binaries, Java and Chromium (Debian packages, when missing), then a virtualenv with the pinned
 # Python dependencies and the project's packages. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,8 @@ missing=()
 command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+# The browser the tests drive through Playwright (mercado_devtools/testing/browser.py).
+[[ -x /usr/lib/chromium/chromium ]] || command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     echo "install: apt-get install ${missing[*]}"

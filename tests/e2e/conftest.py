@@ -11,9 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
 
 from mercado_devtools.processes import free_port
 from mercado_devtools.stack import LocalStack, StackConfig
+from mercado_devtools.testing.browser import real_browser
 from mercado_devtools.testing.helpers import eventually
 from mercado_shared.registry import SERVICES
 
@@ -207,6 +209,13 @@ class Api:
             return saga
 
         return eventually(reached, timeout=30, interval=0.005)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (mercado_devtools.testing.browser)."""
+    with real_browser() as launched:
+        yield launched
 
 
 @pytest.fixture

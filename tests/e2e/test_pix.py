@@ -3,9 +3,11 @@ provider's), and the provider's notification to /webhooks/pix over real HTTP."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
+from playwright.sync_api import Browser
 
 from mercado_devtools.testing.helpers import eventually
 from tests.e2e.conftest import Api
@@ -68,3 +70,21 @@ def test_a_notification_of_another_amount_settles_nothing(api: Api) -> None:
     kept = eventually(kept_for_staff, timeout=30)
     assert (kept["expected_amount"], kept["notified_amount"]) == (12000.0, 1200.0)
     assert api.saga(tx, buyer)["status"] == "AWAITING_PAYMENT"  # the purchase still waits for its payment
+
+
+def test_the_bank_page_pays_a_code_in_a_real_browser(api: Api, browser: Browser) -> None:
+    """The local provider's page, as a developer uses it: paste the code, press Pagar."""
+    _, buyer = api.new_customer(balance=20000)
+    tx = api.purchase(api.new_vehicle(7000)["id"], buyer)["transaction_id"]
+    code = api.saga_reaches(tx, buyer, "AWAITING_PAYMENT")["payment_code"]
+    page = browser.new_page()
+    try:
+        page.goto(f"{api.stack.pix.url}/bank")
+        page.fill("textarea[name=code]", br_code_of(api, code, buyer))
+        page.click("button[type=submit]")
+        page.wait_for_function("document.getElementById('result').textContent.includes('endToEndId')")
+        paid = json.loads(page.inner_text("#result"))
+    finally:
+        page.close()
+    assert (paid["txid"], paid["valor"]) == (code, "7000.00")
+    api.saga_reaches(tx, buyer, "COMPLETED")
