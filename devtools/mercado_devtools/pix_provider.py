@@ -353,8 +353,14 @@ def main() -> None:
     parser.add_argument("--public-host", default=None, help="host:port a payer's bank reaches it at")
     parser.add_argument("--client-id", default="local")
     parser.add_argument("--client-secret", default=LOCAL_PIX_SECRET)
+    parser.add_argument(
+        "--webhook", action="append", default=[], metavar="KEY=URL", help="a webhook registered at start-up"
+    )
     args = parser.parse_args()
     provider = PixProvider(args.host, args.port, args.client_id, args.client_secret, args.public_host)
+    for registered in args.webhook:
+        key, _, url = registered.partition("=")
+        provider.register_webhook(key, url)
     uvicorn.run(provider.app, host=provider.host, port=provider.port)
 
 
