@@ -21,7 +21,7 @@ from mercado_shared.registry import SERVICES
 from tests.e2e.conftest import STAFF, Api
 
 ROOT = Path(__file__).resolve().parents[2]
-PAYMENT_TTL = 4
+PAYMENT_TTL = 8
 SEED = 4
 
 
@@ -57,7 +57,7 @@ def fault_stack() -> Iterator[LocalStack]:
                         "REGISTRATIONS_PER_ADDRESS": "1000000",
                         "REGISTRATION_CONFLICTS_PER_ADDRESS": "1000000",
                         "PAYMENT_CODE_TTL_SECONDS": str(PAYMENT_TTL),
-                        "PAYMENT_REMINDER_BEFORE_SECONDS": "1",  # a reminder 3 s into a 4 s code
+                        "PAYMENT_REMINDER_BEFORE_SECONDS": "2",  # a reminder 6 s into an 8 s code
                         "PAYMENT_DEADLINE_GRACE_SECONDS": "1",
                         "SAGA_STEP_TIMEOUT_SECONDS": "1",
                         "SAGA_STEP_TIMEOUT_MAX_SECONDS": "2",

@@ -1,6 +1,6 @@
 """A code nobody pays, as its buyer hears of it: the code, a reminder before it expires,
 then the notice that the purchase expired. The fault stack's codes live PAYMENT_TTL
-seconds, and its reminder comes one second before their end."""
+seconds, and its reminder comes two seconds before their end."""
 
 from __future__ import annotations
 
