@@ -31,11 +31,14 @@ sagas = sa.Table(
     sa.Column("awaiting_compensations", ARRAY(sa.Text), nullable=False, server_default="{}"),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
     sa.Column("deadline_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),  # optimistic concurrency
+    # The saga definition it runs under (app.domain.saga.DEFINITIONS); 1 before there were others.
+    sa.Column("definition", sa.Integer, nullable=False, server_default="1"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.CheckConstraint("amount > 0", name="ck_saga_states_amount_positive"),
     sa.CheckConstraint("version >= 1", name="ck_saga_states_version_positive"),
+    sa.CheckConstraint("definition >= 1", name="ck_saga_states_definition_positive"),
     sa.CheckConstraint(
         "status NOT IN ('FAILED', 'CANCELLED', 'EXPIRED') OR failure_reason IS NOT NULL",
         name="ck_saga_states_failure_has_reason",

@@ -56,6 +56,7 @@ def _columns(state: SagaState) -> dict[str, object]:
         "payment_id": state.payment_id,
         "awaiting_compensations": sorted(state.awaiting_compensations),
         "attempts": state.attempts,
+        "definition": state.definition,
     }
 
 
@@ -80,6 +81,7 @@ def _state(row: sa.Row[object]) -> SagaState:
         payment_id=m["payment_id"],
         awaiting_compensations=frozenset(m["awaiting_compensations"]),
         attempts=m["attempts"],
+        definition=m["definition"],
     )
 
 

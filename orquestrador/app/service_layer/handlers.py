@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from app.domain.saga import PURCHASE_SAGA
+from app.domain.saga import replies
 from app.service_layer.coordinator import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.contracts import Command, Event
@@ -21,7 +21,4 @@ def build_handlers(coordinator: Coordinator) -> Handlers[OrquestradorUnitOfWork]
             return []
         return list(decision.commands)
 
-    replies: set[type[Event]] = set()
-    for step in PURCHASE_SAGA:
-        replies.update(e for e in (step.success, step.failure, step.compensated_by) if e is not None)
-    return {event: on_reply for event in replies}
+    return {event: on_reply for event in replies()}  # of every version a purchase may run under

@@ -168,7 +168,7 @@ def cancel_purchase(
             stored = access.require_visible(principal, uow.sagas.get(transaction_id))
             if stored.state.status.is_terminal:
                 raise Conflict("NOT_CANCELLABLE", f"the purchase is {stored.state.status.value}")
-            decision = coordinator.act(uow, stored, saga.CancelRequested())
+            decision = coordinator.act(uow, stored, saga.CancelRequested(by_staff=principal.is_staff))
             uow.audit("purchase.cancelled", transaction_id, customer_id=stored.state.customer_id)
             uow.commit()
             return decision.state
