@@ -97,7 +97,10 @@ def ended_mail(name: str, event: PurchaseEnded) -> tuple[str, str, str]:
         refund = (
             f"O valor pago, {reais(event.refunded)}, foi devolvido." if event.refunded else "Nenhum valor foi cobrado."
         )
-        lines = [f"Sua compra de {amount} {_WHY[event.status]}.", refund, f"Compra: {event.transaction_id}"]
+        why = _WHY[event.status]
+        if event.failure_reason == "STAFF_CANCELLED":
+            why = "foi cancelada pela nossa equipe; responda este e-mail se quiser saber por quê"
+        lines = [f"Sua compra de {amount} {why}.", refund, f"Compra: {event.transaction_id}"]
     text = f"Olá, {name}.\n\n" + "\n".join(lines) + "\n\nMercado Veículo\n"
     page = (
         f'<!doctype html><html lang="pt-BR"><body><p>Olá, {html.escape(name)}.</p>'

@@ -125,7 +125,9 @@ def test_a_receipt_when_the_purchase_completes_and_a_notice_with_the_refund_when
     bus.handle(Envelope.wrap(refunded))
     expired = purchase_ended(customer["id"], "EXPIRED", reason="PAYMENT_EXPIRED")
     bus.handle(Envelope.wrap(expired))
-    receipt, failed, late = mail.wait_for(customer["email"], count=3)
+    by_staff = purchase_ended(customer["id"], "CANCELLED", reason="STAFF_CANCELLED")
+    bus.handle(Envelope.wrap(by_staff))
+    receipt, failed, late, cancelled = mail.wait_for(customer["email"], count=4)
     assert receipt["Subject"] == "Compra concluída — recibo — Mercado Veículo"
     text = str(receipt.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     assert "R$ 45.900,10" in text and done.transaction_id in text and str(done.payment_id) in text
@@ -133,6 +135,8 @@ def test_a_receipt_when_the_purchase_completes_and_a_notice_with_the_refund_when
     assert "foi devolvido" in str(failed.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     late_text = str(late.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     assert "expirou" in late_text and "Nenhum valor foi cobrado" in late_text
+    staff_text = str(cancelled.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "cancelada pela nossa equipe" in staff_text and "como pedido" not in staff_text
 
 
 def test_a_reminder_comes_before_the_code_expires_unless_the_purchase_ends_first(
