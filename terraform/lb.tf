@@ -9,7 +9,7 @@ locals {
     "cliente-service"   = ["/auth/token", "/auth/password-resets", "/auth/password-resets/*", "/.well-known/jwks.json", "/customers", "/customers/*", "/audit-log/customers"]
     "veiculo-service"   = ["/vehicles", "/vehicles/*", "/audit-log/vehicles"]
     "pagamento-service" = ["/payment-codes/*", "/payment-discrepancies", "/payments", "/payments/*", "/webhooks/psp", "/webhooks/pix", "/payment-refunds/*", "/audit-log/payments"]
-    "orquestrador"      = ["/purchase", "/purchase/*", "/purchases", "/saga-states/*", "/audit-log/purchases"]
+    "orquestrador"      = ["/purchase", "/purchase/*", "/purchases", "/saga-states/*", "/audit-log/purchases", "/operations/*"]
   }
 }
 

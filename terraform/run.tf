@@ -62,8 +62,9 @@ locals {
       PIX_MERCHANT_CITY = var.pix_merchant_city
     }
     "orquestrador" = {
-      CLIENTE_SERVICE_URL = local.urls["cliente-service"]
-      VEICULO_SERVICE_URL = local.urls["veiculo-service"]
+      CLIENTE_SERVICE_URL   = local.urls["cliente-service"]
+      PAGAMENTO_SERVICE_URL = local.urls["pagamento-service"] # staff's timeline
+      VEICULO_SERVICE_URL   = local.urls["veiculo-service"]
     }
   }
   service_env = {

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from app.adapters import orm
 from app.adapters.keys import kek_from_settings, vault_for
 from app.adapters.mail import MailSender, SmtpMailer
+from app.adapters.operations import records_of
 from app.adapters.passwords import Argon2PasswordHasher
 from app.adapters.peers import Peers
 from app.adapters.signin_limits import SignInLimits
@@ -27,6 +28,7 @@ from mercado_shared.bootstrap import build_runtime
 from mercado_shared.clock import Clock, utcnow
 from mercado_shared.logs import configure_logging
 from mercado_shared.messaging.publisher import Publisher
+from mercado_shared.operations import transaction_router
 from mercado_shared.periodic import Periodic
 from mercado_shared.ratelimit import RateLimiter
 from mercado_shared.service_app import create_service_app
@@ -113,7 +115,13 @@ def bootstrap(
         title="Mercado Veículo — cliente-service",
         version=settings.version,
         description="Customers, their balance and credit line, and identity (login, JWT, JWKS).",
-        routers=[identity, customers, internal, audit_router("/audit-log/customers", orm.messaging.audit)],
+        routers=[
+            identity,
+            customers,
+            internal,
+            audit_router("/audit-log/customers", orm.messaging.audit),
+            transaction_router(orm.messaging, records_of),
+        ],
         context=ClienteContext(
             hasher=hasher,
             issuer=issuer,

@@ -14,6 +14,7 @@ from app.config import OrquestradorSettings
 from app.domain.deadlines import DeadlinePolicy
 from app.entrypoints.api import router
 from app.entrypoints.deps import OrquestradorContext
+from app.entrypoints.operations import router as operations_router
 from app.service_layer.coordinator import Coordinator
 from app.service_layer.handlers import build_handlers
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
@@ -64,6 +65,7 @@ def bootstrap(
         settings.veiculo_service_url,
         settings.participant_timeout_seconds,
         runtime.id_tokens,
+        settings.pagamento_service_url,
     )
     sweeper = Periodic(
         "deadline-sweep", settings.deadline_sweep_interval_seconds, lambda: coordinator.sweep(runtime.uow_factory)
@@ -87,7 +89,7 @@ def bootstrap(
         title="Mercado Veículo — orquestrador",
         version=settings.version,
         description="The purchase saga: starts purchases, follows them, cancels them.",
-        routers=[router, audit_router("/audit-log/purchases", orm.messaging.audit)],
+        routers=[router, operations_router, audit_router("/audit-log/purchases", orm.messaging.audit)],
         context=OrquestradorContext(
             coordinator=coordinator,
             participants=participants,

@@ -7,6 +7,7 @@ class OrquestradorSettings(ServiceSettings):
     port: int = 8083
     cliente_service_url: str = "http://127.0.0.1:8080"
     veiculo_service_url: str = "http://127.0.0.1:8081"
+    pagamento_service_url: str = "http://127.0.0.1:8082"  # staff's timeline reads the purchase's code and payment
     participant_timeout_seconds: float = 5.0
     saga_step_timeout_seconds: float = Field(default=30, gt=0)
     saga_step_timeout_max_seconds: float = Field(default=300, gt=0)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from app.adapters import orm
+from app.adapters.operations import records_of
 from app.adapters.pix_api import api_pix
 from app.config import PagamentoSettings
 from app.domain.pix import MERCHANT_CITY_MAX, MERCHANT_NAME_MAX, PixCharges, merchant_text
@@ -20,6 +21,7 @@ from mercado_shared.bootstrap import build_runtime
 from mercado_shared.clock import Clock, utcnow
 from mercado_shared.logs import configure_logging
 from mercado_shared.messaging.publisher import Publisher
+from mercado_shared.operations import transaction_router
 from mercado_shared.service_app import create_service_app
 
 SERVICE = "pagamento-service"
@@ -58,6 +60,10 @@ def bootstrap(
         title="Mercado Veículo — pagamento-service",
         version=settings.version,
         description="Payment codes with expiry, payments and refunds.",
-        routers=[router, audit_router("/audit-log/payments", orm.messaging.audit)],
+        routers=[
+            router,
+            audit_router("/audit-log/payments", orm.messaging.audit),
+            transaction_router(orm.messaging, records_of),
+        ],
         context=PagamentoContext(clock=clock, settings=settings),
     )

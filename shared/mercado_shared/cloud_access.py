@@ -114,7 +114,11 @@ ACCESS: dict[str, ServiceAccess] = {
             "PIX_WEBHOOK_SECRET": "pix-webhook-secret",  # what its notifications' URL carries
         }
     ),
-    "orquestrador": ServiceAccess(secrets=_database("orquestrador"), calls=("cliente-service",)),
+    "orquestrador": ServiceAccess(
+        secrets=_database("orquestrador"),
+        # before a purchase: the buyer's funds; for staff's timeline: what each participant holds of it
+        calls=("cliente-service", "pagamento-service", "veiculo-service"),
+    ),
 }
 
 

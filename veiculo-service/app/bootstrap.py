@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from app.adapters import orm
+from app.adapters.operations import records_of
 from app.adapters.photo_store import PhotoStore
 from app.config import VeiculoSettings
 from app.entrypoints.api import internal, staff_only, vehicles
@@ -18,6 +19,7 @@ from mercado_shared.bootstrap import build_runtime
 from mercado_shared.clock import Clock, utcnow
 from mercado_shared.logs import configure_logging
 from mercado_shared.messaging.publisher import Publisher
+from mercado_shared.operations import transaction_router
 from mercado_shared.periodic import Periodic
 from mercado_shared.service_app import create_service_app
 
@@ -63,6 +65,12 @@ def bootstrap(
         title="Mercado Veículo — veiculo-service",
         version=settings.version,
         description="Vehicles for sale: registration, search, photos, reservation and sale.",
-        routers=[staff_only, vehicles, internal, audit_router("/audit-log/vehicles", orm.messaging.audit)],
+        routers=[
+            staff_only,
+            vehicles,
+            internal,
+            audit_router("/audit-log/vehicles", orm.messaging.audit),
+            transaction_router(orm.messaging, records_of),
+        ],
         context=VeiculoContext(clock=clock, photos=photos),
     )

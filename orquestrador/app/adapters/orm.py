@@ -55,6 +55,11 @@ history = sa.Table(
     sa.Column("current_step", str_enum(CurrentStep, length=30), nullable=False),
     sa.Column("event", sa.Text, nullable=False),
     sa.Column("applied", sa.Boolean, nullable=False),
+    # What the input made the saga do (null in entries written before they were recorded):
+    # the commands it sent (their types), at which attempt of the step, and the deadline set.
+    sa.Column("commands", ARRAY(sa.Text), nullable=True),
+    sa.Column("attempt", sa.Integer, nullable=True),
+    sa.Column("deadline_at", sa.DateTime(timezone=True), nullable=True),
 )
 sa.Index("ix_saga_history_transaction", history.c.transaction_id, history.c.id)
 
@@ -79,4 +84,6 @@ idempotency_keys = sa.Table(
 )
 
 messaging = messaging_tables(metadata)
+# Staff's timeline of a purchase reads what was done to it (GET /operations/purchases/{id}).
+sa.Index("ix_audit_log_subject", messaging.audit.c.subject, messaging.audit.c.id)
 rate_limits = rate_limit_table(metadata)

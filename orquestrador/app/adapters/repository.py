@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.adapters.orm import history, idempotency_keys, sagas
+from app.adapters.orm import history, idempotency_keys, messaging, sagas
 from app.domain.saga import CurrentStep, SagaState, SagaStatus
 from mercado_shared.contracts import PaymentType
 from mercado_shared.ids import is_uuid
+from mercado_shared.operations import messages_of
 from mercado_shared.retries import ConcurrencyConflict
 
 
@@ -40,6 +43,23 @@ class HistoryEntry:
     current_step: CurrentStep
     event: str
     applied: bool
+    commands: tuple[str, ...] = ()  # the types of the commands it sent
+    attempt: int | None = None  # the step's attempt those commands were
+    deadline_at: datetime | None = None  # the deadline it set
+
+
+def _entry(row: sa.Row[object], prefix: str = "") -> HistoryEntry:
+    m = row._mapping
+    return HistoryEntry(
+        m[prefix + "at"],
+        SagaStatus(m[prefix + "status"]),
+        CurrentStep(m[prefix + "current_step"]),
+        m[prefix + "event"],
+        m[prefix + "applied"],
+        tuple(m[prefix + "commands"] or ()),
+        m[prefix + "attempt"],
+        m[prefix + "deadline_at"],
+    )
 
 
 def _columns(state: SagaState) -> dict[str, object]:
@@ -85,6 +105,41 @@ def _state(row: sa.Row[object]) -> SagaState:
     )
 
 
+@dataclass(frozen=True)
+class PurchaseFilter:
+    """Staff's search (GET /operations/purchases): every field given must match."""
+
+    customer_id: str | None = None
+    vehicle_id: str | None = None
+    statuses: frozenset[SagaStatus] = frozenset()
+    failure_reason: str | None = None
+    steps: frozenset[str] = frozenset()  # as stored: a step's name, or where it ended
+    created_from: datetime | None = None  # inclusive
+    created_to: datetime | None = None  # exclusive
+    stuck_at: datetime | None = None  # running, and being retried or past its deadline then
+
+    def conditions(self, *, with_status: bool = True) -> list[sa.ColumnElement[bool]]:
+        c = sagas.c
+        found: list[sa.ColumnElement[bool]] = []
+        if self.customer_id is not None:
+            found.append(c.customer_id == self.customer_id)
+        if self.vehicle_id is not None:
+            found.append(c.vehicle_id == self.vehicle_id)
+        if with_status and self.statuses:
+            found.append(c.status.in_(sorted(self.statuses)))
+        if self.failure_reason is not None:
+            found.append(c.failure_reason == self.failure_reason)
+        if self.steps:
+            found.append(c.step.in_(sorted(self.steps)))
+        if self.created_from is not None:
+            found.append(c.created_at >= self.created_from)
+        if self.created_to is not None:
+            found.append(c.created_at < self.created_to)
+        if self.stuck_at is not None:
+            found.append(_stuck(self.stuck_at))
+        return found
+
+
 # Only a running saga has a deadline; it is stuck when it is being retried or past it.
 _RUNNING = sagas.c.deadline_at.is_not(None)
 
@@ -128,14 +183,7 @@ class SagaRepository:
         if not is_uuid(transaction_id):
             return None
         rows = self.session.execute(
-            sa.select(
-                sagas,
-                history.c.at.label("h_at"),
-                history.c.status.label("h_status"),
-                history.c.current_step.label("h_step"),
-                history.c.event.label("h_event"),
-                history.c.applied.label("h_applied"),
-            )
+            sa.select(sagas, *(c.label("h_" + c.name) for c in history.c if c.name not in ("id", "transaction_id")))
             .select_from(sagas.outerjoin(history, history.c.transaction_id == sagas.c.transaction_id))
             .where(sagas.c.transaction_id == transaction_id)
             .order_by(history.c.id)
@@ -144,11 +192,7 @@ class SagaRepository:
             return None
         first = rows[0]
         stored = _stored(first)
-        entries = [
-            HistoryEntry(r.h_at, SagaStatus(r.h_status), CurrentStep(r.h_step), r.h_event, r.h_applied)
-            for r in rows
-            if r.h_event is not None
-        ]
+        entries = [_entry(r, "h_") for r in rows if r.h_event is not None]
         return stored, entries
 
     def lock_customer(self, customer_id: str) -> None:
@@ -165,6 +209,17 @@ class SagaRepository:
         by_status: dict[str, int] = {str(status): int(count) for status, count in rows}
         stuck = self.session.scalar(sa.select(sa.func.count()).select_from(sagas).where(_stuck(now)))
         return by_status, int(stuck or 0)
+
+    def completed_per_hour(self, since: datetime) -> list[tuple[datetime, int]]:
+        """Purchases completed in each hour since ``since`` (the hour they last changed in)."""
+        hour = sa.func.date_trunc("hour", sagas.c.updated_at)
+        rows = self.session.execute(
+            sa.select(hour, sa.func.count())
+            .where(sagas.c.status == SagaStatus.COMPLETED, sagas.c.updated_at >= since)
+            .group_by(hour)
+            .order_by(hour)
+        ).all()
+        return [(at, int(n)) for at, n in rows]
 
     def due(self, now: datetime, limit: int) -> list[str]:
         """Running sagas whose deadline has passed, oldest deadline first."""
@@ -192,8 +247,17 @@ class SagaRepository:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrencyConflict(state.transaction_id)
 
-    def append_history(self, state: SagaState, event: str, *, applied: bool) -> None:
-        """One line of the saga's history: the input, whether it applied, the state after."""
+    def append_history(
+        self,
+        state: SagaState,
+        event: str,
+        *,
+        applied: bool,
+        commands: Sequence[str] = (),
+        deadline: datetime | None = None,
+    ) -> None:
+        """One line of the saga's history: the input, whether it applied, the state after,
+        and what it made the saga do (the commands sent, at which attempt; the deadline set)."""
         self.session.execute(
             _RECORD,
             {
@@ -202,16 +266,17 @@ class SagaRepository:
                 "current_step": state.current_step,
                 "event": event,
                 "applied": applied,
+                "commands": list(commands),
+                "attempt": state.attempts if commands else None,
+                "deadline_at": deadline,
             },
         )
 
     def history(self, transaction_id: str) -> list[HistoryEntry]:
         rows = self.session.execute(
-            sa.select(history.c.at, history.c.status, history.c.current_step, history.c.event, history.c.applied)
-            .where(history.c.transaction_id == transaction_id)
-            .order_by(history.c.id)
+            sa.select(history).where(history.c.transaction_id == transaction_id).order_by(history.c.id)
         )
-        return [HistoryEntry(r.at, SagaStatus(r.status), CurrentStep(r.current_step), r.event, r.applied) for r in rows]
+        return [_entry(r) for r in rows]
 
     def page(
         self,
@@ -242,6 +307,35 @@ class SagaRepository:
         ).all()
         total = self.session.scalar(sa.select(sa.func.count()).select_from(sagas).where(condition)) or 0
         return [_stored(r) for r in rows], int(total)
+
+    def actions(self, transaction_id: str) -> list[dict[str, Any]]:
+        """What staff did to the purchase (its audit log entries), oldest first."""
+        audit = messaging.audit
+        rows = self.session.execute(sa.select(audit).where(audit.c.subject == transaction_id).order_by(audit.c.id))
+        return [dict(r._mapping) for r in rows]
+
+    def messages(self, transaction_id: str) -> dict[str, Any]:
+        """The purchase's messages in the orchestrator's outbox and inbox."""
+        return messages_of(self.session.connection(), messaging, transaction_id)
+
+    def search(
+        self, wanted: PurchaseFilter, before: tuple[datetime, str] | None, limit: int
+    ) -> tuple[list[StoredSaga], dict[SagaStatus, int]]:
+        """A page of what matches, newest first, and how many match in each status (every
+        filter but the status applied: the counts beside each status of the filter)."""
+        query = sa.select(sagas).where(*wanted.conditions())
+        if before is not None:
+            query = query.where(sa.tuple_(sagas.c.created_at, sagas.c.transaction_id) < sa.tuple_(*before))
+        rows = self.session.execute(
+            query.order_by(sagas.c.created_at.desc(), sagas.c.transaction_id.desc()).limit(limit)
+        ).all()
+        counted = self.session.execute(
+            sa.select(sagas.c.status, sa.func.count())
+            .where(*wanted.conditions(with_status=False))
+            .group_by(sagas.c.status)
+        ).all()
+        totals = {status: 0 for status in SagaStatus} | {SagaStatus(s): int(n) for s, n in counted}
+        return [_stored(r) for r in rows], totals
 
 
 class IdempotencyRepository:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
@@ -165,3 +166,180 @@ class SagaStateRead(PurchaseSummary):
                 for h in history
             ],
         )
+
+
+# ------------------------------------------------------------------ staff's operations
+_TX = "4f1c2e9a-0b7d-4c38-9a51-2f6f3f0d1e22"
+_OPERATIONS_SUMMARY_EXAMPLE: JsonDict = {
+    **_PURCHASE_SUMMARY_EXAMPLE,
+    "definition": 1,
+    "attempts": 3,
+    "deadline_at": "2026-11-24T12:02:00Z",
+    "awaiting_compensations": [],
+    "stuck": True,
+}
+
+
+class OperationsSummary(PurchaseSummary):
+    """A purchase as staff search for it: the buyer's view and how the saga is running."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_OPERATIONS_SUMMARY_EXAMPLE]})
+
+    definition: int = Field(description="the version of the saga definition it runs under")
+    attempts: int = Field(description="sends of the current step's command (or of the compensations awaited)")
+    deadline_at: datetime | None = Field(description="when the saga acts on its own if nothing is heard; null: ended")
+    awaiting_compensations: list[str]
+    stuck: bool = Field(description="running, and being retried or past its deadline")
+
+    @classmethod
+    def of_stored(cls, stored: StoredSaga, now: datetime) -> OperationsSummary:
+        s = stored.state
+        running = stored.deadline_at is not None
+        return cls(
+            **PurchaseSummary.of(stored).model_dump(),
+            definition=s.definition,
+            attempts=s.attempts,
+            deadline_at=stored.deadline_at,
+            awaiting_compensations=sorted(s.awaiting_compensations),
+            stuck=running and (s.attempts > 1 or (stored.deadline_at is not None and stored.deadline_at < now)),
+        )
+
+
+class OperationsPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "purchases": [_OPERATIONS_SUMMARY_EXAMPLE],
+                    "totals": {s.value: (1 if s is SagaStatus.AWAITING_PAYMENT else 0) for s in SagaStatus},
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
+    purchases: list[OperationsSummary]
+    totals: dict[SagaStatus, int] = Field(description="how many match in each status (every filter but status)")
+    next_cursor: str | None
+
+
+class StepRead(BaseModel):
+    name: str
+    reported_as: CurrentStep
+    kind: str = Field(description="compensatable, pivot (the payment) or retriable")
+    command: str | None = Field(description="the command it sends; null: it waits for the buyer")
+    compensation: str | None = Field(description="the command that undoes it; null: nothing to undo")
+    state: str = Field(description="done, current, pending, or not reached (the purchase ended before it)")
+    compensation_state: str | None = Field(description="awaited, done, or null (not undone)")
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str = Field(description="input: what the saga heard (a reply, a cancel, a deadline); action: staff's")
+    name: str
+    applied: bool | None = None
+    status: SagaStatus | None = None
+    current_step: CurrentStep | None = None
+    commands: list[str] = Field(default=[], description="the commands the input made the saga send")
+    attempt: int | None = Field(default=None, description="which send of the step's command those were")
+    deadline_at: datetime | None = Field(default=None, description="the deadline the input set")
+    actor: str | None = Field(default=None, description="staff member's id (actions)")
+    reason: str | None = Field(default=None, description="why, in staff's words (actions)")
+    result: dict[str, Any] | None = Field(default=None, description="status, step and commands after (actions)")
+
+
+class PurchaseTimeline(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "purchase": _OPERATIONS_SUMMARY_EXAMPLE,
+                    "steps": [
+                        {
+                            "name": "CREDIT_RESERVATION",
+                            "reported_as": "CREDIT_RESERVATION",
+                            "kind": "compensatable",
+                            "command": "commands.credit.reserve",
+                            "compensation": "commands.credit.release",
+                            "state": "done",
+                            "compensation_state": None,
+                        }
+                    ],
+                    "timeline": [
+                        {
+                            "at": "2026-11-24T12:00:00Z",
+                            "kind": "input",
+                            "name": "PurchaseRequested",
+                            "applied": True,
+                            "status": "STARTED",
+                            "current_step": "CREDIT_RESERVATION",
+                            "commands": ["commands.credit.reserve"],
+                            "attempt": 1,
+                            "deadline_at": "2026-11-24T12:00:30Z",
+                        },
+                        {
+                            "at": "2026-11-24T12:01:10Z",
+                            "kind": "action",
+                            "name": "purchase.step_resent",
+                            "actor": "5a2f7c1e-8d4b-4f3a-9c6e-2b1d0e9f8a7c",
+                            "reason": "cliente-service is back after the incident",
+                            "result": {
+                                "status": "STARTED",
+                                "step": "CREDIT_RESERVATION",
+                                "commands": ["commands.credit.reserve"],
+                            },
+                        },
+                    ],
+                    "messages": {
+                        "orquestrador": {
+                            "outbox": [
+                                {
+                                    "message_id": "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+                                    "topic": "commands.credit.reserve",
+                                    "created_at": "2026-11-24T12:00:00Z",
+                                    "published_at": "2026-11-24T12:00:00Z",
+                                    "publish_attempts": 1,
+                                }
+                            ],
+                            "inbox": [],
+                        }
+                    },
+                    "participants": {
+                        "cliente-service": {
+                            "records": {"holds": [{"transaction_id": _TX, "amount": "45900.10", "status": "HELD"}]}
+                        },
+                        "pagamento-service": {"unavailable": "ConnectTimeout"},
+                    },
+                }
+            ]
+        }
+    )
+
+    purchase: OperationsSummary
+    steps: list[StepRead] = Field(description="the saga's definition, as this purchase went through it")
+    timeline: list[TimelineEntry]
+    messages: dict[str, dict[str, list[dict[str, Any]]]] = Field(
+        description="per service: the purchase's messages in its outbox (sent, published or not) and inbox (handled)"
+    )
+    participants: dict[str, dict[str, Any]] = Field(
+        description="per service: the records the purchase touched there, or why the service did not answer"
+    )
+
+
+class StaffAction(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "cliente-service is back after the incident"}]}
+    )
+
+    reason: str = Field(min_length=3, max_length=500, description="why: kept in the audit log and the timeline")
+
+
+class ActionTaken(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"purchase": _OPERATIONS_SUMMARY_EXAMPLE, "commands": ["commands.credit.reserve"]}]
+        }
+    )
+
+    purchase: OperationsSummary
+    commands: list[str] = Field(description="the commands the action sent")

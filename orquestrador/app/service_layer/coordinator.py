@@ -44,6 +44,10 @@ def ended(state: SagaState) -> PurchaseEnded:
     )
 
 
+def _types(decision: Decision) -> list[str]:
+    return [command.TYPE for command in decision.commands]
+
+
 @dataclass(frozen=True)
 class Coordinator:
     policy: DeadlinePolicy
@@ -51,8 +55,11 @@ class Coordinator:
 
     def begin(self, uow: OrquestradorUnitOfWork, decision: Decision) -> None:
         """Store a new saga, its first entry and its first commands (the caller commits)."""
-        uow.sagas.add(decision.state, self.policy.deadline(decision.state, self.clock()))
-        uow.sagas.append_history(decision.state, "PurchaseRequested", applied=True)
+        deadline = self.policy.deadline(decision.state, self.clock())
+        uow.sagas.add(decision.state, deadline)
+        uow.sagas.append_history(
+            decision.state, "PurchaseRequested", applied=True, commands=_types(decision), deadline=deadline
+        )
         self._send(uow, decision)
 
     def apply(self, uow: OrquestradorUnitOfWork, transaction_id: str, message: SagaInput) -> Decision | None:
@@ -77,9 +84,11 @@ class Coordinator:
 
     def _decide(self, uow: OrquestradorUnitOfWork, stored: StoredSaga, message: SagaInput) -> Decision:
         decision = decide(stored.state, message)
+        deadline = None
         if decision.applied:
             now = self.clock()
-            uow.sagas.update(decision.state, stored.version, self.policy.deadline(decision.state, now))
+            deadline = self.policy.deadline(decision.state, now)
+            uow.sagas.update(decision.state, stored.version, deadline)
             if decision.state.step != stored.state.step:
                 elapsed = (now - stored.updated_at).total_seconds()
                 metrics.SAGA_STEP_DURATION.labels(stored.state.step).observe(max(0.0, elapsed))
@@ -89,7 +98,9 @@ class Coordinator:
                     uow.emit(ended(decision.state))
         else:
             log.info("ignored: the saga has moved on", extra={"event": input_name(message)})
-        uow.sagas.append_history(decision.state, input_name(message), applied=decision.applied)
+        uow.sagas.append_history(
+            decision.state, input_name(message), applied=decision.applied, commands=_types(decision), deadline=deadline
+        )
         return decision
 
     def sweep(self, uow_factory: Callable[[], OrquestradorUnitOfWork]) -> int:

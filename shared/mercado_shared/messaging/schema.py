@@ -71,10 +71,17 @@ UNPUBLISHED_INDEX = "ix_outbox_unpublished"
 RETENTION_INDEXES = {"inbox": ("ix_inbox_received_at", "received_at"), "outbox": ("ix_outbox_created_at", "created_at")}
 
 
+# Staff's timeline of a purchase finds its messages in each service (mercado_shared.operations).
+OUTBOX_CORRELATION = sa.text("(attributes ->> 'correlation_id')")
+CORRELATION_INDEXES = {"outbox": "ix_outbox_correlation", "inbox": "ix_inbox_correlation"}
+
+
 def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
     outbox = sa.Table("outbox", metadata, *_outbox_columns(), _lease_column())
     sa.Index(UNPUBLISHED_INDEX, outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
+    sa.Index(CORRELATION_INDEXES["outbox"], outbox.c.attributes["correlation_id"].as_string())
     inbox = sa.Table("inbox", metadata, *_inbox_columns())
+    sa.Index(CORRELATION_INDEXES["inbox"], inbox.c.correlation_id)
     for table in (outbox, inbox):
         name, column = RETENTION_INDEXES[table.name]
         sa.Index(name, table.c[column], postgresql_using="brin")
@@ -103,6 +110,19 @@ def add_retention_indexes(op: Any) -> None:
     """For each service's migration that brought the retention purge."""
     for table, (name, column) in RETENTION_INDEXES.items():
         op.create_index(name, table, [column], postgresql_using="brin")
+
+
+def add_correlation_indexes(op: Any) -> None:
+    """For each service's migration that brought staff's timeline (expand-only: indexes).
+    Built CONCURRENTLY, outside the migration's transaction: the tables take writes all along."""
+    with op.get_context().autocommit_block():
+        op.create_index(CORRELATION_INDEXES["outbox"], "outbox", [OUTBOX_CORRELATION], postgresql_concurrently=True)
+        op.create_index(CORRELATION_INDEXES["inbox"], "inbox", ["correlation_id"], postgresql_concurrently=True)
+
+
+def drop_correlation_indexes(op: Any) -> None:
+    for table, name in CORRELATION_INDEXES.items():
+        op.drop_index(name, table_name=table)
 
 
 def drop_retention_indexes(op: Any) -> None:
