@@ -58,6 +58,24 @@ def render_pubsub(topology: Topology) -> dict[str, Any]:
             "ack_deadline_seconds": 60,
             "expiration_policy": NEVER,
         }
+        store = topology.dead_letter_store_subscription(service)
+        subscriptions[key(store)] = {  # pushes each dead letter to its service, which keeps it for staff
+            "name": store,
+            "topic": f"${{google_pubsub_topic.{key(dead)}.id}}",
+            "message_retention_duration": f"{topology.DEAD_LETTER_RETENTION_SECONDS}s",
+            "ack_deadline_seconds": 60,
+            "expiration_policy": NEVER,
+            "push_config": {
+                "push_endpoint": f'${{google_cloud_run_v2_service.service["{service}"].uri}}'
+                f"{topology.DEAD_LETTER_PUSH_PATH}",
+                "oidc_token": {
+                    "service_account_email": "${google_service_account.pusher.email}",
+                    "audience": f'${{local.urls["{service}"]}}',
+                },
+            },
+            "retry_policy": {"minimum_backoff": "10s", "maximum_backoff": "600s"},
+            "depends_on": ["google_service_account_iam_member.pubsub_mints_push_tokens"],
+        }
     for sub in topology.subscriptions():
         p = sub.policy
         subscriptions[key(sub.name)] = {

@@ -97,11 +97,30 @@ def provision(
             with contextlib.suppress(AlreadyExists):
                 publisher.create_topic(name=publisher.topic_path(project_id, topic))
         for service in topology.services:
+            dead = publisher.topic_path(project_id, topology.dead_letter_topic(service))
             with contextlib.suppress(AlreadyExists):
                 subscriber.create_subscription(
                     name=subscriber.subscription_path(project_id, topology.dead_letter_subscription(service)),
-                    topic=publisher.topic_path(project_id, topology.dead_letter_topic(service)),
+                    topic=dead,
                 )
+            if service in endpoints:  # each dead letter is kept by its service, for staff
+                with contextlib.suppress(AlreadyExists):
+                    subscriber.create_subscription(
+                        request={
+                            "name": subscriber.subscription_path(
+                                project_id, topology.dead_letter_store_subscription(service)
+                            ),
+                            "topic": dead,
+                            "push_config": {
+                                "push_endpoint": endpoints[service].rstrip("/") + topology.DEAD_LETTER_PUSH_PATH
+                            },
+                            "ack_deadline_seconds": 60,
+                            "retry_policy": {
+                                "minimum_backoff": timedelta(seconds=10),
+                                "maximum_backoff": timedelta(seconds=600),
+                            },
+                        }
+                    )
         for sub in topology.subscriptions():
             if sub.service not in endpoints:
                 continue

@@ -88,6 +88,7 @@ def build_runtime(
     return Runtime(
         service=service,
         engine=engine,
+        tables=tables,
         publisher=publisher,
         relay=relay,
         bus=bus,

@@ -31,6 +31,9 @@ DEAD_LETTER_BOUND = Counter(
     "Messages that failed on an attempt at or past the dead-letter limit",
     ["service", "type"],
 )
+DEAD_LETTERS_STORED = Counter(
+    "dead_letters_stored_total", "Dead letters kept for staff (POST /pubsub/dead-letters)", ["service", "type"]
+)
 RETENTION_PURGED = Counter(
     "retention_purged_rows_total",
     "Rows deleted once their use was over (mercado_shared.retention)",

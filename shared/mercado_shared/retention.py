@@ -9,6 +9,8 @@ transaction each, so it never holds locks or a long snapshot against the traffic
   retention, then the dead-letter hold), plus a day: 15 days. It only recognises redeliveries.
 - ``outbox``: published more than 7 days ago (evidence for troubleshooting); a row not yet
   sent is never purged.
+- ``dead_letters``: 30 days after staff redrove or discarded them; one still held is
+  never purged (mercado_shared.messaging.dead_letters).
 - ``rate_limits``: once the bucket would be full again (``full_at``): a missing bucket is a
   full one, so nothing is forgiven early.
 - ``idempotency_keys`` (orquestrador): after 24 hours; clients retry within minutes, and
@@ -35,6 +37,7 @@ from mercado_shared.topology import load_topology
 log = logging.getLogger(__name__)
 
 OUTBOX_KEPT = timedelta(days=7)
+DEAD_LETTERS_KEPT = timedelta(days=30)  # after staff redrove or discarded them; held ones never go
 IDEMPOTENCY_KEYS_KEPT = timedelta(hours=24)
 PASSWORD_RESETS_KEPT = timedelta(days=1)
 BATCH = 1000
@@ -71,6 +74,7 @@ def messaging_purges() -> list[Purge]:
     return [
         Purge("inbox", "received_at < now() - :kept", inbox_kept()),
         Purge("outbox", "created_at < now() - :kept AND published_at IS NOT NULL", OUTBOX_KEPT),
+        Purge("dead_letters", "settled_at < now() - :kept", DEAD_LETTERS_KEPT),
     ]
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the runtime holds them; they reach it through runtime_of
     from mercado_shared.messaging.bus import MessageBus
     from mercado_shared.messaging.outbox import OutboxRelay
     from mercado_shared.messaging.publisher import Publisher
+    from mercado_shared.messaging.schema import MessagingTables
     from mercado_shared.platform_auth import CallerAuthenticator, IdTokens
     from mercado_shared.retention import RetentionSweep
     from mercado_shared.sessions import Revocations
@@ -44,6 +45,7 @@ class Runtime(Generic[U]):
 
     service: str
     engine: Engine
+    tables: MessagingTables  # the messaging tables every service's database holds
     publisher: Publisher
     relay: OutboxRelay
     bus: MessageBus[Any]

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mercado_shared.error_handlers import install_error_handlers
 from mercado_shared.health_routes import health_router
+from mercado_shared.messaging import dead_letters
 from mercado_shared.messaging.push import push_router
 from mercado_shared.middleware import BodySizeLimit, RequestMetrics
 from mercado_shared.openapi import openapi_with_errors
@@ -95,6 +96,13 @@ def create_service_app(
             topology.subscription_defaults.max_delivery_attempts,
             runtime.push_authenticator,
         )
+    )
+    tables = runtime.tables
+    app.include_router(
+        dead_letters.push_router(runtime.service, runtime.engine, tables.dead_letters, runtime.push_authenticator)
+    )
+    app.include_router(
+        dead_letters.staff_router(runtime.service, runtime.engine, tables.dead_letters, tables.audit, runtime.bus)
     )
     for router in routers:
         app.include_router(router)

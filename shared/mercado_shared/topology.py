@@ -77,6 +77,14 @@ class Topology(_Frozen):
     def dead_letter_subscription(service: str) -> str:
         return f"dead-letter.{service}.hold"
 
+    @staticmethod
+    def dead_letter_store_subscription(service: str) -> str:
+        """Pushes each dead letter to the service, which keeps it for staff
+        (mercado_shared.messaging.dead_letters)."""
+        return f"dead-letter.{service}.store"
+
+    DEAD_LETTER_PUSH_PATH: ClassVar[str] = "/pubsub/dead-letters"
+
     def dead_letter_topics(self) -> list[str]:
         return [self.dead_letter_topic(s) for s in self.services]
 

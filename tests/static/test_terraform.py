@@ -106,9 +106,19 @@ def test_every_topic_subscription_dead_letter_and_endpoint_agrees_with_the_topol
     assert set(topics) == set(topology.topics) | set(topology.dead_letter_topics())
     subscriptions = {spec["name"]: spec for spec in resources["google_pubsub_subscription"].values()}
     expected = {s.name for s in topology.subscriptions()} | {
-        topology.dead_letter_subscription(s) for s in topology.services
+        name(s)
+        for s in topology.services
+        for name in (topology.dead_letter_subscription, topology.dead_letter_store_subscription)
     }
     assert set(subscriptions) == expected
+    for service in topology.services:  # each service keeps its dead letters for staff
+        store = subscriptions[topology.dead_letter_store_subscription(service)]
+        assert store["topic"] == f"${{google_pubsub_topic.{topics[topology.dead_letter_topic(service)]}.id}}"
+        assert store["push_config"]["push_endpoint"] == (
+            f'${{google_cloud_run_v2_service.service["{service}"].uri}}{topology.DEAD_LETTER_PUSH_PATH}'
+        )
+        assert store["push_config"]["oidc_token"]["audience"] == f'${{local.urls["{service}"]}}'
+        assert "dead_letter_policy" not in store  # the last stop: retried until staff have it
     assert resource("google_cloud_run_v2_service.service")["for_each"] == "${local.services}"
     for sub in topology.subscriptions():
         spec = subscriptions[sub.name]

@@ -24,6 +24,7 @@ class MessagingTables:
     inbox: sa.Table
     revocations: sa.Table
     audit: sa.Table
+    dead_letters: sa.Table
 
     # Every message handled runs these two statements. Built once and executed with fresh
     # parameters, they skip SQLAlchemy's construction and cache-key work (~80 µs each).
@@ -65,6 +66,54 @@ def _lease_column() -> sa.Column[Any]:
     return sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True)
 
 
+# Dead letters kept for staff (mercado_shared.messaging.dead_letters).
+DEAD_LETTERS = "dead_letters"
+HELD, REDRIVEN, DISCARDED = "HELD", "REDRIVEN", "DISCARDED"
+
+
+def _dead_letter_columns() -> list[Any]:
+    return [
+        # The envelope's message id (what the inbox dedupes on), else the broker's
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("data", sa.LargeBinary, nullable=False),
+        sa.Column("attributes", sa.JSON, nullable=False),
+        sa.Column("correlation_id", sa.Text, nullable=True),
+        sa.Column("source_subscription", sa.Text, nullable=True),
+        sa.Column("delivery_attempts", sa.Integer, nullable=False),
+        sa.Column("times_dead", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("last_push_id", sa.Text, nullable=False),  # the dead-letter topic's message id
+        sa.Column("dead_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("state", sa.Text, nullable=False, server_default=HELD),
+        sa.Column("last_error", sa.Text, nullable=True),  # of the last redrive that failed
+        sa.Column("settled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("settled_by", sa.Text, nullable=True),
+        sa.Column("reason", sa.Text, nullable=True),
+        sa.CheckConstraint(f"state IN ('{HELD}', '{REDRIVEN}', '{DISCARDED}')", name="ck_dead_letters_state"),
+        sa.CheckConstraint("(state = 'HELD') = (settled_at IS NULL)", name="ck_dead_letters_settled"),
+    ]
+
+
+_DEAD_LETTER_INDEX = ("ix_dead_letters_state_dead_at", ["state", "dead_at", "id"])
+
+
+def dead_letter_table(metadata: sa.MetaData) -> sa.Table:
+    table = sa.Table(DEAD_LETTERS, metadata, *_dead_letter_columns())
+    sa.Index(_DEAD_LETTER_INDEX[0], *(table.c[c] for c in _DEAD_LETTER_INDEX[1]))
+    return table
+
+
+def create_dead_letter_table(op: Any) -> None:
+    """For each service's migration that brought dead letters over HTTP (expand-only)."""
+    op.create_table(DEAD_LETTERS, *_dead_letter_columns())
+    op.create_index(_DEAD_LETTER_INDEX[0], DEAD_LETTERS, _DEAD_LETTER_INDEX[1])
+
+
+def drop_dead_letter_table(op: Any) -> None:
+    op.drop_index(_DEAD_LETTER_INDEX[0], table_name=DEAD_LETTERS)
+    op.drop_table(DEAD_LETTERS)
+
+
 UNPUBLISHED_INDEX = "ix_outbox_unpublished"
 # The retention purge finds old rows by time (mercado_shared.retention). Both tables are
 # written in time order, so a BRIN index (a few pages, next to nothing per insert) serves.
@@ -86,7 +135,11 @@ def messaging_tables(metadata: sa.MetaData) -> MessagingTables:
         name, column = RETENTION_INDEXES[table.name]
         sa.Index(name, table.c[column], postgresql_using="brin")
     return MessagingTables(
-        outbox=outbox, inbox=inbox, revocations=revocations_table(metadata), audit=audit_table(metadata)
+        outbox=outbox,
+        inbox=inbox,
+        revocations=revocations_table(metadata),
+        audit=audit_table(metadata),
+        dead_letters=dead_letter_table(metadata),
     )
 
 

@@ -78,7 +78,34 @@ def test_old_inbox_rows_and_old_sent_outbox_rows_go_the_rest_stay(engine: sa.Eng
     assert deleted["inbox"] == 3 and deleted["outbox"] == 1
     assert ids(engine, "inbox") == young_inbox and not expired_inbox & ids(engine, "inbox")
     assert ids(engine, "outbox") == {never_sent, sent_lately} and sent_long_ago not in ids(engine, "outbox")
-    assert sweep(engine)() == {"inbox": 0, "outbox": 0, "rate_limits": 0}
+    assert sweep(engine)() == {"inbox": 0, "outbox": 0, "dead_letters": 0, "rate_limits": 0}
+
+
+def add_dead_letter(engine: sa.Engine, state: str, age: timedelta) -> str:
+    key = str(uuid.uuid4())
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO dead_letters (id, topic, data, attributes, delivery_attempts, last_push_id, dead_at,"
+                " state, settled_at) VALUES (:id, 't', '', '{}', 100, :id, now() - :age, :state,"
+                " CASE WHEN :state <> 'HELD' THEN now() - :age END)"
+            ),
+            {"id": key, "age": age, "state": state},
+        )
+    return key
+
+
+def test_settled_dead_letters_go_after_thirty_days_held_ones_never(engine: sa.Engine) -> None:
+    old = retention.DEAD_LETTERS_KEPT + DAY
+    gone = {add_dead_letter(engine, "REDRIVEN", old), add_dead_letter(engine, "DISCARDED", old)}
+    stays = {
+        add_dead_letter(engine, "HELD", old * 10),  # waiting for staff, however long
+        add_dead_letter(engine, "DISCARDED", retention.DEAD_LETTERS_KEPT - DAY),
+    }
+    assert sweep(engine)()["dead_letters"] == 2
+    with engine.connect() as conn:
+        left = {str(v) for v in conn.scalars(sa.text("SELECT id FROM dead_letters"))}
+    assert left == stays and not gone & left
 
 
 def test_a_bucket_goes_only_once_it_would_be_full_again(engine: sa.Engine) -> None:
