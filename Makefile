@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 PACKAGES = shared devtools $(shell $(PY) -c 'from mercado_shared.registry import SERVICES; print(*(s.directory for s in SERVICES))')
 TYPEPATH := $(CURDIR)/shared:$(CURDIR)/devtools
 
-.PHONY: run test test-fast lint format install clean check-invariants deploy plan release rollback destroy terraform-generate provider-schemas bench
+.PHONY: run test test-fast lint format install clean archive-purchases check-invariants deploy plan release rollback destroy terraform-generate provider-schemas bench
 
 run: $(INSTALLED) ## start the whole system locally, in the foreground, until Ctrl-C
 	$(PY) scripts/run.py
@@ -31,6 +31,9 @@ lint: $(INSTALLED) ## ruff (lint and format) and mypy, package by package
 
 bench: $(INSTALLED) ## measure latency, throughput, listings and memory on the local system (about 10 min)
 	$(PY) -m bench.run
+
+archive-purchases: $(INSTALLED) ## while make run runs: archive finished purchases past PURCHASE_ARCHIVE_AFTER_DAYS to the storage emulator, then purge them
+	$(PY) scripts/archive_purchases.py
 
 check-invariants: $(INSTALLED) ## check the purchase invariants across every service's database
 	$(PY) -m mercado_shared.invariants $(ARGS)

@@ -37,6 +37,7 @@ def main() -> int:
         smtp_port=int(os.environ.get("SMTP_PORT", "8025")),
         storage_port=int(os.environ.get("STORAGE_EMULATOR_PORT", "4443")),
         pix_port=int(os.environ.get("PIX_PROVIDER_PORT", "8090")),
+        gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")),
         service_ports={s.name: int(os.environ.get(s.port_env, s.default_port)) for s in SERVICES},
     )
     stack = LocalStack(config)

@@ -9,7 +9,7 @@ locals {
     "cliente-service"   = ["/auth/token", "/auth/password-resets", "/auth/password-resets/*", "/.well-known/jwks.json", "/customers", "/customers/*", "/audit-log/customers", "/operations/dead-letters/cliente-service", "/operations/dead-letters/cliente-service/*"]
     "veiculo-service"   = ["/vehicles", "/vehicles/*", "/audit-log/vehicles", "/operations/dead-letters/veiculo-service", "/operations/dead-letters/veiculo-service/*"]
     "pagamento-service" = ["/payment-codes/*", "/payment-discrepancies", "/payments", "/payments/*", "/webhooks/psp", "/webhooks/pix", "/payment-refunds/*", "/audit-log/payments", "/operations/dead-letters/pagamento-service", "/operations/dead-letters/pagamento-service/*"]
-    "orquestrador"      = ["/purchase", "/purchase/*", "/purchases", "/saga-states/*", "/audit-log/purchases", "/operations/overview", "/operations/purchases", "/operations/purchases/*", "/operations/dead-letters/orquestrador", "/operations/dead-letters/orquestrador/*"]
+    "orquestrador"      = ["/purchase", "/purchase/*", "/purchases", "/saga-states/*", "/audit-log/purchases", "/operations/overview", "/operations/purchases", "/operations/purchases/*", "/operations/dead-letters/orquestrador", "/operations/dead-letters/orquestrador/*", "/console", "/console/*"]
   }
 }
 

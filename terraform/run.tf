@@ -65,6 +65,9 @@ locals {
       CLIENTE_SERVICE_URL   = local.urls["cliente-service"]
       PAGAMENTO_SERVICE_URL = local.urls["pagamento-service"] # staff's timeline
       VEICULO_SERVICE_URL   = local.urls["veiculo-service"]
+      # Retention of finished purchases (app/service_layer/archive.py)
+      PURCHASE_ARCHIVE_BUCKET     = google_storage_bucket.purchase_archive.name
+      PURCHASE_ARCHIVE_AFTER_DAYS = tostring(var.purchase_archive_after_days)
     }
   }
   service_env = {

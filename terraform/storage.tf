@@ -14,8 +14,9 @@
 locals {
   # Buckets by the name shared/mercado_shared/cloud_access.py gives them.
   buckets = {
-    "vehicle-uploads" = google_storage_bucket.photo_uploads.name
-    "vehicle-photos"  = google_storage_bucket.photos.name
+    "vehicle-uploads"  = google_storage_bucket.photo_uploads.name
+    "vehicle-photos"   = google_storage_bucket.photos.name
+    "purchase-archive" = google_storage_bucket.purchase_archive.name
   }
 }
 
@@ -72,4 +73,44 @@ resource "google_storage_bucket_iam_member" "photos_public" {
   bucket = google_storage_bucket.photos.name
   role   = "roles/storage.objectViewer"
   member = "allUsers"
+}
+
+# Finished purchases past their retention (orquestrador, app/service_layer/archive.py): one
+# JSON Lines object per batch, written once. The retention policy keeps every object five
+# years, the sales records' legal term (docs/security.md, section 7): until then nobody,
+# the orchestrator's role included, can delete or replace one. Lock it once the first
+# deploy is verified (irreversible: gcloud storage buckets update --lock-retention-period).
+# https://cloud.google.com/storage/docs/bucket-lock
+resource "google_storage_bucket" "purchase_archive" {
+  # checkov:skip=CKV_GCP_62:access logs: Cloud Audit Logs record every write; reads are staff's, rare
+  # checkov:skip=CKV_GCP_78:no versioning: the retention policy already forbids deleting or replacing an object
+  name                        = "${var.project_id}-purchase-archive"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+
+  retention_policy {
+    retention_period = 157680000 # 5 years of 365 days, in seconds
+  }
+
+  lifecycle_rule {
+    action {
+      type          = "SetStorageClass"
+      storage_class = "ARCHIVE" # read only if a record is asked for
+    }
+    condition {
+      age = 30
+    }
+  }
+
+  lifecycle_rule {
+    action {
+      type = "Delete"
+    }
+    condition {
+      age = 1830 # once the five years are over (the policy refuses it any earlier)
+    }
+  }
+
+  depends_on = [google_project_service.api]
 }

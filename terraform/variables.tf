@@ -210,3 +210,14 @@ variable "pix_merchant_city" {
   type        = string
   default     = "Sao Paulo"
 }
+
+variable "purchase_archive_after_days" {
+  description = "Finished purchases older than this many days are archived to Cloud Storage and purged from the database (at least 16: longer than any of their messages can come back)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.purchase_archive_after_days >= 16
+    error_message = "At least 16 days: a purchase must outlive every redelivery of its messages (mercado_shared.retention.inbox_kept)."
+  }
+}

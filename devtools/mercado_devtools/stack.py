@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Self
 
+from mercado_devtools.gateway import Gateway, load_routes
 from mercado_devtools.mailcatcher import MailCatcher
 from mercado_devtools.pix_provider import LOCAL_PIX_SECRET, PIX_KEY, PixProvider
 from mercado_devtools.postgres import PostgresCluster, create_databases
@@ -116,6 +117,7 @@ class StackConfig:
     smtp_port: int | None = None  # the mail catcher's; None: any free port
     storage_port: int | None = None  # the Cloud Storage emulator's; None: any free port
     pix_port: int | None = None  # the Pix provider's; None: any free port
+    gateway_port: int | None = None  # the one origin (the load balancer's URL map); None: any free port
 
 
 class LocalStack:
@@ -133,6 +135,8 @@ class LocalStack:
         # The Pix provider pagamento-service charges through; its /bank page pays a BR Code.
         self.pix = PixProvider("127.0.0.1", config.pix_port or free_port(), "local", LOCAL_PIX_SECRET)
         self.pix_webhook_secret = secrets.token_urlsafe(32)
+        # One origin for the console and the frontend, routed as the load balancer routes.
+        self.gateway = Gateway("127.0.0.1", config.gateway_port or free_port(), load_routes(config.repo_root), {})
         # Photos go to a Cloud Storage emulator, kept in the run folder as the database is.
         self.storage = StorageEmulator(
             config.storage_port or free_port(), config.run_dir / "storage" if config.durable else None
@@ -177,6 +181,10 @@ class LocalStack:
             log.info("migrating %s", s.name)
             # Some migrations rewrite personal data (cliente-service's): they need its key.
             migrate(c.repo_root, s, self.database_urls[s.name], {"DATA_KEK_FILE": str(self._data_kek_file())})
+        # For the operator's tools of this run (make archive-purchases): the platform's identity, owner-only.
+        secret_file = c.run_dir / "platform-secret"
+        secret_file.touch(mode=0o600)
+        secret_file.write_text(self.platform_secret)
         endpoints = {p.service.name: p.url for p in self.services}
         provision(self.emulator_host, c.project_id, endpoints, policy=c.subscription_policy)
         key_file = self._jwt_key_file()
@@ -207,6 +215,13 @@ class LocalStack:
         for proc in self.services:
             proc.wait_healthy()
             log.info("%s ready on %s", proc.service.name, proc.url)
+        self.gateway.backends = {p.service.name: p.url for p in self.services}
+        self.gateway.start()
+        log.info(
+            "one origin, routed as the load balancer routes: %s (the staff console: %s/console/)",
+            self.gateway.url,
+            self.gateway.url,
+        )
         # As an operator registers it at the provider (docs/operations.md): the Pix received
         # for the shop's key are notified to pagamento-service.
         webhook = f"{self.url('pagamento-service')}/webhooks/pix?hmac={self.pix_webhook_secret}&ignorar="
@@ -239,6 +254,7 @@ class LocalStack:
         return path
 
     def stop(self) -> None:
+        self.gateway.stop()
         for proc in reversed(self.services):
             proc.stop()
         self.emulator.stop()

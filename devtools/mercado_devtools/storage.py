@@ -19,7 +19,7 @@ from typing import IO, Any
 from mercado_devtools.processes import MissingDependency, http_ok, spawn, stop_process, wait_until
 
 # The buckets veiculo-service uses (its settings' defaults): private uploads, public photos.
-BUCKETS = ("mercado-veiculo-uploads", "mercado-veiculo-photos")
+BUCKETS = ("mercado-veiculo-uploads", "mercado-veiculo-photos", "mercado-veiculo-purchase-archive")
 
 
 def _binary() -> Path:

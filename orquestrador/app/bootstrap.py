@@ -7,12 +7,14 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from app.adapters import orm
+from app.adapters.archive_store import ArchiveStore
 from app.adapters.metrics import PURCHASE_CENSUS
 from app.adapters.participants import Participants
 from app.adapters.saga_watch import SagaWatcher
 from app.config import OrquestradorSettings
 from app.domain.deadlines import DeadlinePolicy
 from app.entrypoints.api import router
+from app.entrypoints.console import ConsoleFiles
 from app.entrypoints.deps import OrquestradorContext
 from app.entrypoints.operations import router as operations_router
 from app.service_layer.coordinator import Coordinator
@@ -84,7 +86,7 @@ def bootstrap(
     runtime.on_startup.append(watcher.start)
     runtime.on_shutdown.append(lambda deadline: watcher.stop(deadline.remaining()))
     SHUTDOWN.on_signal(watcher.release_waiters)  # at SIGTERM: long polls answer, the drain is quick
-    return create_service_app(
+    app = create_service_app(
         runtime=runtime,
         title="Mercado Veículo — orquestrador",
         version=settings.version,
@@ -99,5 +101,11 @@ def bootstrap(
             ),
             max_active_purchases=settings.max_active_purchases,
             max_waiting_requests=settings.max_waiting_requests,
+            archive=ArchiveStore(
+                settings.purchase_archive_bucket, settings.pubsub_project_id, settings.storage_emulator_host
+            ),
+            archive_after=timedelta(days=settings.purchase_archive_after_days),
         ),
     )
+    app.mount("/console", ConsoleFiles(), name="console")  # the staff console (docs/operations.md)
+    return app

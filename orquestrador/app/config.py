@@ -1,6 +1,6 @@
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from mercado_shared.settings import ServiceSettings
+from mercado_shared.settings import Environment, ServiceSettings
 
 
 class OrquestradorSettings(ServiceSettings):
@@ -22,3 +22,15 @@ class OrquestradorSettings(ServiceSettings):
     max_waiting_requests: int = Field(default=200, ge=0)
     # Of those, one caller (a customer, or staff) may hold at most this many: beyond, 429.
     max_waits_per_caller: int = Field(default=4, ge=1)
+    # Retention (app.service_layer.archive): finished purchases older than this go to the
+    # archive bucket and leave the database. At least 16 days: longer than any of their
+    # messages can come back (mercado_shared.retention.inbox_kept; a test holds the two).
+    purchase_archive_after_days: int = Field(default=365, ge=16)
+    purchase_archive_bucket: str = "mercado-veiculo-purchase-archive"
+    storage_emulator_host: str | None = Field(None, description="a Cloud Storage emulator (local only)")
+
+    @model_validator(mode="after")
+    def _production_archives_on_google(self) -> "OrquestradorSettings":
+        if self.environment is Environment.PRODUCTION and self.storage_emulator_host:
+            raise ValueError("STORAGE_EMULATOR_HOST must not be set in production")
+        return self

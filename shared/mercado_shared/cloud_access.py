@@ -118,6 +118,9 @@ ACCESS: dict[str, ServiceAccess] = {
         secrets=_database("orquestrador"),
         # before a purchase: the buyer's funds; for staff's timeline: what each participant holds of it
         calls=("cliente-service", "pagamento-service", "veiculo-service"),
+        # finished purchases past their retention (app.service_layer.archive); the bucket's
+        # retention policy, not the role, keeps anyone from deleting what is there
+        buckets=("purchase-archive",),
     ),
 }
 

@@ -34,6 +34,9 @@ DEAD_LETTER_BOUND = Counter(
 DEAD_LETTERS_STORED = Counter(
     "dead_letters_stored_total", "Dead letters kept for staff (POST /pubsub/dead-letters)", ["service", "type"]
 )
+PURCHASES_ARCHIVED = Counter(
+    "purchases_archived_total", "Finished purchases written to the archive bucket and purged (orquestrador)"
+)
 RETENTION_PURGED = Counter(
     "retention_purged_rows_total",
     "Rows deleted once their use was over (mercado_shared.retention)",

@@ -22,7 +22,16 @@ from mercado_shared.settings import LOCAL_ORIGINS
 from tests.e2e.conftest import ROOT, Api
 from tests.static.terraform import Config
 
-INTERNALS = {"/health", "/livez", "/readyz", "/metrics", "/docs", "/openapi.json", "/pubsub/push"}
+INTERNALS = {
+    "/health",
+    "/livez",
+    "/readyz",
+    "/metrics",
+    "/docs",
+    "/openapi.json",
+    "/pubsub/push",
+    "/pubsub/dead-letters",
+}
 
 
 def smoke(version: str, *urls: str) -> subprocess.CompletedProcess[str]:

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
 
 from mercado_devtools.processes import free_port
 from mercado_devtools.stack import LocalStack, StackConfig
+from mercado_devtools.testing.browser import real_browser
 from mercado_devtools.testing.helpers import QUICK_RETRIES
 from mercado_shared.invariants import check
 from mercado_shared.registry import SERVICES
@@ -80,3 +82,10 @@ def api(fault_stack: LocalStack, request: pytest.FixtureRequest) -> Iterator[Api
         yield Api(fault_stack, client, random.Random(f"{SEED}:{request.node.name}"))
     # Every scenario ends with the invariants holding across the four databases.
     assert check(fault_stack.databases(), settled=True) == []
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (mercado_devtools.testing.browser)."""
+    with real_browser() as launched:
+        yield launched

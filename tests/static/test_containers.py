@@ -122,12 +122,14 @@ def test_compose_provisions_the_shared_topology_for_every_service_on_its_port() 
     assert "8085" in COMPOSE["services"]["pubsub"]["command"]
 
 
-def test_compose_creates_the_buckets_veiculo_uses_on_its_storage_emulator() -> None:
+def test_compose_creates_the_buckets_the_services_use_on_its_storage_emulator() -> None:
     fields = settings_class("veiculo-service").model_fields
-    buckets = {fields["photos_upload_bucket"].default, fields["photos_bucket"].default}
+    archive = settings_class("orquestrador").model_fields["purchase_archive_bucket"].default
+    buckets = {fields["photos_upload_bucket"].default, fields["photos_bucket"].default, archive}
     command = COMPOSE["services"]["provision-storage"]["command"].split()
     assert command[:4] == ["python", "-m", storage.__name__, "buckets"]
-    assert command[4] == COMPOSE["services"]["veiculo-service"]["environment"]["STORAGE_EMULATOR_HOST"]
+    for service in ("veiculo-service", "orquestrador"):
+        assert command[4] == COMPOSE["services"][service]["environment"]["STORAGE_EMULATOR_HOST"]
     assert set(command[5:]) == buckets == set(storage.BUCKETS)
     assert "provision-storage" in COMPOSE["services"]["veiculo-service"]["depends_on"]
 

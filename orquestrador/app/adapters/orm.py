@@ -70,6 +70,13 @@ sa.Index(
     "ix_saga_states_customer_created", sagas.c.customer_id, sagas.c.created_at.desc(), sagas.c.transaction_id.desc()
 )
 sa.Index("ix_saga_states_created", sagas.c.created_at.desc(), sagas.c.transaction_id.desc())
+# The archive finds purchases that ended long ago (only ended ones have no deadline).
+sa.Index(
+    "ix_saga_states_ended",
+    sagas.c.updated_at,
+    sagas.c.transaction_id,
+    postgresql_where=sagas.c.deadline_at.is_(None),
+)
 
 idempotency_keys = sa.Table(
     "idempotency_keys",

@@ -338,6 +338,76 @@ class SagaRepository:
         return [_stored(r) for r in rows], totals
 
 
+_ENDED = [s for s in SagaStatus if s.is_terminal]
+
+
+def _count(result: sa.Result[Any]) -> int:
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class ArchiveRepository:
+    """Finished purchases, read for the archive and then purged (app.service_layer.archive)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @staticmethod
+    def _finished(cutoff: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(sagas.c.deadline_at.is_(None), sagas.c.status.in_(_ENDED), sagas.c.updated_at < cutoff)
+
+    def finished_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Purchases that ended before ``cutoff``, the longest ended first."""
+        return list(
+            self.session.scalars(
+                sa.select(sagas.c.transaction_id)
+                .where(self._finished(cutoff))
+                .order_by(sagas.c.updated_at, sagas.c.transaction_id)
+                .limit(limit)
+            )
+        )
+
+    def records(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Each purchase whole: its row, its history, and what staff did to it (the audit
+        log keeps its own copy: it is never purged)."""
+        audit = messaging.audit
+        rows = self.session.execute(sa.select(sagas).where(sagas.c.transaction_id.in_(ids)))
+        purchases = {r.transaction_id: dict(r._mapping) for r in rows}
+        lived: dict[str, list[dict[str, Any]]] = {i: [] for i in purchases}
+        acted: dict[str, list[dict[str, Any]]] = {i: [] for i in purchases}
+        for row in self.session.execute(
+            sa.select(history).where(history.c.transaction_id.in_(ids)).order_by(history.c.id)
+        ):
+            lived[row.transaction_id].append({k: v for k, v in row._mapping.items() if k != "transaction_id"})
+        for row in self.session.execute(sa.select(audit).where(audit.c.subject.in_(ids)).order_by(audit.c.id)):
+            acted[row.subject].append(dict(row._mapping))
+        found = {i: {"purchase": p, "history": lived[i], "staff_actions": acted[i]} for i, p in purchases.items()}
+        return [found[i] for i in ids if i in found]
+
+    def purge(self, ids: Sequence[str], cutoff: datetime) -> dict[str, int]:
+        """Delete the purchases with their history, idempotency keys and sent messages, in
+        the caller's transaction. Only what is still finished before ``cutoff`` goes (the
+        archive read it so); an unsent outbox row is never deleted."""
+        outbox, inbox = messaging.outbox, messaging.inbox
+        # saga_history refuses deletes but the archive's (orquestrador migration 0016).
+        self.session.execute(sa.text("SET LOCAL mercado.archiving = 'on'"))
+        gone = list(
+            self.session.scalars(
+                sa.select(sagas.c.transaction_id)
+                .where(sagas.c.transaction_id.in_(ids), self._finished(cutoff))
+                .with_for_update()
+            )
+        )
+        correlation = outbox.c.attributes["correlation_id"].as_string()
+        statements = {  # children first: the keys and the history refer to the purchase
+            "idempotency_keys": sa.delete(idempotency_keys).where(idempotency_keys.c.transaction_id.in_(gone)),
+            "saga_history": sa.delete(history).where(history.c.transaction_id.in_(gone)),
+            "outbox": sa.delete(outbox).where(correlation.in_(gone), outbox.c.published_at.is_not(None)),
+            "inbox": sa.delete(inbox).where(inbox.c.correlation_id.in_(gone)),
+            "saga_states": sa.delete(sagas).where(sagas.c.transaction_id.in_(gone)),
+        }
+        return {table: _count(self.session.execute(statement)) for table, statement in statements.items()}
+
+
 class IdempotencyRepository:
     def __init__(self, session: Session) -> None:
         self.session = session

@@ -13,7 +13,7 @@ from app.adapters.repository import HistoryEntry, StoredSaga
 from app.domain.saga import SagaStatus
 from app.entrypoints.deps import ActingUowDep, ContextDep, UowDep
 from app.entrypoints.schemas import PurchaseAccepted, PurchasePage, PurchaseRequest, PurchaseSummary, SagaStateRead
-from app.service_layer import access, services
+from app.service_layer import access, archive, services
 from mercado_shared.auth import CurrentUser
 from mercado_shared.errors import error_responses
 from mercado_shared.middleware import LONG_POLL
@@ -201,6 +201,16 @@ def cancel(transaction_id: str, principal: CurrentUser, uow: ActingUowDep, conte
 def sweep_deadlines(request: Request, context: ContextDep) -> dict[str, int]:
     """For Cloud Scheduler, where instances scale to zero: act on every passed deadline."""
     return {"handled": context.coordinator.sweep(runtime_of(request).uow_factory)}
+
+
+@router.post("/internal/purchases/archive", include_in_schema=False, dependencies=[Depends(internal_caller)])
+def archive_purchases(request: Request, context: ContextDep) -> dict[str, object]:
+    """For Cloud Scheduler (and `make archive-purchases`): finished purchases past their
+    retention to the archive bucket, then out of the database (app.service_layer.archive)."""
+    report = archive.archive_finished(
+        runtime_of(request).uow_factory, context.archive, context.coordinator.clock(), context.archive_after
+    )
+    return {"archived": report.archived, "objects": report.objects, "purged": report.purged, "more": report.more}
 
 
 @router.get(

@@ -4,10 +4,12 @@ units of work, each typed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends
 
+from app.adapters.archive_store import ArchiveStore
 from app.adapters.participants import Participants
 from app.adapters.saga_watch import SagaWatcher
 from app.service_layer.coordinator import Coordinator
@@ -25,6 +27,8 @@ class OrquestradorContext:
     purchase_limiter: RateLimiter
     max_active_purchases: int
     max_waiting_requests: int
+    archive: ArchiveStore  # where finished purchases go past their retention
+    archive_after: timedelta
 
 
 ContextDep = Annotated[OrquestradorContext, Depends(context_of(OrquestradorContext))]

@@ -229,7 +229,10 @@ class StepRead(BaseModel):
     kind: str = Field(description="compensatable, pivot (the payment) or retriable")
     command: str | None = Field(description="the command it sends; null: it waits for the buyer")
     compensation: str | None = Field(description="the command that undoes it; null: nothing to undo")
-    state: str = Field(description="done, current, pending, or not reached (the purchase ended before it)")
+    state: str = Field(
+        description="done, current, stopped (where compensation began), pending, "
+        "or not reached (the purchase ended before it)"
+    )
     compensation_state: str | None = Field(description="awaited, done, or null (not undone)")
 
 

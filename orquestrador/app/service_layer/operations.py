@@ -48,7 +48,7 @@ class StepView:
     kind: str
     command: str | None
     compensation: str | None
-    state: str  # done | current | pending | not reached
+    state: str  # done | current | stopped (where compensation began) | pending | not reached
     compensation_state: str | None  # awaited | done | None (nothing to undo, or not undone)
 
 
@@ -66,7 +66,7 @@ def steps_of(stored: StoredSaga, history: list[HistoryEntry]) -> list[StepView]:
         elif i < at:
             progress = "done"
         elif i == at:
-            progress = "current"
+            progress = "stopped" if state.status is SagaStatus.COMPENSATING else "current"
         else:
             progress = "pending"
         compensated_by = step.compensated_by.TYPE if step.compensated_by else None
