@@ -4,7 +4,8 @@ Every service answers ``GET /internal/transactions/{transaction_id}`` to the orc
 (an ``/internal`` route: ID tokens, ``INTERNAL_CALLERS``): the records the purchase
 touched here (a hold, a reservation, a code and its payment), and its messages in this
 service's outbox (what it sent, whether the relay has published it) and inbox (what it
-handled). The orchestrator assembles them into the purchase's timeline for staff
+handled), and what of it failed every delivery here (its dead letters, held or settled).
+The orchestrator assembles them into the purchase's timeline for staff
 (``GET /operations/purchases/{id}``). Records carry ids, statuses, amounts and times —
 never personal data. Outbox rows are kept 7 days and inbox rows 15
 (mercado_shared.retention): an older purchase shows its records and no messages.
@@ -46,7 +47,15 @@ def messages_of(connection: sa.Connection, tables: MessagingTables, transaction_
         .where(inbox.c.correlation_id == transaction_id)
         .order_by(inbox.c.received_at),
     )
-    return {"outbox": sent, "inbox": handled}
+    dead = tables.dead_letters
+    held = rows(
+        connection,
+        sa.select(dead.c.id, dead.c.topic, dead.c.state, dead.c.dead_at, dead.c.times_dead, dead.c.last_error)
+        .add_columns(dead.c.settled_at, dead.c.settled_by, dead.c.reason)
+        .where(dead.c.correlation_id == transaction_id)
+        .order_by(dead.c.dead_at),
+    )
+    return {"outbox": sent, "inbox": handled, "dead_letters": held}
 
 
 def transaction_router(tables: MessagingTables, records: Records) -> APIRouter:

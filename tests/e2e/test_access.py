@@ -99,8 +99,11 @@ def test_platform_routes_refuse_anyone_but_the_platform(api: Api, stack: LocalSt
     customer, _ = api.new_customer(balance=10)
     routes = [
         ("orquestrador", "POST", "/internal/deadlines/sweep"),
+        ("orquestrador", "POST", "/internal/purchases/archive"),
         ("cliente-service", "GET", f"/internal/customers/{customer['id']}/funds"),
         *((s.name, "POST", "/pubsub/push") for s in SERVICES),
+        *((s.name, "POST", "/pubsub/dead-letters") for s in SERVICES),
+        *((s.name, "GET", f"/internal/transactions/{uuid.uuid4()}") for s in SERVICES if s.name != "orquestrador"),
     ]
     wrong = {"X-Platform-Secret": "x" * 43}
     for service, method, path in routes:
@@ -108,8 +111,9 @@ def test_platform_routes_refuse_anyone_but_the_platform(api: Api, stack: LocalSt
         assert api.client.request(method, url, headers=api.staff(), json={}).status_code == 401, (service, path)
         assert api.client.request(method, url, headers=wrong, json={}).status_code == 403, (service, path)
     forged = _forged_release(customer["id"])
-    for consumer in SERVICES:  # a signed-looking push from a page: refused before its signature is read
-        url = api.url(consumer.name, "/pubsub/push")
+    pushes = [(s.name, path) for s in SERVICES for path in ("/pubsub/push", "/pubsub/dead-letters")]
+    for consumer, path in pushes:  # a signed-looking push from a page: refused before its signature is read
+        url = api.url(consumer, path)
         as_text = api.client.post(url, content=forged, headers={"content-type": "text/plain"})
         assert as_text.status_code == 415
         rebound = api.client.post(

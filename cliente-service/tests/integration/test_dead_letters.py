@@ -102,6 +102,13 @@ def test_a_dead_letter_is_kept_shown_redriven_once_fixed_and_poison_is_set_aside
     assert letter["message"]["payload"]["customer_id"] == customer["id"]  # decoded
     assert found["poison-1"]["message"] == {"undecodable": True, "bytes": len(poison.data)}
 
+    assert (
+        settings.platform_secret is not None
+    )  # staff's timeline of the purchase shows it, as the orchestrator reads it
+    platform = {"X-Platform-Secret": settings.platform_secret.get_secret_value()}
+    story = service.get(f"/internal/transactions/{command.transaction_id}", headers=platform).json()
+    assert [(d["id"], d["state"]) for d in story["dead_letters"]] == [(key, "HELD")]
+
     customer_token = login(service, email, "long-enough-password")
     assert service.get(DEAD, headers=customer_token).status_code == 403
     assert (

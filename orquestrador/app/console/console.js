@@ -280,7 +280,11 @@ async function purchase(id) {
       Object.entries(story.messages).map(([service, boxes]) => el("section", {},
         el("h3", {}, service),
         el("h4", {}, "outbox (sent)"), table(boxes.outbox, ["topic", "created_at", "published_at", "publish_attempts"]),
-        el("h4", {}, "inbox (handled)"), table(boxes.inbox, ["type", "received_at"]))),
+        el("h4", {}, "inbox (handled)"), table(boxes.inbox, ["type", "received_at"]),
+        boxes.dead_letters && boxes.dead_letters.length
+          ? [el("h4", {}, "dead letters"), table(boxes.dead_letters, ["topic", "state", "dead_at", "last_error", "settled_by", "reason"]),
+            el("a", { href: `#/dead-letters?service=${service}` }, "to the dead letters →")]
+          : null)),
     );
     return p;
   };

@@ -305,6 +305,7 @@ class PurchaseTimeline(BaseModel):
                                 }
                             ],
                             "inbox": [],
+                            "dead_letters": [],
                         }
                     },
                     "participants": {
@@ -322,7 +323,8 @@ class PurchaseTimeline(BaseModel):
     steps: list[StepRead] = Field(description="the saga's definition, as this purchase went through it")
     timeline: list[TimelineEntry]
     messages: dict[str, dict[str, list[dict[str, Any]]]] = Field(
-        description="per service: the purchase's messages in its outbox (sent, published or not) and inbox (handled)"
+        description="per service: the purchase's messages in its outbox (sent, published or not), inbox "
+        "(handled) and dead letters (failed every delivery: held, redriven or discarded)"
     )
     participants: dict[str, dict[str, Any]] = Field(
         description="per service: the records the purchase touched there, or why the service did not answer"

@@ -134,7 +134,7 @@ def timeline(uow: OrquestradorUnitOfWork, participants: Participants, transactio
     ]
     entries.sort(key=lambda e: (e["at"], e["kind"] == "input"))  # an action before the input it caused
     messages = {"orquestrador": own} | {
-        service: {"outbox": answer.get("outbox", []), "inbox": answer.get("inbox", [])}
+        service: {box: answer.get(box, []) for box in ("outbox", "inbox", "dead_letters")}
         for service, answer in elsewhere.items()
     }
     records = {
