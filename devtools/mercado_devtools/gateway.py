@@ -13,18 +13,18 @@ Like the load balancer it appends the client's address to ``X-Forwarded-For``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 import hcl2
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from mercado_devtools.processes import ServedInThread
 
 # Hop-by-hop headers (RFC 9110, 7.6.1) and what the proxy sets itself.
 _HOP = frozenset(
@@ -65,9 +65,8 @@ class Gateway:
         self.routes = dict(routes)
         self.backends = dict(backends)
         self._client: httpx.AsyncClient | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
         self.app = Starlette(routes=[Route("/{path:path}", self._forward, methods=_METHODS)])
+        self._served = ServedInThread(self.app, host, port, "gateway")
 
     @property
     def url(self) -> str:
@@ -100,18 +99,10 @@ class Gateway:
         )
 
     def start(self) -> None:
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, name="gateway", daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError(f"the gateway could not listen on {self.url}")
-            threading.Event().wait(0.01)
+        self._served.start()
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+        self._served.stop()
 
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

@@ -39,6 +39,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from mercado_devtools.processes import ServedInThread
+
 TOKEN_SECONDS = 3600
 LOCAL_PIX_SECRET = "local-pix-secret"  # noqa: S105 (pagamento-service's default; refused in production)
 ISPB = "99999999"  # this provider's participant code in end-to-end ids
@@ -71,9 +73,8 @@ class PixProvider:
         self._lock = threading.Lock()
         self._key = ec.generate_private_key(ec.SECP256R1())
         self._kid = secrets.token_hex(8)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
         self.app = self._build()
+        self._served = ServedInThread(self.app, self.host, self.port, "pix-provider")
 
     @property
     def url(self) -> str:
@@ -83,18 +84,10 @@ class PixProvider:
 
     def start(self) -> None:
         """Serve in a thread of this process (the tests, `make run`'s stack)."""
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, name="pix-provider", daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError(f"the Pix provider could not listen on {self.url}")
-            threading.Event().wait(0.01)
+        self._served.start()
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+        self._served.stop()
 
     def __enter__(self) -> PixProvider:
         self.start()

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -133,3 +134,33 @@ def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM
 def http_ok(url: str) -> bool:
     with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback only)
         return bool(response.status == 200)
+
+
+class ServedInThread:
+    """An ASGI app served by uvicorn in a thread of this process (the local Pix provider,
+    the gateway: `make run`'s stack and the tests), listening once ``start`` returns."""
+
+    def __init__(self, app: Any, host: str, port: int, name: str) -> None:
+        self.app, self.host, self.port, self.name = app, host, port, name
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        import uvicorn
+
+        self._server = uvicorn.Server(uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, name=self.name, daemon=True)
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"{self.name} could not listen on {self.url}")
+            threading.Event().wait(0.01)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)

@@ -335,8 +335,21 @@ def test_alerts_read_metrics_the_code_exports_and_cover_what_the_runbook_names()
     for topic in ("5xx", "p95 latency", "dead-letter", "stuck", "Outbox lag", "Cloud SQL CPU", "/health"):
         assert topic in names, f"no alert on {topic}"
     assert "http_long_poll_seconds" in {m._name for m in vars(metrics).values() if hasattr(m, "_name")}
-    scheduler = resource("google_cloud_scheduler_job.deadline_sweep")["http_target"][0]
-    assert scheduler["uri"].endswith("/internal/deadlines/sweep") and "oidc_token" in scheduler
+    job = resource("google_cloud_scheduler_job.orchestrator")
+    assert job["for_each"] == "${local.scheduled}"
+    target = job["http_target"][0]
+    assert target["uri"] == '${local.urls["orquestrador"]}${each.value.path}' and "oidc_token" in target
+    paths = {name: spec["path"] for name, spec in config().locals["scheduled"].items()}
+    # the deadline sweep and the archive, each an internal route of the orchestrator (ID tokens only)
+    assert paths == {
+        "saga-deadline-sweep": "/internal/deadlines/sweep",
+        "purchase-archive": "/internal/purchases/archive",
+    }
+    orchestrator = (ROOT / "orquestrador" / "app" / "entrypoints" / "api.py").read_text()
+    for path in paths.values():
+        assert (
+            f'@router.post("{path}", include_in_schema=False, dependencies=[Depends(internal_caller)])' in orchestrator
+        )
 
 
 def test_the_local_monitoring_profile_reads_the_same_instruments() -> None:

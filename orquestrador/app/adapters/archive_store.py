@@ -13,10 +13,10 @@ from __future__ import annotations
 from functools import cached_property
 
 from google.api_core.exceptions import PreconditionFailed
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
 from mercado_shared import cloud_access
+from mercado_shared.storage import storage_client
 
 ARCHIVE = "bucket:purchase-archive"  # the bucket by the name cloud_access.py grants it under
 
@@ -33,13 +33,7 @@ class ArchiveStore:
 
     @cached_property
     def _client(self) -> storage.Client:  # built at first use: no credentials needed to start
-        if self.emulator:
-            return storage.Client(
-                project=self.project,
-                credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-                client_options={"api_endpoint": self.emulator},
-            )
-        return storage.Client(project=self.project)
+        return storage_client(self.project, self.emulator)
 
     def put(self, name: str, data: bytes) -> None:
         """``data`` is in the bucket under ``name`` when this returns."""

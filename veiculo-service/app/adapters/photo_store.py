@@ -25,13 +25,13 @@ import google.auth.transport.requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.api_core.exceptions import NotFound
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 from google.oauth2 import service_account
 
 from app.adapters.images import MAX_BYTES
 from app.config import UPLOAD_HEADERS
 from mercado_shared import cloud_access
+from mercado_shared.storage import storage_client
 
 PUBLIC_CACHE = "public, max-age=31536000, immutable"  # a rendition's name is never reused
 # The buckets by the names cloud_access.py grants them under.
@@ -61,13 +61,7 @@ class PhotoStore:
 
     @cached_property
     def _client(self) -> storage.Client:  # built at first use: no credentials needed to start
-        if self.emulator:
-            return storage.Client(
-                project=self.project,
-                credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-                client_options={"api_endpoint": self.emulator},
-            )
-        return storage.Client(project=self.project)
+        return storage_client(self.project, self.emulator)
 
     @cached_property
     def _emulator_signing(self) -> dict[str, Any]:
