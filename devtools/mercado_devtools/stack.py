@@ -136,7 +136,7 @@ class LocalStack:
         self.pix = PixProvider("127.0.0.1", config.pix_port or free_port(), "local", LOCAL_PIX_SECRET)
         self.pix_webhook_secret = secrets.token_urlsafe(32)
         # One origin for the console and the frontend, routed as the load balancer routes.
-        self.gateway = Gateway("127.0.0.1", config.gateway_port or free_port(), load_routes(config.repo_root), {})
+        self.gateway = Gateway("127.0.0.1", config.gateway_port or free_port(), {}, {})
         # Photos go to a Cloud Storage emulator, kept in the run folder as the database is.
         self.storage = StorageEmulator(
             config.storage_port or free_port(), config.run_dir / "storage" if config.durable else None
@@ -215,6 +215,7 @@ class LocalStack:
         for proc in self.services:
             proc.wait_healthy()
             log.info("%s ready on %s", proc.service.name, proc.url)
+        self.gateway.routes = load_routes(c.repo_root)
         self.gateway.backends = {p.service.name: p.url for p in self.services}
         self.gateway.start()
         log.info(

@@ -28,7 +28,7 @@ def test_a_cluster_folder_closed_to_postgres_gets_a_reachable_stand_in() -> None
 def test_a_stack_that_fails_to_start_stops_what_it_started(tmp_path: Path) -> None:
     stack = LocalStack(
         StackConfig(
-            repo_root=Path(__file__).resolve().parents[3],
+            repo_root=Path(__file__).resolve().parents[2],
             run_dir=tmp_path,
             database_url="postgresql+psycopg2://nobody@127.0.0.1:1/none",  # nothing listens there
             emulator_port=free_port(),

@@ -142,13 +142,15 @@ def test_a_receipt_when_the_purchase_completes_and_a_notice_with_the_refund_when
 def test_a_reminder_comes_before_the_code_expires_unless_the_purchase_ends_first(
     settings: ClienteSettings, mail: MailCatcher
 ) -> None:
-    with TestClient(bootstrap(settings.model_copy(update={"payment_reminder_before_seconds": 1.0}))) as http:
+    # A code of 10 s, its reminder due 4 s before the end: a 4 s window for the sender to take
+    # it before it is dropped as past the code's expiry (1 s was too tight under CI load).
+    with TestClient(bootstrap(settings.model_copy(update={"payment_reminder_before_seconds": 4.0}))) as http:
         client = Client(http)
         bus, uow_factory = app_runtime(http.app).bus, app_runtime(http.app).uow_factory
         customer, _ = client.register()
-        soon = issued(customer["id"]).model_copy(update={"expires_at": datetime.now(UTC) + timedelta(seconds=4)})
+        soon = issued(customer["id"]).model_copy(update={"expires_at": datetime.now(UTC) + timedelta(seconds=10)})
         bus.handle(Envelope.wrap(soon))
-        code_mail, reminder = mail.wait_for(customer["email"], count=2, timeout=20)
+        code_mail, reminder = mail.wait_for(customer["email"], count=2, timeout=30)
         assert code_mail["Subject"] == "Seu Pix para concluir a compra — Mercado Veículo"
         assert reminder["Subject"].startswith("Lembrete: seu Pix expira em ")
         assert BR_CODE in parts(reminder)[0] and "ainda não foi pago" in parts(reminder)[0]
