@@ -76,6 +76,10 @@ def test_make_run_serves_the_system_and_stops_on_ctrl_c_without_leaving_a_proces
         **{k: str(v) for k, v in ports.items()},
         "PG_PORT": str(free_port()),
         "PUBSUB_EMULATOR_PORT": str(free_port()),
+        "SMTP_PORT": str(free_port()),
+        "STORAGE_EMULATOR_PORT": str(free_port()),
+        "PIX_PROVIDER_PORT": str(free_port()),
+        "GATEWAY_PORT": str(origin := free_port()),
         "RUN_DIR": str(tmp_path / "run"),
         "STAFF_EMAIL": "staff@run.local",
         "STAFF_PASSWORD": "staff-run-password",
@@ -96,6 +100,14 @@ def test_make_run_serves_the_system_and_stops_on_ctrl_c_without_leaving_a_proces
                 data={"username": "staff@run.local", "password": "staff-run-password"},
             )
             assert token.status_code == 200  # the settings came from the environment
+            # One origin, routed as the load balancer routes: the console, the API, nothing else.
+            gateway = f"http://127.0.0.1:{origin}"
+            console = httpx.get(f"{gateway}/console/")
+            assert console.status_code == 200 and "console.js" in console.text
+            assert "script-src 'self'" in console.headers["content-security-policy"]
+            staff = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            assert httpx.get(f"{gateway}/operations/overview", headers=staff).status_code == 200
+            assert httpx.get(f"{gateway}/metrics").status_code == 404  # not a public path
             started = descendants(runner.pid)
             assert len(started) >= 6  # postgres, the emulator, four services
 
@@ -105,4 +117,4 @@ def test_make_run_serves_the_system_and_stops_on_ctrl_c_without_leaving_a_proces
             if runner.poll() is None:
                 runner.kill()
     assert not [p for p in started if alive(p)], (tmp_path / "run.log").read_text()[-3000:]
-    assert not [port for port in ports.values() if port_in_use(port)]
+    assert not [port for port in [*ports.values(), origin] if port_in_use(port)]
