@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -42,6 +42,16 @@ def encode_time_cursor(at: datetime, item_id: str) -> str:
     return encode_cursor(at.isoformat(), item_id)
 
 
+def in_utc(value: datetime) -> datetime:
+    """An aware time as UTC, which the database takes whatever the offset it came with
+    (PostgreSQL refuses offsets beyond ±15:59 that Python allows); one so far in the past or
+    future that UTC cannot hold it becomes the earliest or latest time there is."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if value.year == datetime.min.year else datetime.max).replace(tzinfo=UTC)
+
+
 def decode_time_cursor(cursor: str) -> tuple[datetime, str]:
     at, item_id = decode_cursor(cursor, 2)
     try:
@@ -50,4 +60,4 @@ def decode_time_cursor(cursor: str) -> tuple[datetime, str]:
         parsed = None
     if parsed is None or parsed.tzinfo is None or not is_uuid(item_id):
         raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
-    return parsed, item_id
+    return in_utc(parsed), item_id

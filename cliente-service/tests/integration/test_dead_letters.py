@@ -22,6 +22,7 @@ from mercado_devtools.pubsub import provision
 from mercado_devtools.testing.helpers import FAST_DEAD_LETTERS, eventually, serve
 from mercado_shared.contracts import Envelope, PaymentType, ReserveCredit
 from mercado_shared.messaging.publisher import OutgoingMessage, PubSubPublisher
+from mercado_shared.pagination import encode_cursor
 from mercado_shared.platform_auth import SharedSecret
 from tests.conftest import STAFF
 
@@ -172,3 +173,6 @@ def test_the_same_dead_letter_pushed_twice_is_kept_once(service: httpx.Client, s
     body["message"]["messageId"] = "dead-letter-push-2"  # dead again after a redrive
     assert service.post("/pubsub/dead-letters", json=body, headers=secret).status_code == 204
     assert held(service, staff)["twice-1"]["times_dead"] == 2
+    odd = encode_cursor("0246-11-11T16:58:58+21:43", "twice-1")  # an offset PostgreSQL refuses: read as UTC
+    assert service.get(DEAD, params={"cursor": odd}, headers=staff).status_code == 200
+    assert service.get(DEAD, params={"cursor": "nope"}, headers=staff).status_code == 422

@@ -30,7 +30,7 @@ from app.service_layer import operations
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.auth import StaffUser
 from mercado_shared.errors import STAFF_ERRORS, error_responses
-from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
+from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor, in_utc
 
 router = APIRouter(prefix="/operations", tags=["operations"])
 ANY_ID = Query(min_length=1, max_length=64)
@@ -64,8 +64,8 @@ def search_purchases(
         statuses=frozenset(status_filter or ()),
         failure_reason=failure_reason,
         steps=operations.stored_steps(step) if step else frozenset(),
-        created_from=created_from,
-        created_to=created_to,
+        created_from=in_utc(created_from) if created_from else None,
+        created_to=in_utc(created_to) if created_to else None,
         stuck_at=now if stuck else None,
     )
     before = decode_time_cursor(cursor) if cursor is not None else None

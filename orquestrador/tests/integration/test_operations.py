@@ -18,6 +18,7 @@ from app.bootstrap import bootstrap
 from app.config import OrquestradorSettings
 from mercado_devtools.testing.tokens import TestTokens
 from mercado_shared.contracts import CreditReleased, CreditReservationFailed, VehicleReleased
+from mercado_shared.pagination import encode_cursor
 from tests.conftest import AMOUNT, SERVICE_DIR, Client
 
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing answers
@@ -132,6 +133,14 @@ def test_staff_search_by_every_filter_with_totals_per_status_and_cursors(ops: Cl
             break
     assert seen == ids(mine)
 
+    # Times Python takes and PostgreSQL would not (an offset beyond ±15:59, a year UTC cannot
+    # hold): answered as UTC, never a 500.
+    for odd in ("0246-11-11T16:58:58+21:43", "0001-01-01T00:00:00+10:00", "9999-12-31T23:59:59-10:00"):
+        answer = ops.http.get("/operations/purchases", params={"created_from": odd}, headers=ops.staff())
+        assert answer.status_code == 200, (odd, answer.text)
+    forged = encode_cursor("0246-11-11T16:58:58+21:43", done)
+    assert ops.http.get("/operations/purchases", params={"cursor": forged}, headers=ops.staff()).status_code == 200
+    assert ops.http.get("/purchases", params={"cursor": forged}, headers=ops.staff()).status_code == 200
     for bad in ({"status": "LOST"}, {"step": "NOWHERE"}, {"created_from": "yesterday"}, {"cursor": "nope"}):
         answer = ops.http.get("/operations/purchases", params=bad, headers=ops.staff())
         assert answer.status_code == 422, bad

@@ -47,7 +47,7 @@ from mercado_shared.errors import STAFF_ERRORS, Unprocessable, error_responses
 from mercado_shared.messaging.bus import MessageBus, NoHandler
 from mercado_shared.messaging.push import PushRequest
 from mercado_shared.messaging.schema import DISCARDED, HELD, REDRIVEN
-from mercado_shared.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from mercado_shared.pagination import Cursor, Limit, decode_cursor, encode_cursor, in_utc
 from mercado_shared.platform_auth import CallerAuthenticator, CallerRefused
 from mercado_shared.topology import Topology
 
@@ -338,7 +338,7 @@ def _decode(cursor: str) -> tuple[datetime, str]:
         parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
-    return parsed, key
+    return in_utc(parsed), key
 
 
 def _redrive(
