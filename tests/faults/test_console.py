@@ -1,20 +1,24 @@
 """The staff console in a real browser (Debian's Chromium, headless, through Playwright),
 on the fault stack, through the local gateway that routes as the load balancer does:
-staff sign in, find a purchase made stuck on purpose, resend its step and watch it end
-without reloading; find a dead letter, redrive it once the fault is fixed; a customer's
-token gets nothing.
+a named staff member signs in with a password and an authenticator's code, finds a purchase
+made stuck on purpose, resends its step and watches it end without reloading; finds a dead
+letter and redrives it once the fault is fixed; a customer's token gets nothing.
 
 Set CONSOLE_SCREENSHOTS to a folder to keep a screenshot of each page (the README's)."""
 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pyotp
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Locator, Page, expect
 
@@ -24,8 +28,9 @@ from mercado_devtools.testing.helpers import FAST_DEAD_LETTERS
 from mercado_shared.contracts import Envelope, PaymentType, ReleaseCredit
 from mercado_shared.messaging.publisher import OutgoingMessage, PubSubPublisher
 from mercado_shared.platform_auth import SharedSecret
-from tests.e2e.conftest import STAFF, Api
+from tests.e2e.conftest import Api
 
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60_000  # ms: the fault stack retries within seconds, CI is slower
 expect.set_options(timeout=TIMEOUT)
 
@@ -90,7 +95,30 @@ def test_staff_find_a_stuck_purchase_resend_it_watch_it_end_and_redrive_a_dead_l
     )
     assert refused == 403
 
-    sign_in(page, console, *STAFF)
+    # A named staff account, as an operator creates one: its password and its authenticator.
+    email = f"ops-{uuid.uuid4().hex[:8]}@mercadoveiculo.local"
+    created = subprocess.run(
+        [sys.executable, "-m", "app.staff", "create", email],
+        cwd=ROOT / "cliente-service",
+        env={
+            **os.environ,
+            "ENVIRONMENT": "test",
+            "DATABASE_URL": fault_stack.database_urls["cliente-service"],
+            "DATA_KEK_FILE": str(fault_stack.config.run_dir / "data-kek"),
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    password = re.search(r"^password: (\S+)$", created, re.M)
+    enrolment = re.search(r"(otpauth://\S+)", created)
+    assert password and enrolment
+    sign_in(page, console, email, password.group(1))
+    expect(page.locator("#error")).to_contain_text("TOTP_REQUIRED")  # the second factor is asked for
+    authenticator = pyotp.parse_uri(enrolment.group(1))
+    assert isinstance(authenticator, pyotp.TOTP)
+    page.fill("input[name=totp]", authenticator.now())
+    page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("Overview")
     snapshot(page, "overview")
 
