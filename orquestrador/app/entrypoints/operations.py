@@ -148,7 +148,7 @@ def _taken(uow: OrquestradorUnitOfWork, context: ContextDep, transaction_id: str
     },
 )
 def resend(transaction_id: str, body: StaffAction, _: StaffUser, uow: ActingUowDep, context: ContextDep) -> ActionTaken:
-    decision = operations.resend(context.coordinator, uow, transaction_id, body.reason)
+    decision = operations.take(context.coordinator, uow, transaction_id, "resend", body.reason)
     return _taken(uow, context, transaction_id, [c.TYPE for c in decision.commands])
 
 
@@ -160,7 +160,7 @@ def resend(transaction_id: str, body: StaffAction, _: StaffUser, uow: ActingUowD
     responses={**STAFF_ERRORS, **error_responses((404, "PURCHASE_NOT_FOUND"), (409, "NOT_CANCELLABLE"))},
 )
 def cancel(transaction_id: str, body: StaffAction, _: StaffUser, uow: ActingUowDep, context: ContextDep) -> ActionTaken:
-    decision = operations.cancel(context.coordinator, uow, transaction_id, body.reason)
+    decision = operations.take(context.coordinator, uow, transaction_id, "cancel", body.reason)
     return _taken(uow, context, transaction_id, [c.TYPE for c in decision.commands])
 
 
@@ -174,5 +174,5 @@ def cancel(transaction_id: str, body: StaffAction, _: StaffUser, uow: ActingUowD
 def resolve(
     transaction_id: str, body: StaffAction, _: StaffUser, uow: ActingUowDep, context: ContextDep
 ) -> ActionTaken:
-    decision = operations.resolve(context.coordinator, uow, transaction_id, body.reason)
+    decision = operations.take(context.coordinator, uow, transaction_id, "resolve", body.reason)
     return _taken(uow, context, transaction_id, [c.TYPE for c in decision.commands])

@@ -7,6 +7,7 @@ applies it, with who, why and what came of it; the timeline shows it beside the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -145,67 +146,54 @@ def timeline(uow: OrquestradorUnitOfWork, participants: Participants, transactio
 
 
 # ---------------------------------------------------------------- actions
-def _act(
-    coordinator: Coordinator,
-    uow: OrquestradorUnitOfWork,
-    transaction_id: str,
-    message: SagaInput,
-    action: str,
-    reason: str,
-    refuse: tuple[str, str],
+@dataclass(frozen=True)
+class StaffAction:
+    make: Callable[[], SagaInput]  # the input it feeds decide
+    audited_as: str
+    refusal: tuple[str, str]  # code and message when decide has nothing to do with it
+
+
+ACTIONS = {
+    "resend": StaffAction(
+        saga.ResendRequested, "purchase.step_resent", ("NOTHING_TO_RESEND", "no command is awaiting an answer")
+    ),
+    "cancel": StaffAction(
+        lambda: saga.CancelRequested(by_staff=True),
+        "purchase.cancelled",
+        ("NOT_CANCELLABLE", "it has ended or is already being undone"),
+    ),
+    "resolve": StaffAction(
+        saga.ResolvedByStaff,
+        "purchase.resolved_by_hand",
+        ("NOT_COMPENSATING", "only a purchase whose compensation has not completed can be resolved by hand"),
+    ),
+}
+
+
+def take(
+    coordinator: Coordinator, uow: OrquestradorUnitOfWork, transaction_id: str, action: str, reason: str
 ) -> saga.Decision:
-    """Apply staff's input and audit it with its result; ``refuse`` (code, message) when the
-    saga has nothing to do with it (it ended, or is not where the action applies)."""
+    """Staff's ``action`` (a key of ACTIONS) on the purchase, with why: fed to ``decide``, and
+    audited with its result in the same transaction; refused (409) when the saga has nothing
+    to do with it (it ended, or is not where the action applies)."""
+    chosen = ACTIONS[action]
     for attempt in transaction_retries(8):  # a reply that changed the saga first: decide again
         with attempt, uow:
             stored = uow.sagas.get(transaction_id)
             if stored is None:
                 raise NotFound("PURCHASE_NOT_FOUND", "no such purchase")
-            decision = coordinator.act(uow, stored, message)
+            decision = coordinator.act(uow, stored, chosen.make())
             if not decision.applied:
-                raise Conflict(refuse[0], f"{refuse[1]} (the purchase is {stored.state.status.value})")
+                code, message = chosen.refusal
+                raise Conflict(code, f"{message} (the purchase is {stored.state.status.value})")
             result = {
                 "status": decision.state.status.value,
                 "step": decision.state.step,
                 "commands": [c.TYPE for c in decision.commands],
             }
-            uow.audit(action, transaction_id, reason=reason, customer_id=stored.state.customer_id, result=result)
+            uow.audit(
+                chosen.audited_as, transaction_id, reason=reason, customer_id=stored.state.customer_id, result=result
+            )
             uow.commit()
             return decision
     raise AssertionError("transaction_retries raises its last failure")
-
-
-def resend(coordinator: Coordinator, uow: OrquestradorUnitOfWork, transaction_id: str, reason: str) -> saga.Decision:
-    return _act(
-        coordinator,
-        uow,
-        transaction_id,
-        saga.ResendRequested(),
-        "purchase.step_resent",
-        reason,
-        ("NOTHING_TO_RESEND", "no command is awaiting an answer"),
-    )
-
-
-def cancel(coordinator: Coordinator, uow: OrquestradorUnitOfWork, transaction_id: str, reason: str) -> saga.Decision:
-    return _act(
-        coordinator,
-        uow,
-        transaction_id,
-        saga.CancelRequested(by_staff=True),
-        "purchase.cancelled",
-        reason,
-        ("NOT_CANCELLABLE", "it has ended or is already being undone"),
-    )
-
-
-def resolve(coordinator: Coordinator, uow: OrquestradorUnitOfWork, transaction_id: str, reason: str) -> saga.Decision:
-    return _act(
-        coordinator,
-        uow,
-        transaction_id,
-        saga.ResolvedByStaff(),
-        "purchase.resolved_by_hand",
-        reason,
-        ("NOT_COMPENSATING", "only a purchase whose compensation has not completed can be resolved by hand"),
-    )
