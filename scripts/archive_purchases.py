@@ -27,7 +27,7 @@ def main() -> int:
         return 2
     orquestrador = next(s for s in SERVICES if s.name == "orquestrador")
     port = os.environ.get(orquestrador.port_env, str(orquestrador.default_port))
-    total: dict[str, object] = {"archived": 0, "objects": []}
+    archived, objects = 0, []
     while True:
         answer = httpx.post(
             f"http://127.0.0.1:{port}/internal/purchases/archive",
@@ -36,11 +36,11 @@ def main() -> int:
         )
         answer.raise_for_status()
         report = answer.json()
-        total["archived"] = int(str(total["archived"])) + report["archived"]
-        total["objects"] = [*total["objects"], *report["objects"]]  # type: ignore[misc]
+        archived += report["archived"]
+        objects += report["objects"]
         if not report["more"]:
             break
-    print(json.dumps(total, indent=2))
+    print(json.dumps({"archived": archived, "objects": objects}, indent=2))
     return 0
 
 

@@ -65,9 +65,9 @@ def bootstrap(
     participants = Participants(
         settings.cliente_service_url,
         settings.veiculo_service_url,
+        settings.pagamento_service_url,
         settings.participant_timeout_seconds,
         runtime.id_tokens,
-        settings.pagamento_service_url,
     )
     sweeper = Periodic(
         "deadline-sweep", settings.deadline_sweep_interval_seconds, lambda: coordinator.sweep(runtime.uow_factory)

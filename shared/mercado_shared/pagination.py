@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -52,12 +53,12 @@ def in_utc(value: datetime) -> datetime:
         return (datetime.min if value.year == datetime.min.year else datetime.max).replace(tzinfo=UTC)
 
 
-def decode_time_cursor(cursor: str) -> tuple[datetime, str]:
+def decode_time_cursor(cursor: str, valid_id: Callable[[str], bool] = is_uuid) -> tuple[datetime, str]:
     at, item_id = decode_cursor(cursor, 2)
     try:
         parsed = datetime.fromisoformat(at)
     except ValueError:
         parsed = None
-    if parsed is None or parsed.tzinfo is None or not is_uuid(item_id):
+    if parsed is None or parsed.tzinfo is None or not valid_id(item_id):
         raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
     return in_utc(parsed), item_id

@@ -21,6 +21,7 @@ from app.config import ClienteSettings
 from mercado_devtools.pubsub import provision
 from mercado_devtools.testing.helpers import FAST_DEAD_LETTERS, eventually, serve
 from mercado_shared.contracts import Envelope, PaymentType, ReserveCredit
+from mercado_shared.messaging import dead_letters
 from mercado_shared.messaging.publisher import OutgoingMessage, PubSubPublisher
 from mercado_shared.pagination import encode_cursor
 from mercado_shared.platform_auth import SharedSecret
@@ -153,7 +154,9 @@ def letter_subject(headers: dict[str, str]) -> str:
     return str(claims["sub"])
 
 
-def test_the_same_dead_letter_pushed_twice_is_kept_once(service: httpx.Client, settings: ClienteSettings) -> None:
+def test_the_same_dead_letter_pushed_twice_is_kept_once(
+    service: httpx.Client, settings: ClienteSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert settings.platform_secret is not None
     secret = {"X-Platform-Secret": settings.platform_secret.get_secret_value()}
     data = base64.b64encode(b'{"not": "an envelope"}').decode()
@@ -176,3 +179,12 @@ def test_the_same_dead_letter_pushed_twice_is_kept_once(service: httpx.Client, s
     odd = encode_cursor("0246-11-11T16:58:58+21:43", "twice-1")  # an offset PostgreSQL refuses: read as UTC
     assert service.get(DEAD, params={"cursor": odd}, headers=staff).status_code == 200
     assert service.get(DEAD, params={"cursor": "nope"}, headers=staff).status_code == 422
+
+    # A redrive stops when its time is up (within Cloud Run's request timeout) and says so.
+    monkeypatch.setattr(dead_letters, "REDRIVE_BUDGET_SECONDS", -1.0)
+    cut_short = service.post(f"{DEAD}/redrive", json={"all": True, "reason": "many"}, headers=staff).json()
+    assert (cut_short["more"], cut_short["settled"], cut_short["failed"]) == (True, [], {})
+    assert held(service, staff)["twice-1"]["last_error"] is None  # untouched, still held
+    monkeypatch.undo()
+    finished = service.post(f"{DEAD}/redrive", json={"all": True, "reason": "all"}, headers=staff).json()
+    assert finished["more"] is False and finished["failed"] == {"twice-1": "undecodable: not an envelope"}

@@ -45,15 +45,17 @@ class Participants:
     checked). The vehicle read is public data and needs no identity."""
 
     def __init__(
-        self, cliente_url: str, veiculo_url: str, timeout: float, id_tokens: IdTokens, pagamento_url: str = ""
+        self, cliente_url: str, veiculo_url: str, pagamento_url: str, timeout: float, id_tokens: IdTokens
     ) -> None:
         self._cliente_url = cliente_url
         self._cliente = httpx.Client(base_url=cliente_url, timeout=timeout)
         self._veiculo = httpx.Client(base_url=veiculo_url, timeout=timeout)
         self._id_tokens = id_tokens
-        self._urls = {"cliente-service": cliente_url, "veiculo-service": veiculo_url}
-        if pagamento_url:
-            self._urls["pagamento-service"] = pagamento_url
+        self._urls = {
+            "cliente-service": cliente_url,
+            "veiculo-service": veiculo_url,
+            "pagamento-service": pagamento_url,
+        }
         self._staff_reads = httpx.Client(timeout=timeout)
         self._pool = ThreadPoolExecutor(max_workers=len(self._urls), thread_name_prefix="participant-read")
 

@@ -27,6 +27,11 @@ class StoredSaga:
     updated_at: datetime
     deadline_at: datetime | None = None
 
+    def stuck(self, now: datetime) -> bool:
+        """Running (only then is there a deadline), and being retried or past its deadline:
+        what ``_stuck`` selects in SQL."""
+        return self.deadline_at is not None and (self.state.attempts > 1 or self.deadline_at < now)
+
 
 @dataclass(frozen=True)
 class StoredAnswer:
@@ -145,6 +150,7 @@ _RUNNING = sagas.c.deadline_at.is_not(None)
 
 
 def _stuck(at: datetime) -> sa.ColumnElement[bool]:
+    """StoredSaga.stuck, in SQL."""
     return sa.and_(_RUNNING, sa.or_(sagas.c.attempts > 1, sagas.c.deadline_at < at))
 
 
@@ -278,35 +284,22 @@ class SagaRepository:
         )
         return [_entry(r) for r in rows]
 
-    def page(
-        self,
-        *,
-        customer_id: str | None,
-        status: SagaStatus | None,
-        before: tuple[datetime, str] | None,
-        limit: int,
-        stuck_at: datetime | None = None,
-    ) -> tuple[list[StoredSaga], int]:
-        """Newest first, ties by id; ``before`` is the last item of the previous page.
-
-        ``stuck_at``: only running sagas that are being retried or past their deadline then.
-        """
-        filters: list[sa.ColumnElement[bool]] = []
-        if stuck_at is not None:
-            filters.append(_stuck(stuck_at))
-        if customer_id is not None:
-            filters.append(sagas.c.customer_id == customer_id)
-        if status is not None:
-            filters.append(sagas.c.status == status)
-        condition = sa.and_(sa.true(), *filters)
-        query = sa.select(sagas).where(condition)
+    def _newest(self, wanted: PurchaseFilter, before: tuple[datetime, str] | None, limit: int) -> list[StoredSaga]:
+        """Newest first, ties by id; ``before`` is the last item of the previous page."""
+        query = sa.select(sagas).where(*wanted.conditions())
         if before is not None:
             query = query.where(sa.tuple_(sagas.c.created_at, sagas.c.transaction_id) < sa.tuple_(*before))
         rows = self.session.execute(
             query.order_by(sagas.c.created_at.desc(), sagas.c.transaction_id.desc()).limit(limit)
         ).all()
-        total = self.session.scalar(sa.select(sa.func.count()).select_from(sagas).where(condition)) or 0
-        return [_stored(r) for r in rows], int(total)
+        return [_stored(r) for r in rows]
+
+    def page(
+        self, wanted: PurchaseFilter, before: tuple[datetime, str] | None, limit: int
+    ) -> tuple[list[StoredSaga], int]:
+        """A page of what matches, and how many match in all."""
+        total = self.session.scalar(sa.select(sa.func.count()).select_from(sagas).where(*wanted.conditions()))
+        return self._newest(wanted, before, limit), int(total or 0)
 
     def actions(self, transaction_id: str) -> list[dict[str, Any]]:
         """What staff did to the purchase (its audit log entries), oldest first."""
@@ -323,19 +316,13 @@ class SagaRepository:
     ) -> tuple[list[StoredSaga], dict[SagaStatus, int]]:
         """A page of what matches, newest first, and how many match in each status (every
         filter but the status applied: the counts beside each status of the filter)."""
-        query = sa.select(sagas).where(*wanted.conditions())
-        if before is not None:
-            query = query.where(sa.tuple_(sagas.c.created_at, sagas.c.transaction_id) < sa.tuple_(*before))
-        rows = self.session.execute(
-            query.order_by(sagas.c.created_at.desc(), sagas.c.transaction_id.desc()).limit(limit)
-        ).all()
         counted = self.session.execute(
             sa.select(sagas.c.status, sa.func.count())
             .where(*wanted.conditions(with_status=False))
             .group_by(sagas.c.status)
         ).all()
         totals = {status: 0 for status in SagaStatus} | {SagaStatus(s): int(n) for s, n in counted}
-        return [_stored(r) for r in rows], totals
+        return self._newest(wanted, before, limit), totals
 
 
 _ENDED = [s for s in SagaStatus if s.is_terminal]

@@ -321,7 +321,8 @@ async function deadLetters(params) {
       await deadLetters(params);
       const failed = Object.entries(done.failed).map(([id, why]) => `${id}: ${why}`);
       document.getElementById("dead-letter-result").textContent =
-        `${action}: ${done.settled.length} done` + (failed.length ? `; failed again: ${failed.join("; ")}` : "");
+        `${action}: ${done.settled.length} done` + (failed.length ? `; failed again: ${failed.join("; ")}` : "") +
+        (done.more ? "; more are held: the time of one request ran out, redrive again" : "");
     } catch (error) {
       fail(error);
     }

@@ -464,11 +464,11 @@ def _resend(state: SagaState) -> Decision:
 
 
 def _advance(state: SagaState, done: Step) -> Decision:
-    steps = definition_of(state).steps
-    following = definition_of(state).index[done.name] + 1
-    if following == len(steps):
+    definition = definition_of(state)
+    following = definition.index[done.name] + 1
+    if following == len(definition.steps):
         return Decision(replace(state, status=SagaStatus.COMPLETED, step=CurrentStep.SAGA_COMPLETE.value))
-    step = steps[following]
+    step = definition.steps[following]
     state = replace(state, status=step.status_while, step=step.name, attempts=1)
     return Decision(state, (step.command(state),) if step.command else ())
 

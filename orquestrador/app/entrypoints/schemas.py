@@ -194,14 +194,13 @@ class OperationsSummary(PurchaseSummary):
     @classmethod
     def of_stored(cls, stored: StoredSaga, now: datetime) -> OperationsSummary:
         s = stored.state
-        running = stored.deadline_at is not None
         return cls(
             **PurchaseSummary.of(stored).model_dump(),
             definition=s.definition,
             attempts=s.attempts,
             deadline_at=stored.deadline_at,
             awaiting_compensations=sorted(s.awaiting_compensations),
-            stuck=running and (s.attempts > 1 or (stored.deadline_at is not None and stored.deadline_at < now)),
+            stuck=stored.stuck(now),
         )
 
 

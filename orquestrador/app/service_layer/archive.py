@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from app.adapters.archive_store import ArchiveStore
@@ -43,14 +42,9 @@ class ArchiveReport:
     more: bool = False  # stopped at its budget with purchases left to archive
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value) if isinstance(value, set | frozenset) else list(value)
-    return str(value)
+def _plain(value: Any) -> str:
+    """What JSON cannot say itself: times (ISO 8601), money (its exact decimal), ids."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def lines(records: list[dict[str, Any]]) -> bytes:
@@ -79,11 +73,11 @@ def archive_finished(
     while True:
         with uow_factory() as uow:
             ids = uow.archive.finished_before(cutoff, batch)
-            records = uow.archive.records(ids) if ids else []
+            if ids and time.monotonic() - started > budget:
+                report.more = True  # the next call goes on from here
+                break
+            records = uow.archive.records(ids)
         if not ids:
-            break
-        if time.monotonic() - started > budget:
-            report.more = True
             break
         name = object_name(records[0]["purchase"]["updated_at"], ids)
         store.put(name, lines(records))

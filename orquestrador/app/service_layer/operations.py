@@ -19,7 +19,6 @@ from app.domain.saga import CurrentStep, SagaInput, SagaStatus
 from app.service_layer.coordinator import Coordinator
 from app.service_layer.unit_of_work import OrquestradorUnitOfWork
 from mercado_shared.errors import Conflict, NotFound
-from mercado_shared.ids import is_uuid
 from mercado_shared.retries import transaction_retries
 
 
@@ -107,7 +106,7 @@ def timeline(uow: OrquestradorUnitOfWork, participants: Participants, transactio
         stored, history = found
         actions = uow.sagas.actions(transaction_id)
         own = uow.sagas.messages(transaction_id)
-    elsewhere = participants.transaction(transaction_id) if is_uuid(transaction_id) else {}
+    elsewhere = participants.transaction(transaction_id)  # found: a UUID, safe in a path
     entries: list[dict[str, Any]] = [
         {
             "at": h.at,

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from app.adapters.participants import Participants
-from app.adapters.repository import HistoryEntry, StoredAnswer, StoredSaga
+from app.adapters.repository import HistoryEntry, PurchaseFilter, StoredAnswer, StoredSaga
 from app.domain import saga
 from app.service_layer import access
 from app.service_layer.coordinator import Coordinator
@@ -123,13 +123,12 @@ def list_purchases(
 ) -> tuple[list[StoredSaga], int, tuple[datetime, str] | None]:
     """The caller's purchases; staff see everyone's."""
     with uow:
-        page, total = uow.sagas.page(
+        wanted = PurchaseFilter(
             customer_id=access.listed_customer(principal),
-            status=status,
-            before=before,
-            limit=limit + 1,
+            statuses=frozenset({status}) if status else frozenset(),
             stuck_at=stuck_at,
         )
+        page, total = uow.sagas.page(wanted, before, limit + 1)
     more, page = len(page) > limit, page[:limit]
     following = (page[-1].created_at, page[-1].state.transaction_id) if more else None
     return page, total, following
@@ -146,7 +145,7 @@ def purchases_of(uow: OrquestradorUnitOfWork, customer_id: str) -> list[StoredSa
     with uow:
         while True:
             before = (found[-1].created_at, found[-1].state.transaction_id) if found else None
-            page, _ = uow.sagas.page(customer_id=customer_id, status=None, before=before, limit=500)
+            page, _ = uow.sagas.page(PurchaseFilter(customer_id=customer_id), before, 500)
             found.extend(page)
             if len(page) < 500:
                 return found

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from app.adapters.archive_store import ArchiveConflict, ArchiveStore
 from app.bootstrap import bootstrap
@@ -88,9 +89,18 @@ def test_ended_purchases_past_retention_are_archived_then_purged_and_nothing_els
 
     now = datetime.now(UTC)
     runtime = app_runtime(client.http.app)
+    out_of_time = archive_finished(runtime.uow_factory, store, now, AFTER, budget=-1)
+    assert (out_of_time.archived, out_of_time.more) == (0, True)  # the next call goes on
+    history_rows = {"service": "orquestrador", "table": "saga_history"}
+    counted = REGISTRY.get_sample_value("purchases_archived_total") or 0
+    purged = REGISTRY.get_sample_value("retention_purged_rows_total", history_rows) or 0
     report = archive_finished(runtime.uow_factory, store, now, AFTER)
 
-    assert report.archived == 1 and len(report.objects) == 1
+    assert report.archived == 1 and len(report.objects) == 1 and not report.more
+    assert (REGISTRY.get_sample_value("purchases_archived_total") or 0) == counted + 1  # counted in metrics
+    assert (
+        REGISTRY.get_sample_value("retention_purged_rows_total", history_rows) == purged + report.purged["saga_history"]
+    )
     archived = [json.loads(line) for line in store.get(report.objects[0]).splitlines()]
     [purchase] = archived
     assert purchase["purchase"]["transaction_id"] == old and purchase["purchase"]["status"] == "COMPLETED"

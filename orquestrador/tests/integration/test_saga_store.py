@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.adapters.repository import SagaRepository
+from app.domain import saga
 from app.domain.saga import SagaStatus, decide, start
 from mercado_shared.contracts import CreditReserved, PaymentType
 from mercado_shared.retries import ConcurrencyConflict
@@ -85,3 +86,29 @@ def test_a_saga_is_read_with_its_history_in_order(engine: sa.Engine) -> None:
         ]
         assert repo.get_with_history(str(uuid.uuid4())) is None
         assert repo.get_with_history("not-a-uuid") is None
+
+
+def test_a_purchase_is_stored_and_read_back_with_the_definition_it_started_under(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deploy brought version 2; a purchase started under 1 is read back as 1 after it,
+    and one started under 2 as 2, through every write."""
+    two = saga.SagaDefinition(saga.CURRENT.version + 1, saga.PURCHASE_SAGA)
+    monkeypatch.setattr(saga, "DEFINITIONS", {**saga.DEFINITIONS, two.version: two})
+    for definition in (saga.CURRENT, two):
+        started = start(str(uuid.uuid4()), "c1", "v1", Decimal("10.00"), PaymentType.CASH, definition).state
+        with Session(engine) as session:
+            SagaRepository(session).add(started, None)
+            session.commit()
+        reply = CreditReserved(transaction_id=started.transaction_id, customer_id="c1", amount=Decimal("10.00"))
+        with Session(engine) as session:
+            stored = SagaRepository(session).get(started.transaction_id)
+            assert stored is not None and stored.state.definition == definition.version
+            SagaRepository(session).update(decide(stored.state, reply).state, stored.version, None)
+            session.commit()
+        with Session(engine) as session:
+            moved = SagaRepository(session).get(started.transaction_id)
+            assert moved is not None and (moved.state.definition, moved.state.step) == (
+                definition.version,
+                "VEHICLE_RESERVATION",
+            )

@@ -28,6 +28,7 @@ import base64
 import binascii
 import json
 import logging
+import time
 from datetime import datetime
 from typing import Any, cast
 
@@ -47,13 +48,17 @@ from mercado_shared.errors import STAFF_ERRORS, Unprocessable, error_responses
 from mercado_shared.messaging.bus import MessageBus, NoHandler
 from mercado_shared.messaging.push import PushRequest
 from mercado_shared.messaging.schema import DISCARDED, HELD, REDRIVEN
-from mercado_shared.pagination import Cursor, Limit, decode_cursor, encode_cursor, in_utc
+from mercado_shared.pagination import Cursor, Limit, decode_time_cursor, encode_time_cursor
 from mercado_shared.platform_auth import CallerAuthenticator, CallerRefused
 from mercado_shared.topology import Topology
 
 log = logging.getLogger(__name__)
 PUSH_PATH = Topology.DEAD_LETTER_PUSH_PATH
 MAX_SELECTION = 100  # ids per request; "all" works through every held one in batches of this
+MAX_ID = 200  # characters kept of an id or a type (an envelope's id is a UUID, the broker's shorter)
+# A redrive answers within Cloud Run's request timeout (30 s): it stops after this many
+# seconds of handling and says there is more ("more": true); the console asks again.
+REDRIVE_BUDGET_SECONDS = 20.0
 _SOURCE_ATTEMPTS = "CloudPubSubDeadLetterSourceDeliveryCount"
 _SOURCE_SUBSCRIPTION = "CloudPubSubDeadLetterSourceSubscription"
 # Keys whose values are personal data wherever they appear in a payload: shown masked.
@@ -70,10 +75,10 @@ def keep(engine: Engine, table: sa.Table, push: PushRequest) -> str:
         data = base64.b64decode(message.data, validate=True)
     except (binascii.Error, ValueError):
         data = message.data.encode()
-    key = attributes.get("message_id") or message.message_id
+    key = (attributes.get("message_id") or message.message_id)[:MAX_ID]
     values = {
-        "id": key[:200],
-        "topic": attributes.get("type", "unknown")[:200],
+        "id": key,
+        "topic": attributes.get("type", "unknown")[:MAX_ID],
         "data": data,
         "attributes": attributes,
         "correlation_id": attributes.get("correlation_id"),
@@ -228,6 +233,7 @@ class Settled(BaseModel):
                     "settled": ["0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"],
                     "failed": {},
                     "not_held": [],
+                    "more": False,
                 }
             ]
         }
@@ -236,6 +242,7 @@ class Settled(BaseModel):
     settled: list[str] = Field(description="redriven (handled, or found already handled) or discarded")
     failed: dict[str, str] = Field(description="id → why its handler failed again: still held")
     not_held: list[str] = Field(description="unknown, or already redriven or discarded")
+    more: bool = Field(default=False, description="the time of one request ran out: ask again for the rest")
 
 
 def _row(row: sa.Row[Any]) -> DeadLetter:
@@ -262,13 +269,13 @@ def staff_router(service: str, engine: Engine, table: sa.Table, audit_log: sa.Ta
     ) -> DeadLetterPage:
         query = sa.select(table).where(table.c.state == state)
         if cursor is not None:
-            at, key = _decode(cursor)
+            at, key = decode_time_cursor(cursor, valid_id=lambda key: 0 < len(key) <= MAX_ID)
             query = query.where(sa.tuple_(table.c.dead_at, table.c.id) > sa.tuple_(sa.literal(at), sa.literal(key)))
         with engine.connect() as connection:
             rows = connection.execute(query.order_by(table.c.dead_at, table.c.id).limit(limit + 1)).all()
             held = connection.scalar(sa.select(sa.func.count()).select_from(table).where(table.c.state == HELD))
         more, rows = len(rows) > limit, rows[:limit]
-        following = encode_cursor(rows[-1].dead_at.isoformat(), rows[-1].id) if more else None
+        following = encode_time_cursor(rows[-1].dead_at, rows[-1].id) if more else None
         return DeadLetterPage(
             service=service, held=int(held or 0), dead_letters=[_row(r) for r in rows], next_cursor=following
         )
@@ -282,9 +289,10 @@ def staff_router(service: str, engine: Engine, table: sa.Table, audit_log: sa.Ta
     def redrive(body: Selection, principal: StaffUser, request: Request) -> Settled:
         actor = audit.Actor.of(request, principal)
         outcome = Settled(settled=[], failed={}, not_held=[])
+        deadline = time.monotonic() + REDRIVE_BUDGET_SECONDS
         if body.all:
             seen: set[str] = set()
-            while True:
+            while not outcome.more:
                 with engine.connect() as connection:
                     batch = list(
                         connection.scalars(
@@ -297,9 +305,10 @@ def staff_router(service: str, engine: Engine, table: sa.Table, audit_log: sa.Ta
                 if not batch:
                     break
                 seen.update(batch)
-                _redrive(engine, table, bus, batch, principal.subject, body.reason, outcome)
+                _redrive(engine, table, bus, batch, principal.subject, body.reason, outcome, deadline)
         else:
-            _redrive(engine, table, bus, list(dict.fromkeys(body.ids)), principal.subject, body.reason, outcome)
+            ids = list(dict.fromkeys(body.ids))
+            _redrive(engine, table, bus, ids, principal.subject, body.reason, outcome, deadline)
         _audit(engine, audit_log, actor, "dead_letters.redriven", body.reason, outcome)
         return outcome
 
@@ -330,23 +339,22 @@ def staff_router(service: str, engine: Engine, table: sa.Table, audit_log: sa.Ta
     return router
 
 
-def _decode(cursor: str) -> tuple[datetime, str]:
-    at, key = decode_cursor(cursor, 2)
-    try:
-        parsed = datetime.fromisoformat(at)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise Unprocessable("INVALID_CURSOR", "the cursor is not one this API returned")
-    return in_utc(parsed), key
-
-
 def _redrive(
-    engine: Engine, table: sa.Table, bus: MessageBus[Any], ids: list[str], who: str, reason: str, outcome: Settled
+    engine: Engine,
+    table: sa.Table,
+    bus: MessageBus[Any],
+    ids: list[str],
+    who: str,
+    reason: str,
+    outcome: Settled,
+    deadline: float,
 ) -> None:
     """Each held one, locked while its handler runs (two staff redriving at once do not
-    both run it), then marked redriven or left held with the error."""
+    both run it), then marked redriven or left held with the error; until ``deadline``."""
     for key in ids:
+        if time.monotonic() > deadline:
+            outcome.more = True  # the rest stay held, untouched, for the next request
+            return
         with engine.begin() as connection:
             row = connection.execute(
                 sa.select(table.c.data)
@@ -373,9 +381,12 @@ def _handle(bus: MessageBus[Any], data: bytes) -> str | None:
     """Run the message through the service's handler as a push would; why it failed, or None."""
     try:
         envelope = Envelope.model_validate_json(data)
-        bus.handle(envelope)
-    except (ValidationError, ValueError):
+    except ValidationError:
         return "undecodable: not an envelope"
+    try:
+        bus.handle(envelope)
+    except ValidationError:
+        return f"invalid payload for {envelope.type}"
     except UnknownMessageType as unknown:
         return f"unknown message type {unknown}"
     except NoHandler as missing:
