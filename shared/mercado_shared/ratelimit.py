@@ -61,17 +61,23 @@ class TooManyRequests(BusinessError):
 
 # A bucket holds at most :capacity tokens and refills at :rate tokens a second.
 # Every SET expression reads the row as it was, so ``full_at`` repeats the refill.
-_REFILLED = "LEAST(:capacity, rate_limits.tokens + EXTRACT(EPOCH FROM now() - rate_limits.updated_at) * :rate)"
+# now() is when the transaction began: a take that began before another committed sees that
+# one's updated_at in its future. Time never runs backwards for a bucket (GREATEST), or that
+# take would lose a fraction of a token and be refused with a whole token left.
+_REFILLED = (
+    "LEAST(:capacity, rate_limits.tokens + GREATEST(0, EXTRACT(EPOCH FROM now() - rate_limits.updated_at)) * :rate)"
+)
 _TAKE = sa.text(
     "INSERT INTO rate_limits (key, tokens, updated_at, full_at) "  # noqa: S608 (constants of this module, no input)
     "VALUES (:key, :capacity - 1, now(), now() + make_interval(secs => 1 / :rate)) "
-    f"ON CONFLICT (key) DO UPDATE SET updated_at = now(), tokens = {_REFILLED} - 1, "
+    f"ON CONFLICT (key) DO UPDATE SET updated_at = GREATEST(now(), rate_limits.updated_at), tokens = {_REFILLED} - 1, "
     f"full_at = now() + make_interval(secs => (:capacity - ({_REFILLED} - 1)) / :rate) "
     "RETURNING tokens"
 )
 _GIVE_BACK = sa.text("UPDATE rate_limits SET tokens = LEAST(:capacity, tokens + 1) WHERE key = :key")
 _PEEK = sa.text(
-    "SELECT LEAST(:capacity, tokens + EXTRACT(EPOCH FROM now() - updated_at) * :rate) FROM rate_limits WHERE key = :key"
+    "SELECT LEAST(:capacity, tokens + GREATEST(0, EXTRACT(EPOCH FROM now() - updated_at)) * :rate) "
+    "FROM rate_limits WHERE key = :key"
 )
 
 
